@@ -1,0 +1,28 @@
+// Classification: the normalised result of classifying one failure (SPEC §2).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <redress/clock.hpp>
+#include <redress/error_class.hpp>
+
+namespace redress {
+
+/// What a classifier says about one failure: its class, an optional server-provided
+/// retry hint (for example HTTP `Retry-After`), and free-form details for logs.
+/// A classifier may return a bare `ErrorClass`; the attempt loop normalises it to this.
+/// Value type; an empty `details` does not allocate.
+struct Classification {
+    ErrorClass klass = ErrorClass::Unknown;
+    std::optional<Duration> retry_after{};
+    std::string details{};
+
+    friend bool operator==(const Classification&, const Classification&) = default;
+};
+
+/// Normalises classifier output.
+[[nodiscard]] inline Classification to_classification(ErrorClass klass) { return Classification{klass}; }
+[[nodiscard]] inline Classification to_classification(Classification c) { return c; }
+
+}  // namespace redress

@@ -1,0 +1,363 @@
+// The attempt-loop core: every retry decision of SPEC §4, in one place, in order.
+//
+// The core never runs the user's operation and never waits. A driver (sync or coroutine)
+// tells it what happened — an attempt is about to start, it succeeded, it failed with this
+// classification, the sleep handler decided, the sleep is over — and the core answers what
+// to do next: run an attempt, sleep for `planned_sleep()`, or stop. It emits the events and
+// calls the observability hooks on the way (those never change a decision: exceptions they
+// throw are swallowed). Rule numbers below are those of SPEC §4.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <exception>
+#include <optional>
+#include <stop_token>
+#include <string_view>
+#include <typeinfo>
+#include <utility>
+
+#include <redress/attempt_decision.hpp>
+#include <redress/backoff_context.hpp>
+#include <redress/classification.hpp>
+#include <redress/clock.hpp>
+#include <redress/detail/demangle.hpp>
+#include <redress/error_class.hpp>
+#include <redress/event.hpp>
+#include <redress/hooks.hpp>
+#include <redress/outcome.hpp>
+#include <redress/retry.hpp>
+#include <redress/sleep_decision.hpp>
+#include <redress/stop_reason.hpp>
+#include <redress/strategies.hpp>
+
+namespace redress::detail {
+
+/// Calls an observability hook; whatever it throws is swallowed (SPEC §5).
+template <class Hook, class... Args>
+void call_hook(const Hook* hook, Args&&... args) noexcept {
+    if (hook == nullptr || !*hook) return;
+    try {
+        (*hook)(std::forward<Args>(args)...);
+    } catch (...) {
+    }
+}
+
+/// The observers and abort sources of one call, resolved once: the call's option when set,
+/// else the policy's. Pointers refer to the policy or the call options, which outlive the call.
+struct CallHooks {
+    const EventHook* on_metric = nullptr;
+    const EventHook* on_log = nullptr;
+    const AttemptHook* on_attempt_start = nullptr;
+    const AttemptHook* on_attempt_end = nullptr;
+    const AbortPredicate* abort_if = nullptr;
+    std::stop_token stop_token{};
+    RetryTimeline* timeline = nullptr;
+    std::string_view operation{};
+
+    [[nodiscard]] bool observed() const noexcept {
+        return on_metric != nullptr || on_log != nullptr || timeline != nullptr;
+    }
+
+    [[nodiscard]] bool abort_requested() const noexcept {
+        if (stop_token.stop_requested()) return true;
+        if (abort_if == nullptr) return false;
+        try {
+            return (*abort_if)();
+        } catch (...) {
+            return false;  // a broken predicate must not end operations; documented
+        }
+    }
+};
+
+template <class F>
+[[nodiscard]] const F* pick(const F& call_value, const F& policy_value) noexcept {
+    if (call_value) return &call_value;
+    if (policy_value) return &policy_value;
+    return nullptr;
+}
+
+/// Resolves the hooks of one call from the call's options and the policy's defaults.
+template <class RetryT>
+[[nodiscard]] CallHooks resolve_hooks(const RetryT& r, const CallOptions& o, RetryTimeline* timeline) noexcept {
+    CallHooks h;
+    h.on_metric = pick(o.on_metric, r.on_metric);
+    h.on_log = pick(o.on_log, r.on_log);
+    h.on_attempt_start = pick(o.on_attempt_start, r.on_attempt_start);
+    h.on_attempt_end = pick(o.on_attempt_end, r.on_attempt_end);
+    h.abort_if = pick(o.abort_if, r.abort_if);
+    h.stop_token = o.stop_token;
+    h.timeline = timeline;
+    h.operation = o.operation;
+    return h;
+}
+
+/// Delivers events to `on_metric`, `on_log` and the timeline.
+inline void emit(const CallHooks& hooks, const Event& event, TimePoint start, const AnyClock& clock) {
+    call_hook(hooks.on_metric, event);
+    call_hook(hooks.on_log, event);
+    if (hooks.timeline != nullptr) {
+        try {
+            hooks.timeline->record(event, clock.now() - start);
+        } catch (...) {
+        }
+    }
+}
+
+/// The event that reports each stop reason.
+[[nodiscard]] constexpr EventName event_for(StopReason reason) noexcept {
+    switch (reason) {
+        case StopReason::MaxAttemptsGlobal:
+        case StopReason::MaxAttemptsPerClass: return EventName::MaxAttemptsExceeded;
+        case StopReason::DeadlineExceeded: return EventName::DeadlineExceeded;
+        case StopReason::MaxUnknownAttempts: return EventName::MaxUnknownAttemptsExceeded;
+        case StopReason::NonRetryableClass: return EventName::PermanentFail;
+        case StopReason::NoStrategy: return EventName::NoStrategyConfigured;
+        case StopReason::BudgetExhausted: return EventName::BudgetExhausted;
+        case StopReason::Scheduled: return EventName::Scheduled;
+        case StopReason::Aborted: return EventName::Aborted;
+        case StopReason::CircuitOpen: return EventName::CircuitRejected;
+    }
+    return EventName::Aborted;
+}
+
+/// What the driver does next.
+enum class Next { Run, Sleep, Stop };
+
+/// One operation's retry state machine. Lives on the driver's stack (or coroutine frame);
+/// allocates nothing unless a timeline is captured.
+template <class RetryT>
+class AttemptLoop {
+public:
+    AttemptLoop(const RetryT& config, const CallHooks& hooks, bool notify_class_strategies)
+        : cfg_(config), hooks_(hooks), notify_classes_(notify_class_strategies), start_(config.clock.now()) {}
+
+    AttemptLoop(const AttemptLoop&) = delete;
+    AttemptLoop& operator=(const AttemptLoop&) = delete;
+
+    // ---- rule 1 and 2: before an attempt --------------------------------------------
+    /// Checks for an abort, then starts the next attempt (`on_attempt_start`).
+    [[nodiscard]] Next begin_attempt() {
+        if (hooks_.abort_requested()) {
+            // No attempt started: the event names the last attempt that ran.
+            stop_reason_ = StopReason::Aborted;
+            emit_stop(StopReason::Aborted);
+            return Next::Stop;
+        }
+        ++attempt_;
+        if (hooks_.on_attempt_start != nullptr) {
+            AttemptContext ctx;
+            ctx.attempt = attempt_;
+            ctx.operation = hooks_.operation;
+            ctx.elapsed = elapsed();
+            call_hook(hooks_.on_attempt_start, ctx);
+        }
+        return Next::Run;
+    }
+
+    // ---- rule 3: the attempt succeeded --------------------------------------------------
+    void succeeded() {
+        notify_success(cfg_.strategy);
+        if (notify_classes_) cfg_.strategies.for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
+        if (hooks_.observed()) {
+            Event e;
+            e.name = EventName::Success;
+            e.attempt = attempt_;
+            e.operation = hooks_.operation;
+            emit_event(e);
+        }
+        attempt_end(AttemptDecision::Success, std::nullopt);
+    }
+
+    /// The callable threw `AbortRetryError`: stop at once, nothing is classified.
+    void aborted_by_callable() { stop(StopReason::Aborted, AttemptDecision::Aborted); }
+
+    // ---- rule 4: the attempt failed -------------------------------------------------------
+    /// The attempt threw (`cause == Exception`, `exception` set) or returned a value the
+    /// result classifier rejected. Answers `Sleep` (for `planned_sleep()`) or `Stop`.
+    [[nodiscard]] Next failed(Classification classification, FailureCause cause, std::exception_ptr exception) {
+        // Record the failure first (Divergence: the original checks for abort before
+        // classifying, so an aborted outcome reported the previous failure).
+        ctx_.classification = std::move(classification);
+        ctx_.cause = cause;
+        exception_ = std::move(exception);
+        failed_ = true;
+        if (hooks_.observed()) error_type_.reset(exception_ ? exception_type(exception_) : nullptr);
+        const ErrorClass klass = ctx_.classification.klass;
+
+        // 4.1 abort requested
+        if (hooks_.abort_requested()) return stop(StopReason::Aborted, AttemptDecision::Aborted);
+
+        // 4.2 per-class cap: the count of this class's failures reaches its limit
+        const int count = ++class_failures_[static_cast<std::size_t>(klass)];
+        if (const int* limit = cfg_.per_class_max_attempts.find(klass); limit != nullptr && count >= *limit)
+            return stop(StopReason::MaxAttemptsPerClass, AttemptDecision::Raise);
+
+        // 4.3 non-retryable class
+        if (!is_retryable(klass)) return stop(StopReason::NonRetryableClass, AttemptDecision::Raise);
+
+        // 4.4 unknown-failure cap (2 means the third unknown failure stops)
+        if (klass == ErrorClass::Unknown) {
+            ++unknown_failures_;
+            if (cfg_.max_unknown_attempts && unknown_failures_ > *cfg_.max_unknown_attempts)
+                return stop(StopReason::MaxUnknownAttempts, AttemptDecision::Raise);
+        }
+
+        // 4.5 deadline already passed
+        const Duration spent = elapsed();
+        if (spent > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
+
+        // 4.6 a strategy for this class
+        const AnyStrategy* class_strategy = cfg_.strategies.find(klass);
+        if (class_strategy == nullptr && !strategy_present(cfg_.strategy))
+            return stop(StopReason::NoStrategy, AttemptDecision::Raise);
+
+        // 4.7 Divergence: the last attempt never sleeps, never emits `retry`, spends no budget
+        if (attempt_ >= cfg_.max_attempts) return stop(StopReason::MaxAttemptsGlobal, AttemptDecision::Raise);
+
+        // 4.8 no time left
+        const Duration remaining = cfg_.deadline - spent;
+        if (remaining <= Duration::zero()) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
+
+        // 4.9 the sleep: finite, >= 0, <= remaining; an adaptive strategy learns of the failure
+        ctx_.attempt = attempt_;
+        ctx_.prev_sleep = prev_sleep_;
+        ctx_.remaining = remaining;
+        Duration sleep{};
+        if (class_strategy != nullptr) {
+            sleep = (*class_strategy)(ctx_);
+            notify_failure(*class_strategy);
+        } else {
+            sleep = strategy_sleep();
+            notify_failure(cfg_.strategy);
+        }
+        if (sleep < Duration::zero()) sleep = Duration::zero();
+        if (sleep > remaining) sleep = remaining;
+        sleep_ = sleep;
+
+        // 4.10 the shared budget
+        // (A Budget is a handle to shared state: consuming never modifies the handle itself.)
+        if (cfg_.budget && !const_cast<Budget&>(*cfg_.budget).consume())
+            return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
+
+        // 4.11 announce the retry; a last look for an abort
+        if (hooks_.observed()) {
+            Event e = failure_event(EventName::Retry);
+            e.sleep = sleep_;
+            e.retry_after = ctx_.classification.retry_after;
+            emit_event(e);
+        }
+        if (hooks_.abort_requested()) return stop(StopReason::Aborted, AttemptDecision::Aborted);
+        return Next::Sleep;
+    }
+
+    // ---- rule 12: the sleep handler's answer ----------------------------------------------
+    [[nodiscard]] Next sleep_decided(SleepDecision decision) {
+        switch (decision) {
+            case SleepDecision::Defer:
+                next_sleep_ = sleep_;
+                return stop(StopReason::Scheduled, AttemptDecision::Scheduled);
+            case SleepDecision::Abort: return stop(StopReason::Aborted, AttemptDecision::Aborted);
+            case SleepDecision::Sleep: break;
+        }
+        return Next::Sleep;
+    }
+
+    // ---- rule 13: after the wait ----------------------------------------------------------
+    [[nodiscard]] Next slept() {
+        if (elapsed() > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
+        attempt_end(AttemptDecision::Retry, sleep_);
+        prev_sleep_ = sleep_;
+        return Next::Run;
+    }
+
+    // ---- what the driver reads ------------------------------------------------------------
+    /// The context given to the strategy, the sleep handler and `before_sleep`.
+    [[nodiscard]] const BackoffContext& backoff_context() const noexcept { return ctx_; }
+    [[nodiscard]] Duration planned_sleep() const noexcept { return sleep_; }
+    [[nodiscard]] int attempts() const noexcept { return attempt_; }
+    [[nodiscard]] std::optional<StopReason> stop_reason() const noexcept { return stop_reason_; }
+    [[nodiscard]] std::optional<ErrorClass> last_class() const noexcept {
+        return failed_ ? std::optional<ErrorClass>(ctx_.classification.klass) : std::nullopt;
+    }
+    [[nodiscard]] std::optional<FailureCause> cause() const noexcept {
+        return failed_ ? std::optional<FailureCause>(ctx_.cause) : std::nullopt;
+    }
+    [[nodiscard]] std::optional<Duration> next_sleep() const noexcept { return next_sleep_; }
+    [[nodiscard]] TimePoint start() const noexcept { return start_; }
+    [[nodiscard]] Duration elapsed() const { return cfg_.clock.now() - start_; }
+
+private:
+    Duration strategy_sleep() {
+        if constexpr (std::is_same_v<typename RetryT::strategy_type, NoStrategy>) {
+            return Duration::zero();  // unreachable: rule 4.6 stopped already
+        } else {
+            return invoke_strategy(cfg_.strategy, ctx_);
+        }
+    }
+
+    Next stop(StopReason reason, AttemptDecision decision) {
+        stop_reason_ = reason;
+        emit_stop(reason);
+        attempt_end(decision, std::nullopt);
+        return Next::Stop;
+    }
+
+    void emit_stop(StopReason reason) {
+        if (!hooks_.observed()) return;
+        Event e = failure_event(event_for(reason));
+        e.stop_reason = reason;
+        if (reason == StopReason::Scheduled) e.sleep = sleep_;
+        emit_event(e);
+    }
+
+    [[nodiscard]] Event failure_event(EventName name) const {
+        Event e;
+        e.name = name;
+        e.attempt = attempt_;
+        e.operation = hooks_.operation;
+        if (failed_) {
+            e.error_class = ctx_.classification.klass;
+            e.cause = ctx_.cause;
+            e.error_type = error_type_.view();
+        }
+        return e;
+    }
+
+    void emit_event(const Event& e) { emit(hooks_, e, start_, cfg_.clock); }
+
+    void attempt_end(AttemptDecision decision, std::optional<Duration> sleep) {
+        if (hooks_.on_attempt_end == nullptr) return;
+        AttemptContext ctx;
+        ctx.attempt = attempt_;
+        ctx.operation = hooks_.operation;
+        ctx.elapsed = elapsed();
+        ctx.decision = decision;
+        ctx.stop_reason = stop_reason_;
+        ctx.sleep = sleep;
+        if (failed_ && decision != AttemptDecision::Success) {
+            ctx.classification = &ctx_.classification;
+            ctx.exception = exception_;
+            ctx.cause = ctx_.cause;
+        }
+        call_hook(hooks_.on_attempt_end, ctx);
+    }
+
+    const RetryT& cfg_;
+    const CallHooks& hooks_;
+    bool notify_classes_;
+    TimePoint start_;
+    int attempt_ = 0;
+    int unknown_failures_ = 0;
+    std::array<int, error_class_count> class_failures_{};
+    bool failed_ = false;
+    BackoffContext ctx_{};
+    std::exception_ptr exception_{};
+    DemangledName error_type_{};
+    Duration sleep_{};
+    std::optional<Duration> prev_sleep_{};
+    std::optional<Duration> next_sleep_{};
+    std::optional<StopReason> stop_reason_{};
+};
+
+}  // namespace redress::detail

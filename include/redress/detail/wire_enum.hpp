@@ -1,0 +1,58 @@
+// Shared machinery for the library's enums: a wire-value table per enum gives
+// to_string, parse and operator<< in one place.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <optional>
+#include <ostream>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace redress {
+namespace detail {
+
+/// Specialised once per enum: `static constexpr std::array<std::pair<E, std::string_view>, N> values`,
+/// listed in enumerator order.
+template <class E>
+struct WireNames;
+
+template <class E>
+concept WireEnum = std::is_enum_v<E> && requires { WireNames<E>::values; };
+
+}  // namespace detail
+
+/// The wire value of an enumerator: the string the Python library uses on metrics and logs.
+/// Constant time (table index), no allocation.
+template <detail::WireEnum E>
+[[nodiscard]] constexpr std::string_view to_string(E value) noexcept {
+    constexpr auto& table = detail::WireNames<E>::values;
+    const auto index = static_cast<std::size_t>(value);
+    return index < table.size() ? table[index].second : std::string_view{"?"};
+}
+
+/// Parses a wire value (exact, case-sensitive); `std::nullopt` for anything else.
+template <detail::WireEnum E>
+[[nodiscard]] constexpr std::optional<E> parse(std::string_view text) noexcept {
+    for (const auto& [value, name] : detail::WireNames<E>::values) {
+        if (name == text) return value;
+    }
+    return std::nullopt;
+}
+
+/// Every enumerator of `E`, in declaration order.
+template <detail::WireEnum E>
+[[nodiscard]] constexpr auto all_values() noexcept {
+    constexpr auto& table = detail::WireNames<E>::values;
+    std::array<E, table.size()> out{};
+    for (std::size_t i = 0; i < table.size(); ++i) out[i] = table[i].first;
+    return out;
+}
+
+template <detail::WireEnum E>
+std::ostream& operator<<(std::ostream& os, E value) {
+    return os << to_string(value);
+}
+
+}  // namespace redress

@@ -1,0 +1,100 @@
+// The library's error types (SPEC §2).
+#pragma once
+
+#include <any>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include <redress/circuit_state.hpp>
+#include <redress/clock.hpp>
+#include <redress/error_class.hpp>
+#include <redress/stop_reason.hpp>
+
+namespace redress {
+
+/// Marker: a failure that must not be retried. `default_classifier` maps it to `Permanent`.
+class PermanentError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Marker: a rate-limit condition (429, quota). Classified `RateLimit`.
+class RateLimitError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Marker: a 409-style concurrency conflict. Classified `Concurrency`.
+class ConcurrencyError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Marker: a 5xx-style server error. Classified `ServerError`.
+class ServerError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// An attempt ran past `attempt_timeout`. Classified `Transient`: a late answer is a
+/// timed-out answer, and a timeout is the textbook transient failure.
+class AttemptTimeoutError : public std::runtime_error {
+public:
+    AttemptTimeoutError() : std::runtime_error("redress: attempt timed out") {}
+    using std::runtime_error::runtime_error;
+};
+
+/// Thrown by `call()` when an operation stops on an abort (`abort_if`, a stop token, a sleep
+/// handler's `Abort`). A callable may also throw it to stop the operation at once: it is
+/// never classified or retried.
+class AbortRetryError : public std::runtime_error {
+public:
+    AbortRetryError() : std::runtime_error("redress: retry aborted") {}
+    using std::runtime_error::runtime_error;
+};
+
+/// Thrown by `call()` when a circuit breaker rejected the operation without running it.
+class CircuitOpenError : public std::runtime_error {
+public:
+    explicit CircuitOpenError(CircuitState state)
+        : std::runtime_error(std::string("redress: circuit ") + std::string(to_string(state))), state_(state) {}
+
+    [[nodiscard]] CircuitState state() const noexcept { return state_; }
+
+private:
+    CircuitState state_;
+};
+
+/// Thrown by `call()` when an operation stopped and there is no exception to rethrow: the
+/// last failure was a returned value the `result_classifier` rejected, or the retry was
+/// deferred by a sleep handler (`Scheduled`). Carries what `execute()`'s outcome would.
+class RetryExhaustedError : public std::runtime_error {
+public:
+    RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
+                        std::any last_result = {}, std::optional<Duration> next_sleep = {})
+        : std::runtime_error(std::string("redress: retries stopped: ") + std::string(to_string(stop_reason))),
+          stop_reason_(stop_reason),
+          attempts_(attempts),
+          last_class_(last_class),
+          last_result_(std::move(last_result)),
+          next_sleep_(next_sleep) {}
+
+    [[nodiscard]] StopReason stop_reason() const noexcept { return stop_reason_; }
+    [[nodiscard]] int attempts() const noexcept { return attempts_; }
+    [[nodiscard]] std::optional<ErrorClass> last_class() const noexcept { return last_class_; }
+    /// The last rejected result (as `std::any` holding the callable's return type) when the
+    /// cause was a result; empty otherwise. `std::any_cast<T>(&err.last_result())` reads it.
+    [[nodiscard]] const std::any& last_result() const noexcept { return last_result_; }
+    /// The deferred sleep when the stop was `Scheduled`.
+    [[nodiscard]] std::optional<Duration> next_sleep() const noexcept { return next_sleep_; }
+
+private:
+    StopReason stop_reason_;
+    int attempts_;
+    std::optional<ErrorClass> last_class_;
+    std::any last_result_;
+    std::optional<Duration> next_sleep_;
+};
+
+}  // namespace redress

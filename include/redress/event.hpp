@@ -1,0 +1,40 @@
+// Event: the one value every observability hook receives (SPEC §5).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include <redress/circuit_state.hpp>
+#include <redress/clock.hpp>
+#include <redress/error_class.hpp>
+#include <redress/event_name.hpp>
+#include <redress/failure_cause.hpp>
+#include <redress/stop_reason.hpp>
+
+namespace redress {
+
+/// One lifecycle event, delivered to `on_metric` and `on_log`.
+/// The tag fields are empty where they do not apply: `error_class`, `error_type` and `cause`
+/// on failure events, `stop_reason` on terminal events, `state` on breaker events (which
+/// carry attempt 0), `retry_after` on `retry` when the classifier supplied one.
+/// The string views point into the policy's call and are valid only during the hook call;
+/// copy them to keep them. Building an event does not allocate.
+struct Event {
+    EventName name = EventName::Success;
+    int attempt = 0;
+    Duration sleep{};
+    std::optional<ErrorClass> error_class{};
+    std::string_view error_type{};  ///< demangled dynamic type of the exception, if any
+    std::optional<StopReason> stop_reason{};
+    std::optional<FailureCause> cause{};
+    std::string_view operation{};
+    std::optional<CircuitState> state{};
+    std::optional<Duration> retry_after{};
+};
+
+/// The type of `on_metric` and `on_log` hooks. Both receive the same events; two hooks exist
+/// so metrics and logs can be wired separately. An exception a hook throws is swallowed.
+using EventHook = std::function<void(const Event&)>;
+
+}  // namespace redress

@@ -1,0 +1,47 @@
+// Hook types shared by the policy options and the per-call options (SPEC §4, §5).
+#pragma once
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string_view>
+
+#include <redress/attempt_decision.hpp>
+#include <redress/backoff_context.hpp>
+#include <redress/classification.hpp>
+#include <redress/clock.hpp>
+#include <redress/event.hpp>
+#include <redress/failure_cause.hpp>
+#include <redress/sleep_decision.hpp>
+#include <redress/stop_reason.hpp>
+
+namespace redress {
+
+/// What `on_attempt_start` and `on_attempt_end` see. On start only `attempt`, `operation`
+/// and `elapsed` are set; on end, `decision` and, for failed attempts, the failure.
+/// Pointers and views are valid during the hook call only.
+struct AttemptContext {
+    int attempt = 0;
+    std::string_view operation{};
+    Duration elapsed{};
+    const Classification* classification = nullptr;  ///< the failure's classification, if it failed
+    std::exception_ptr exception{};                   ///< the exception, when the cause was one
+    std::optional<AttemptDecision> decision{};
+    std::optional<StopReason> stop_reason{};
+    std::optional<FailureCause> cause{};
+    std::optional<Duration> sleep{};  ///< the sleep before the next attempt, on `Retry`
+};
+
+/// `on_attempt_start` / `on_attempt_end`. Exceptions they throw are swallowed.
+using AttemptHook = std::function<void(const AttemptContext&)>;
+/// `abort_if`: polled before each attempt, after each failure and after the `retry` event.
+using AbortPredicate = std::function<bool()>;
+/// `sleep`: decides what to do with a planned sleep: `Sleep`, `Defer` (stop `Scheduled`,
+/// the outcome carries `next_sleep`) or `Abort`.
+using SleepHandler = std::function<SleepDecision(const BackoffContext&, Duration)>;
+/// `before_sleep`: observes a sleep that is about to happen. Exceptions are swallowed.
+using BeforeSleepHook = std::function<void(const BackoffContext&, Duration)>;
+/// `sleeper`: performs the wait (tests, custom schedulers). Called for every retry, also for 0.
+using Sleeper = std::function<void(Duration)>;
+
+}  // namespace redress

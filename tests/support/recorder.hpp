@@ -1,0 +1,74 @@
+// Test support: records events and sleeps as compact strings, so a test can assert a whole
+// event sequence in one comparison.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <redress/redress.hpp>
+#include <redress/testing.hpp>
+
+namespace redress_test {
+
+/// "retry#1 sleep=100ms class=TRANSIENT" / "max_attempts_exceeded#3 class=TRANSIENT stop=MAX_ATTEMPTS_GLOBAL"
+inline std::string describe(const redress::Event& e) {
+    std::string s(redress::to_string(e.name));
+    s += "#" + std::to_string(e.attempt);
+    if (e.sleep != redress::Duration::zero())
+        s += " sleep=" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(e.sleep).count()) + "ms";
+    if (e.error_class) s += " class=" + std::string(redress::to_string(*e.error_class));
+    if (e.stop_reason) s += " stop=" + std::string(redress::to_string(*e.stop_reason));
+    if (e.state) s += " state=" + std::string(redress::to_string(*e.state));
+    return s;
+}
+
+/// Collects events (thread-safe) and hands out the hook.
+class Recorder {
+public:
+    redress::EventHook hook() {
+        return [this](const redress::Event& e) {
+            std::lock_guard lock(mutex_);
+            lines_.push_back(describe(e));
+            events_.push_back(e);
+            operations_.emplace_back(e.operation);
+            error_types_.emplace_back(e.error_type);
+        };
+    }
+    std::vector<std::string> lines() const {
+        std::lock_guard lock(mutex_);
+        return lines_;
+    }
+    std::vector<redress::Event> events() const {
+        std::lock_guard lock(mutex_);
+        return events_;
+    }
+    std::vector<std::string> operations() const {
+        std::lock_guard lock(mutex_);
+        return operations_;
+    }
+    std::vector<std::string> error_types() const {
+        std::lock_guard lock(mutex_);
+        return error_types_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+    std::vector<redress::Event> events_;  // string views inside are dangling after the call: use the copies
+    std::vector<std::string> operations_;
+    std::vector<std::string> error_types_;
+};
+
+/// A sleeper that advances a manual clock and records each requested sleep in ms.
+struct RecordingSleeper {
+    redress::testing::ManualClock clock;
+    std::shared_ptr<std::vector<long long>> sleeps = std::make_shared<std::vector<long long>>();
+    void operator()(redress::Duration d) const {
+        sleeps->push_back(std::chrono::duration_cast<std::chrono::milliseconds>(d).count());
+        clock.advance(d);
+    }
+};
+
+}  // namespace redress_test

@@ -1,0 +1,107 @@
+// Real waiting in sync code: a stop request wakes a sleeping retry; attempt_timeout requests
+// the attempt's stop token and counts a late answer as a timeout. These are the suite's only
+// real-time tests; each is bounded to well under a second.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <stop_token>
+#include <thread>
+
+#include <redress/redress.hpp>
+#include <redress/testing.hpp>
+
+#include "recorder.hpp"
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+TEST_CASE("a stop request during a real 30 s backoff ends the call within 100 ms") {
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(30s)}};
+    std::stop_source source;
+    Clock::time_point requested{};
+    std::jthread stopper([&] {
+        std::this_thread::sleep_for(30ms);
+        requested = Clock::now();
+        source.request_stop();
+    });
+    int calls = 0;
+    auto out = policy.execute(
+        [&]() -> int {
+            ++calls;
+            throw redress::ServerError("503");
+        },
+        {.stop_token = source.get_token()});
+    const auto ended = Clock::now();
+    stopper.join();
+    CHECK(out.stop_reason == redress::StopReason::Aborted);
+    CHECK(calls == 1);
+    CHECK(ended - requested < 100ms);
+}
+
+TEST_CASE("attempt_timeout: a late answer is a timed-out answer, classified Transient and retried") {
+    redress::testing::ManualClock clock;
+    redress_test::Recorder events;
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries,
+                                          .attempt_timeout = 100ms,
+                                          .sleeper = redress::testing::AdvancingSleeper(clock),
+                                          .clock = clock}};
+    int calls = 0;
+    auto out = policy.execute(
+        [&] {
+            if (calls++ == 0) clock.advance(150ms);  // answers, but too late
+            return 5;
+        },
+        {.on_metric = events.hook()});
+    CHECK(out.ok);
+    CHECK(out.value == 5);
+    CHECK(out.attempts == 2);
+    CHECK(events.lines() == std::vector<std::string>{"retry#1 class=TRANSIENT", "success#2"});
+    CHECK(events.error_types().front().find("AttemptTimeoutError") != std::string::npos);
+
+    auto late = policy.execute([&] {
+        clock.advance(101ms);
+        return 1;
+    });
+    CHECK_FALSE(late.ok);
+    CHECK_FALSE(late.value);
+    CHECK(late.last_class == redress::ErrorClass::Transient);
+    CHECK_THROWS_AS(std::rethrow_exception(late.last_exception), redress::AttemptTimeoutError);
+}
+
+TEST_CASE("attempt_timeout requests the attempt's stop token when its time is up") {
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries, .attempt_timeout = 50ms}};
+    int calls = 0;
+    bool first_was_stopped = false;
+    const auto start = Clock::now();
+    auto out = policy.execute([&](std::stop_token token) {
+        if (calls++ > 0) return 2;
+        // A cooperative operation: waits for its result or for its stop token (bounded: 2 s).
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        first_was_stopped = cv.wait_for(lock, token, 2s, [] { return false; }) || token.stop_requested();
+        return 1;
+    });
+    CHECK(first_was_stopped);
+    CHECK(out.ok);
+    CHECK(out.value == 2);
+    CHECK(out.attempts == 2);
+    CHECK(Clock::now() - start < 1s);
+}
+
+TEST_CASE("the caller's stop token reaches an attempt running under attempt_timeout") {
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries, .attempt_timeout = 10s}};
+    std::stop_source source;
+    bool stopped = false;
+    auto out = policy.execute(
+        [&](std::stop_token token) {
+            source.request_stop();
+            stopped = token.stop_requested();
+            throw redress::AbortRetryError();
+        },
+        {.stop_token = source.get_token()});
+    CHECK(stopped);
+    CHECK(out.stop_reason == redress::StopReason::Aborted);
+}
