@@ -15,7 +15,9 @@
 
 #include <redress/circuit_breaker.hpp>
 #include <redress/classify.hpp>
+#include <redress/detail/async_driver.hpp>
 #include <redress/detail/attempt_loop.hpp>
+#include <redress/detail/driver.hpp>
 #include <redress/detail/sync_wait.hpp>
 #include <redress/errors.hpp>
 #include <redress/outcome.hpp>
@@ -30,23 +32,9 @@ struct NoBreaker {};
 
 namespace detail {
 
-/// A circuit breaker as the policy uses it: `CircuitBreaker`, `testing::FakeCircuitBreaker`,
-/// or any type with the same members.
-template <class B>
-concept BreakerLike = requires(B& b, const decltype(std::declval<B&>().allow())& permit, ErrorClass k) {
-    { b.allow().allowed } -> std::convertible_to<bool>;
-    b.allow().state;
-    b.record_success(permit);
-    b.record_failure(k, permit);
-    b.record_cancel(permit);
-};
-
 /// Callables may take nothing, or the attempt's `std::stop_token`.
 template <class F>
 concept TakesStopToken = std::invocable<F&, std::stop_token>;
-
-template <class F>
-concept Operation = std::invocable<F&> || TakesStopToken<F>;
 
 template <class F>
 struct OperationResult {
@@ -68,57 +56,6 @@ decltype(auto) invoke_operation(F& fn, const std::stop_token& token) {
         (void)token;
         return std::invoke(fn);
     }
-}
-
-/// What a result classifier answered: `std::nullopt` means success.
-template <class RC, class T>
-[[nodiscard]] std::optional<Classification> classify_result(const RC& rc, const T& value) {
-    if constexpr (std::is_same_v<RC, NoResultClassifier>) {
-        (void)rc;
-        (void)value;
-        return std::nullopt;
-    } else {
-        static_assert(std::is_invocable_v<const RC&, const T&>,
-                      "redress: a result_classifier must be callable as (const T&) -> std::optional<ErrorClass> or "
-                      "std::optional<Classification>, where T is the operation's return type");
-        auto verdict = rc(value);
-        if (!verdict) return std::nullopt;
-        return to_classification(*verdict);
-    }
-}
-
-template <class Component>
-void emit_breaker_transition(const CallHooks& hooks, const std::optional<Component>& transition, TimePoint start,
-                             const AnyClock& clock) {
-    if (!transition || !hooks.observed()) return;
-    Event e;
-    e.name = transition->name;
-    e.attempt = 0;
-    e.operation = hooks.operation;
-    e.state = transition->state;
-    emit(hooks, e, start, clock);
-}
-
-/// Ends an outcome: `call()`'s value, or the exception SPEC §4 "Ending" prescribes.
-template <class T>
-T value_or_throw(Outcome<T>&& out, std::optional<CircuitState> rejected_state) {
-    if (out.ok) {
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else {
-            return std::move(*out.value);
-        }
-    }
-    if (out.stop_reason == StopReason::CircuitOpen) throw CircuitOpenError(rejected_state.value_or(CircuitState::Open));
-    if (out.stop_reason == StopReason::Aborted) throw AbortRetryError();
-    if (out.cause == FailureCause::Exception && out.last_exception && out.stop_reason != StopReason::Scheduled)
-        std::rethrow_exception(out.last_exception);
-    std::any last;
-    if constexpr (!std::is_void_v<T>) {
-        if (out.last_result) last = std::move(*out.last_result);
-    }
-    throw RetryExhaustedError(out.stop_reason.value_or(StopReason::MaxAttemptsGlobal), out.attempts, out.last_class,
-                              std::move(last), out.next_sleep);
 }
 
 }  // namespace detail
@@ -175,7 +112,7 @@ public:
     template <class F>
     auto call(F&& fn, const CallOptions& options) const -> detail::operation_result_t<std::remove_reference_t<F>> {
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
-        std::optional<CircuitState> rejected;
+        CircuitState rejected = CircuitState::Open;
         auto out = run<T>(fn, options, false, &rejected);
         return detail::value_or_throw<T>(std::move(out), rejected);
     }
@@ -206,11 +143,45 @@ public:
         return PolicyContext<RetryT, BreakerT>(*this, std::move(options));
     }
 
+    /// Runs a coroutine operation under the policy: `co_await policy.async_call(fn)`. `fn`
+    /// returns an awaitable (`redress::Task<T>`, or `asio::awaitable<T>` with
+    /// <redress/asio.hpp>, in which case the result is an `asio::awaitable` too). Same core,
+    /// same events and outcomes as `call()`. The returned task is lazy and refers to this
+    /// policy, which must outlive it; it owns `fn` and the options.
+    template <class F>
+    auto async_call(F fn, CallOptions options = {}, typename detail::async_traits_t<F>::hooks async = {}) const {
+        using Traits = detail::async_traits_t<F>;
+        using T = detail::async_result_t<F>;
+        return detail::async_run<Traits, T, true>(*this, std::move(fn), std::move(options), std::move(async), false);
+    }
+
+    /// Like `async_call`, but the result is an `Outcome` (as `execute()`).
+    template <class F>
+    auto async_execute(F fn, CallOptions options = {}, typename detail::async_traits_t<F>::hooks async = {}) const {
+        using Traits = detail::async_traits_t<F>;
+        using T = detail::async_result_t<F>;
+        return detail::async_run<Traits, T, false>(*this, std::move(fn), std::move(options), std::move(async), true);
+    }
+
     [[nodiscard]] const RetryT& retry() const noexcept
         requires has_retry
     {
         return retry_;
     }
+
+    /// The retry settings the drivers read; a breaker-only policy has defaults (its clock and
+    /// hook defaults only).
+    [[nodiscard]] const auto& retry_settings() const noexcept {
+        if constexpr (has_retry) {
+            return retry_;
+        } else {
+            static const Retry<> defaults{};
+            return defaults;
+        }
+    }
+
+    /// Whether per-class strategies must hear of successes (adaptive strategies).
+    [[nodiscard]] bool notifies_class_strategies() const noexcept { return notify_class_strategies_; }
     [[nodiscard]] BreakerT& circuit_breaker() const noexcept
         requires has_breaker
     {
@@ -249,59 +220,30 @@ private:
     }
 
     template <class T, class F>
-    Outcome<T> run(F& fn, const CallOptions& options, bool measure, std::optional<CircuitState>* rejected) const {
+    Outcome<T> run(F& fn, const CallOptions& options, bool measure, CircuitState* rejected) const {
         Outcome<T> out;
         out.timeline = options.capture_timeline.make();
-        if constexpr (has_retry) {
-            const auto hooks = detail::resolve_hooks(retry_, options, out.timeline.get());
-            run_with_breaker<T>(fn, options, hooks, retry_.clock, measure, rejected, out);
-        } else {
-            static const Retry<> no_hooks{};
-            const auto hooks = detail::resolve_hooks(no_hooks, options, out.timeline.get());
-            run_with_breaker<T>(fn, options, hooks, breaker_clock_, measure, rejected, out);
-        }
-        return out;
-    }
-
-    template <class T, class F>
-    void run_with_breaker(F& fn, const CallOptions& options, const detail::CallHooks& hooks, const AnyClock& clock,
-                          bool measure, std::optional<CircuitState>* rejected, Outcome<T>& out) const {
+        const auto& retry = retry_settings();
+        const auto hooks = detail::resolve_hooks(retry, options, out.timeline.get());
         if constexpr (!has_breaker) {
             run_retry_loop<T>(fn, options, hooks, measure, out);
         } else {
-            // Asked once before the loop (SPEC §6).
-            const TimePoint start = clock.now();
-            auto permit = breaker_.allow();
-            detail::emit_breaker_transition(hooks, permit.transition, start, clock);
-            if (!permit.allowed) {
-                out.stop_reason = StopReason::CircuitOpen;
-                if (rejected != nullptr) *rejected = permit.state;
-                if (measure) out.elapsed = clock.now() - start;
-                return;
-            }
+            detail::BreakerGate<BreakerT> gate(breaker_, hooks, retry.clock);
+            if (rejected != nullptr) *rejected = gate.state();
+            if (!gate.admitted(out, measure)) return out;
             try {
                 if constexpr (has_retry) {
                     run_retry_loop<T>(fn, options, hooks, measure, out);
                 } else {
-                    run_single_attempt<T>(fn, hooks, start, clock, measure, out);
+                    run_single_attempt<T>(fn, hooks, gate.start(), retry.clock, measure, out);
                 }
             } catch (...) {
-                // Only the driver's own failures land here (hooks and the operation are
-                // contained); the probe slot must not leak.
-                (void)breaker_.record_cancel(permit);
+                gate.cancel();  // only the driver's own failures land here; free the probe slot
                 throw;
             }
-            // Told one result after it.
-            std::optional<decltype(breaker_.record_success(permit))> told;
-            if (out.ok) {
-                told.emplace(breaker_.record_success(permit));
-            } else if (out.stop_reason == StopReason::Aborted) {
-                told.emplace(breaker_.record_cancel(permit));
-            } else {
-                told.emplace(breaker_.record_failure(out.last_class.value_or(ErrorClass::Unknown), permit));
-            }
-            detail::emit_breaker_transition(hooks, *told, start, clock);
+            gate.tell(out);
         }
+        return out;
     }
 
     /// The breaker-only policy: one attempt, default classification, no retry events.
@@ -309,32 +251,23 @@ private:
     void run_single_attempt(F& fn, const detail::CallHooks& hooks, TimePoint start, const AnyClock& clock, bool measure,
                             Outcome<T>& out) const {
         if (hooks.abort_requested()) {
-            out.stop_reason = StopReason::Aborted;
-            if (hooks.observed()) {
-                Event e;
-                e.name = EventName::Aborted;
-                e.stop_reason = StopReason::Aborted;
-                e.operation = hooks.operation;
-                detail::emit(hooks, e, start, clock);
-            }
+            detail::single_attempt_prologue_aborted(hooks, start, clock, out);
         } else {
-            out.attempts = 1;
+            std::exception_ptr error;
+            bool aborted = false;
             try {
                 if constexpr (std::is_void_v<T>) {
                     detail::invoke_operation(fn, hooks.stop_token);
                 } else {
                     out.value.emplace(detail::invoke_operation(fn, hooks.stop_token));
                 }
-                out.ok = true;
             } catch (const AbortRetryError&) {
-                out.stop_reason = StopReason::Aborted;
-                out.last_exception = std::current_exception();
-                out.cause = FailureCause::Exception;
+                error = std::current_exception();
+                aborted = true;
             } catch (...) {
-                out.last_exception = std::current_exception();
-                out.cause = FailureCause::Exception;
-                out.last_class = default_classifier(out.last_exception).klass;
+                error = std::current_exception();
             }
+            detail::settle_single_attempt(std::move(error), aborted, out);
         }
         if (measure) out.elapsed = clock.now() - start;
     }
@@ -349,8 +282,7 @@ private:
         const Sleeper* sleeper = detail::pick(options.sleeper, retry_.sleeper);
 
         while (loop.begin_attempt() == Next::Run) {
-            Next next = attempt<T>(fn, loop, hooks, out);
-            if (next == Next::Stop) break;
+            if (attempt<T>(fn, loop, hooks, out) == Next::Stop) break;
             if (sleep_handler != nullptr) {
                 SleepDecision decision = SleepDecision::Abort;  // a throwing handler aborts (documented)
                 try {
@@ -371,22 +303,13 @@ private:
             }
             if (loop.slept() == Next::Stop) break;
         }
-
-        out.attempts = loop.attempts();
-        out.stop_reason = loop.stop_reason();
-        out.next_sleep = loop.next_sleep();
-        if (!out.ok) {
-            out.last_class = loop.last_class();
-            out.cause = loop.cause();
-        }
-        if (measure) out.elapsed = loop.elapsed();
+        detail::finish_outcome(loop, out, measure);
     }
 
-    /// Runs one attempt and tells the loop what happened.
+    /// Runs one attempt and tells the core how it ended.
     template <class T, class F>
     detail::Next attempt(F& fn, detail::AttemptLoop<RetryT>& loop, const detail::CallHooks& hooks, Outcome<T>& out) const {
         std::exception_ptr error;
-        std::optional<Classification> rejected;
         std::optional<TimePoint> attempt_start;
         try {
             if (retry_.attempt_timeout) {
@@ -405,42 +328,15 @@ private:
                 }
             }
         } catch (const AbortRetryError&) {
-            out.last_exception = std::current_exception();
-            loop.aborted_by_callable();
-            return detail::Next::Stop;
+            return detail::settle_abort(loop, out, std::current_exception());
         } catch (...) {
             error = std::current_exception();
         }
-
-        // A late answer is a timed-out answer, whatever it was.
-        if (attempt_start && retry_.clock.now() - *attempt_start > *retry_.attempt_timeout) {
-            error = std::make_exception_ptr(AttemptTimeoutError());
-            if constexpr (!std::is_void_v<T>) out.value.reset();
-        }
-
-        if (!error) {
-            if constexpr (!std::is_void_v<T> && !std::is_same_v<typename RetryT::result_classifier_type, NoResultClassifier>) {
-                rejected = detail::classify_result(retry_.result_classifier, *out.value);
-                if (rejected) {
-                    out.last_result = std::move(out.value);
-                    out.value.reset();
-                    out.last_exception = nullptr;
-                    return loop.failed(std::move(*rejected), FailureCause::Result, nullptr);
-                }
-            }
-            out.ok = true;
-            loop.succeeded();
-            return detail::Next::Stop;
-        }
-        out.last_exception = error;
-        if constexpr (!std::is_void_v<T>) out.last_result.reset();
-        Classification classification = invoke_classifier(retry_.classifier, error);
-        return loop.failed(std::move(classification), FailureCause::Exception, std::move(error));
+        return detail::settle_attempt(loop, retry_, out, std::move(error), attempt_start);
     }
 
     [[no_unique_address]] RetryT retry_{};
     [[no_unique_address]] mutable BreakerT breaker_{};
-    [[no_unique_address]] AnyClock breaker_clock_{};
     bool notify_class_strategies_ = false;
 };
 

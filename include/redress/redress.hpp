@@ -24,3 +24,4 @@
 #include <redress/sleep_decision.hpp>
 #include <redress/stop_reason.hpp>
 #include <redress/strategies.hpp>
+#include <redress/task.hpp>

@@ -6,3 +6,4 @@
 #include <redress/testing/fake_circuit_breaker.hpp>
 #include <redress/testing/manual_clock.hpp>
 #include <redress/testing/strategies.hpp>
+#include <redress/testing/virtual_scheduler.hpp>

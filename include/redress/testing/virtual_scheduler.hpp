@@ -1,0 +1,111 @@
+// VirtualScheduler: a virtual-time event loop for coroutine tests, no Asio needed.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include <redress/clock.hpp>
+#include <redress/task.hpp>
+#include <redress/testing/manual_clock.hpp>
+
+namespace redress::testing {
+
+/// Runs coroutines in virtual time: a coroutine that awaits `sleep(d)` is resumed when the
+/// loop has advanced the `ManualClock` by `d`; nothing waits in real time. Timers due at the
+/// same instant resume in the order they were set. Single-threaded: use from one thread.
+///
+/// ```
+/// redress::testing::VirtualScheduler loop{clock};
+/// auto out = loop.run(policy.async_execute(fn, {}, {.sleeper = loop.sleeper()}));
+/// ```
+class VirtualScheduler {
+public:
+    explicit VirtualScheduler(ManualClock clock = ManualClock{}) : clock_(std::move(clock)) {}
+    VirtualScheduler(const VirtualScheduler&) = delete;
+    VirtualScheduler& operator=(const VirtualScheduler&) = delete;
+
+    /// An awaitable that resumes the awaiting coroutine `d` later in virtual time.
+    [[nodiscard]] auto sleep(Duration d) {
+        struct Awaiter {
+            VirtualScheduler* loop;
+            Duration d;
+            bool await_ready() const noexcept { return false; }
+            void await_suspend(std::coroutine_handle<> h) const { loop->schedule(loop->clock_.now() + d, h); }
+            void await_resume() const noexcept {}
+        };
+        return Awaiter{this, d < Duration::zero() ? Duration::zero() : d};
+    }
+
+    /// An async sleeper for `AsyncSleepHooks<Task>::sleeper`.
+    [[nodiscard]] std::function<Task<void>(Duration)> sleeper() {
+        return [this](Duration d) { return sleep_task(this, d); };
+    }
+
+    /// Starts `task` now (it runs until its first suspension); the scheduler keeps it alive.
+    void spawn(Task<void> task) {
+        auto h = task.handle();
+        if (!h) throw std::invalid_argument("redress::testing::VirtualScheduler::spawn: empty task");
+        spawned_.push_back(std::move(task));
+        h.resume();
+    }
+
+    /// Resumes due coroutines, advancing virtual time to each timer, until none are left.
+    /// Returns the number of resumptions.
+    std::size_t run() {
+        std::size_t resumed = 0;
+        while (!timers_.empty()) {
+            const Timer t = timers_.top();
+            timers_.pop();
+            clock_.advance_to(t.due);
+            t.handle.resume();
+            ++resumed;
+        }
+        std::erase_if(spawned_, [](const Task<void>& task) { return task.done(); });
+        return resumed;
+    }
+
+    /// Starts `task`, runs the loop until no timers are left, and returns its result.
+    template <class T>
+    T run(Task<T> task) {
+        auto h = task.handle();
+        if (!h) throw std::invalid_argument("redress::testing::VirtualScheduler::run: empty task");
+        h.resume();
+        run();
+        if (!task.done()) throw std::logic_error("redress::testing::VirtualScheduler::run: the task did not finish");
+        return task.result();
+    }
+
+    [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
+    /// Spawned tasks not finished yet.
+    [[nodiscard]] std::size_t unfinished() const noexcept {
+        std::size_t n = 0;
+        for (const auto& t : spawned_)
+            if (!t.done()) ++n;
+        return n;
+    }
+    [[nodiscard]] const ManualClock& clock() const noexcept { return clock_; }
+
+private:
+    struct Timer {
+        TimePoint due;
+        std::uint64_t seq;
+        std::coroutine_handle<> handle;
+        bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
+    };
+
+    static Task<void> sleep_task(VirtualScheduler* loop, Duration d) { co_await loop->sleep(d); }
+
+    void schedule(TimePoint due, std::coroutine_handle<> h) { timers_.push(Timer{due, ++seq_, h}); }
+
+    ManualClock clock_;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+    std::uint64_t seq_ = 0;
+    std::vector<Task<void>> spawned_;
+};
+
+}  // namespace redress::testing

@@ -1,0 +1,225 @@
+// The policy on a real Asio io_context: non-blocking backoff, cancellation, attempt timeouts.
+// Real time, bounded: every test finishes in well under two seconds or fails.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <redress/asio.hpp>
+#include <redress/testing.hpp>
+
+#include "recorder.hpp"
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using asio::awaitable;
+using asio::use_awaitable;
+
+namespace {
+
+awaitable<void> wait_for(std::chrono::milliseconds d) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, d);
+    co_await timer.async_wait(use_awaitable);
+}
+
+/// Runs the io_context until it is out of work, bounded: fails the test past `limit`.
+void run_bounded(asio::io_context& io, std::chrono::seconds limit = 10s) {
+    const auto until = Clock::now() + limit;
+    while (!io.stopped() && Clock::now() < until) {
+        io.run_for(100ms);
+    }
+    REQUIRE(io.stopped());
+}
+
+}  // namespace
+
+TEST_CASE("1000 concurrent operations back off on one thread without blocking the loop") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(50ms)}};
+    int succeeded = 0;
+    int wrong = 0;
+    const auto start = Clock::now();
+    for (int i = 0; i < 1000; ++i) {
+        asio::co_spawn(
+            io,
+            [&]() -> awaitable<void> {
+                int attempts = 0;
+                auto flaky = [&attempts]() -> awaitable<int> {
+                    if (attempts++ < 2) throw redress::ServerError("503");
+                    co_return 7;
+                };
+                auto out = co_await policy.async_execute(flaky);
+                if (out.ok && out.value == 7 && out.attempts == 3) {
+                    ++succeeded;
+                } else {
+                    ++wrong;
+                }
+            },
+            asio::detached);
+    }
+    run_bounded(io);
+    const auto took = Clock::now() - start;
+    CHECK(succeeded == 1000);
+    CHECK(wrong == 0);
+    // Two 50 ms backoffs per operation: about 100 ms in all, not 1000 x 100 ms.
+    CHECK(took >= 100ms);
+    CHECK(took < 2s);
+}
+
+TEST_CASE("async_call returns the value and rethrows the operation's exception") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms), .max_attempts = 2}};
+    int value = 0;
+    bool rethrown = false;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            int n = 0;
+            value = co_await policy.async_call([&]() -> awaitable<int> {
+                if (n++ == 0) throw redress::ServerError("503");
+                co_return 5;
+            });
+            try {
+                co_await policy.async_call([]() -> awaitable<void> {
+                    throw redress::PermanentError("400");
+                    co_return;
+                });
+            } catch (const redress::PermanentError&) {
+                rethrown = true;
+            }
+        },
+        asio::detached);
+    run_bounded(io);
+    CHECK(value == 5);
+    CHECK(rethrown);
+}
+
+TEST_CASE("Asio cancellation during a backoff ends the operation as Aborted within milliseconds") {
+    asio::io_context io;
+    redress::testing::FakeCircuitBreaker breaker;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(30s)}, breaker};
+    asio::cancellation_signal cancel;
+    std::optional<redress::Outcome<int>> result;
+    int calls = 0;
+    asio::co_spawn(
+        io,
+        policy.async_execute([&]() -> awaitable<int> {
+            ++calls;
+            throw redress::ServerError("503");
+            co_return 0;
+        }),
+        asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, redress::Outcome<int> out) {
+            REQUIRE_FALSE(e);
+            result = std::move(out);
+        }));
+    Clock::time_point cancelled_at{};
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            co_await wait_for(20ms);
+            cancelled_at = Clock::now();
+            cancel.emit(asio::cancellation_type::terminal);
+        },
+        asio::detached);
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->stop_reason == redress::StopReason::Aborted);
+    CHECK(calls == 1);
+    CHECK(Clock::now() - cancelled_at < 200ms);
+    CHECK(breaker.cancels() == 1);
+    CHECK(breaker.failures() == 0);
+}
+
+TEST_CASE("Asio cancellation during an attempt ends the operation as Aborted, never retried") {
+    asio::io_context io;
+    redress::testing::FakeCircuitBreaker breaker;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms)}, breaker};
+    asio::cancellation_signal cancel;
+    std::optional<redress::Outcome<void>> result;
+    int calls = 0;
+    asio::co_spawn(io, policy.async_execute([&]() -> awaitable<void> {
+        ++calls;
+        co_await wait_for(10s);  // a hung downstream
+    }),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e, redress::Outcome<void> out) {
+                       REQUIRE_FALSE(e);
+                       result = std::move(out);
+                   }));
+    const auto start = Clock::now();
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            co_await wait_for(20ms);
+            cancel.emit(asio::cancellation_type::terminal);
+        },
+        asio::detached);
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->stop_reason == redress::StopReason::Aborted);
+    CHECK(calls == 1);
+    CHECK(Clock::now() - start < 1s);
+    CHECK(breaker.cancels() == 1);
+}
+
+TEST_CASE("attempt_timeout cuts a hung attempt, which is retried, and the operation succeeds") {
+    asio::io_context io;
+    redress_test::Recorder events;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms), .attempt_timeout = 50ms}};
+    std::optional<redress::Outcome<int>> result;
+    int calls = 0;
+    const auto start = Clock::now();
+    asio::co_spawn(
+        io,
+        policy.async_execute(
+            [&]() -> awaitable<int> {
+                if (calls++ == 0) co_await wait_for(10s);  // hangs; must be cut
+                co_return 9;
+            },
+            {.on_metric = events.hook()}),
+        [&](std::exception_ptr e, redress::Outcome<int> out) {
+            REQUIRE_FALSE(e);
+            result = std::move(out);
+        });
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->ok);
+    CHECK(result->value == 9);
+    CHECK(result->attempts == 2);
+    CHECK(Clock::now() - start < 1s);
+    CHECK(events.lines() == std::vector<std::string>{"retry#1 sleep=1ms class=TRANSIENT", "success#2"});
+    CHECK(events.error_types().front().find("AttemptTimeoutError") != std::string::npos);
+}
+
+TEST_CASE("a stop request from another thread wakes an Asio backoff at once") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(30s)}};
+    std::stop_source source;
+    std::optional<redress::Outcome<int>> result;
+    asio::co_spawn(io, policy.async_execute([]() -> awaitable<int> {
+        throw redress::ServerError("503");
+        co_return 0;
+    },
+                                            {.stop_token = source.get_token()}),
+                   [&](std::exception_ptr, redress::Outcome<int> out) { result = std::move(out); });
+    Clock::time_point requested{};
+    std::jthread stopper([&] {
+        std::this_thread::sleep_for(30ms);
+        requested = Clock::now();
+        source.request_stop();
+    });
+    run_bounded(io);
+    stopper.join();
+    REQUIRE(result);
+    CHECK(result->stop_reason == redress::StopReason::Aborted);
+    CHECK(Clock::now() - requested < 200ms);
+}
