@@ -88,21 +88,21 @@ public:
 
     /// A retry-only policy. Throws `std::invalid_argument` naming an invalid option.
     explicit Policy(RetryT retry)
-        requires(has_retry && !has_breaker)
+        requires(detail::IsRetry<RetryT>::value && std::is_same_v<BreakerT, NoBreaker>)
         : retry_(std::move(retry)) {
         init();
     }
 
     /// Retries inside a circuit breaker. Throws `std::invalid_argument` naming an invalid option.
     Policy(RetryT retry, BreakerT breaker)
-        requires(has_retry && has_breaker)
+        requires(detail::IsRetry<RetryT>::value && !std::is_same_v<BreakerT, NoBreaker>)
         : retry_(std::move(retry)), breaker_(std::move(breaker)) {
         init();
     }
 
     /// A breaker-only policy: one attempt per operation, guarded by the breaker.
     explicit Policy(BreakerT breaker)
-        requires(!has_retry && has_breaker)
+        requires(std::is_same_v<RetryT, NoRetry> && !std::is_same_v<BreakerT, NoBreaker>)
         : breaker_(std::move(breaker)) {}
 
     /// Runs `fn` under the policy and returns its value. On failure throws the last exception
