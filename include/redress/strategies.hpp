@@ -1,0 +1,597 @@
+// Backoff strategies (SPEC §8): the Strategy concept, the type-erased AnyStrategy, the
+// adaptive notification protocol, and the built-in catalogue.
+//
+// Every built-in strategy is an immutable value: calling it reads only its options, the
+// context and the calling thread's random engine (`redress::seed_random`), so one instance
+// may be called from any number of threads at once without a lock. `adaptive` keeps shared,
+// lock-free state (atomics) that all of its copies see.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <redress/backoff_context.hpp>
+#include <redress/clock.hpp>
+#include <redress/detail/random.hpp>
+#include <redress/error_class.hpp>
+
+namespace redress {
+
+// ---- the concept ----------------------------------------------------------------------
+
+namespace detail {
+
+template <class T>
+struct IsChronoDuration : std::false_type {};
+template <class Rep, class Period>
+struct IsChronoDuration<std::chrono::duration<Rep, Period>> : std::true_type {};
+
+/// A strategy's return value: any `std::chrono::duration` (integral or floating rep), or a
+/// type that converts to `Duration`.
+template <class R>
+concept SleepValue = IsChronoDuration<std::remove_cvref_t<R>>::value || std::convertible_to<R, Duration>;
+
+}  // namespace detail
+
+/// A strategy in the context form: `Duration(const BackoffContext&)`.
+template <class S>
+concept ContextStrategy = std::invocable<const S&, const BackoffContext&> &&
+                          detail::SleepValue<std::invoke_result_t<const S&, const BackoffContext&>>;
+
+/// A strategy in the legacy form: `Duration(int attempt, ErrorClass, std::optional<Duration> prev_sleep)`.
+template <class S>
+concept LegacyStrategy = std::invocable<const S&, int, ErrorClass, std::optional<Duration>> &&
+                         detail::SleepValue<std::invoke_result_t<const S&, int, ErrorClass, std::optional<Duration>>>;
+
+/// A backoff strategy: callable through a const reference in the context form or the legacy
+/// form, returning any `std::chrono::duration`. The context form wins when both apply.
+template <class S>
+concept Strategy = ContextStrategy<S> || LegacyStrategy<S>;
+
+/// Compiles when `S` is a strategy and fails with one readable line otherwise. Use it as
+/// `static_assert(assert_strategy<S>());`: it returns true, so a failure reports only the
+/// message below.
+template <class S>
+consteval bool assert_strategy() {
+    static_assert(Strategy<S>,
+                  "redress: a strategy must be callable as Duration(const BackoffContext&) or as "
+                  "Duration(int attempt, ErrorClass, std::optional<Duration> prev_sleep)");
+    return true;
+}
+
+/// `assert_strategy<S>()` as a variable, for use in `static_assert` and `requires` chains.
+template <class S>
+inline constexpr bool strategy_check = assert_strategy<S>();
+
+namespace detail {
+
+/// A strategy's raw answer made a sleep: non-finite (NaN, ±inf) gives zero, negative gives
+/// zero, too large saturates.
+template <class R>
+[[nodiscard]] constexpr Duration to_sleep(const R& value) noexcept {
+    Duration d{};
+    if constexpr (IsChronoDuration<std::remove_cvref_t<R>>::value) {
+        if constexpr (std::is_floating_point_v<typename std::remove_cvref_t<R>::rep>) {
+            if (!std::isfinite(value.count())) return Duration::zero();
+        }
+        d = detail::saturate(value);
+    } else {
+        d = Duration(value);
+    }
+    return d < Duration::zero() ? Duration::zero() : d;
+}
+
+}  // namespace detail
+
+/// Calls `s` in whichever form it accepts and returns a finite, non-negative `Duration`
+/// (non-finite answers give zero, negative answers zero, huge answers saturate). Clamping
+/// to the time remaining is the caller's job.
+template <class S>
+[[nodiscard]] Duration invoke_strategy(const S& s, const BackoffContext& ctx) {
+    static_assert(assert_strategy<S>());
+    if constexpr (ContextStrategy<S>) {
+        return detail::to_sleep(std::invoke(s, ctx));
+    } else if constexpr (LegacyStrategy<S>) {
+        return detail::to_sleep(std::invoke(s, ctx.attempt, ctx.klass(), ctx.prev_sleep));
+    } else {
+        return Duration::zero();
+    }
+}
+
+// ---- adaptive notifications ------------------------------------------------------------
+
+/// Tells a strategy that an operation succeeded: calls `s.on_success()` when it has one,
+/// does nothing otherwise. The attempt loop calls it on every success.
+template <class S>
+void notify_success(const S& s) {
+    if constexpr (requires { s.on_success(); }) s.on_success();
+}
+
+/// Tells a strategy that an attempt failed and will be retried: calls `s.on_failure()` when
+/// it has one, does nothing otherwise. The attempt loop calls it after computing the sleep.
+template <class S>
+void notify_failure(const S& s) {
+    if constexpr (requires { s.on_failure(); }) s.on_failure();
+}
+
+// ---- type erasure ----------------------------------------------------------------------
+
+/// Any strategy behind one type, for per-class tables and shared configuration. Copies
+/// share the wrapped strategy (a reference count); calls are const and as thread-safe as
+/// the wrapped strategy (every built-in is). Cost: one indirect call per use. Forwards
+/// `on_success` / `on_failure`. Calling an empty one throws `std::bad_function_call`.
+class AnyStrategy {
+public:
+    AnyStrategy() = default;
+
+    /// Wraps any strategy; anything that is not one fails with the `assert_strategy` message.
+    template <class S>
+        requires(!std::same_as<std::decay_t<S>, AnyStrategy> &&
+                 (std::is_class_v<std::decay_t<S>> || std::is_pointer_v<std::decay_t<S>>))
+    AnyStrategy(S&& strategy)  // NOLINT(google-explicit-constructor): a strategy is a strategy
+    {
+        using D = std::decay_t<S>;
+        static_assert(assert_strategy<D>());
+        if constexpr (Strategy<D>) impl_ = std::make_shared<const Model<D>>(std::forward<S>(strategy));
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
+        if (!impl_) throw std::bad_function_call();
+        return impl_->call(ctx);
+    }
+
+    void on_success() const {
+        if (impl_) impl_->on_success();
+    }
+    void on_failure() const {
+        if (impl_) impl_->on_failure();
+    }
+
+    /// True when a strategy is held.
+    explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+private:
+    struct Base {
+        virtual ~Base() = default;
+        virtual Duration call(const BackoffContext& ctx) const = 0;
+        virtual void on_success() const = 0;
+        virtual void on_failure() const = 0;
+    };
+    template <class S>
+    struct Model final : Base {
+        template <class U>
+        explicit Model(U&& u) : s(std::forward<U>(u)) {}
+        Duration call(const BackoffContext& ctx) const override { return invoke_strategy(s, ctx); }
+        void on_success() const override { notify_success(s); }
+        void on_failure() const override { notify_failure(s); }
+        S s;
+    };
+
+    std::shared_ptr<const Base> impl_;
+};
+
+// ---- the catalogue -----------------------------------------------------------------------
+
+namespace detail {
+
+inline void require_option(bool ok, const char* message) {
+    if (!ok) throw std::invalid_argument(message);
+}
+
+[[nodiscard]] inline double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
+
+/// `base · factor^attempt`, capped at `max`, in nanoseconds; never overflows (an infinite
+/// product is capped like any other).
+[[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
+    const int e = std::clamp(exponent, 0, 4096);
+    const double grown = ns(base) * std::pow(factor, e);
+    return std::min(ns(max), grown);
+}
+
+}  // namespace detail
+
+/// Options of `decorrelated_jitter`.
+struct DecorrelatedJitterOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(30);
+};
+
+/// Decorrelated jitter: `min(max, uniform(base, 3 × prev))` where `prev` is the previous
+/// sleep (or `base` on the first retry; a previous sleep shorter than `base` counts as
+/// `base`). Immutable; thread-safe; no allocation.
+class DecorrelatedJitter {
+public:
+    explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: decorrelated_jitter: base must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: decorrelated_jitter: max must be >= base");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        const double base = detail::ns(options_.base);
+        const double prev = ctx.prev_sleep ? std::max(detail::ns(*ctx.prev_sleep), base) : base;
+        return std::min(detail::uniform_ns(base, 3.0 * prev), options_.max);
+    }
+
+    [[nodiscard]] const DecorrelatedJitterOptions& options() const noexcept { return options_; }
+
+private:
+    DecorrelatedJitterOptions options_;
+};
+
+/// `DecorrelatedJitter` with the given options: `decorrelated_jitter({.max = 5s})`.
+/// Throws `std::invalid_argument` for a negative base or `max < base`.
+[[nodiscard]] inline DecorrelatedJitter decorrelated_jitter(DecorrelatedJitterOptions options = {}) {
+    return DecorrelatedJitter{options};
+}
+
+/// Options of `equal_jitter`.
+struct EqualJitterOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(30);
+};
+
+/// Equal jitter: `cap = min(max, base · 2^attempt)`, sleep `cap/2 + uniform(0, cap/2)`.
+/// Immutable; thread-safe; no allocation.
+class EqualJitter {
+public:
+    explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: equal_jitter: base must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: equal_jitter: max must be >= base");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        return detail::uniform_ns(cap / 2.0, cap);
+    }
+
+    [[nodiscard]] const EqualJitterOptions& options() const noexcept { return options_; }
+
+private:
+    EqualJitterOptions options_;
+};
+
+/// `EqualJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+[[nodiscard]] inline EqualJitter equal_jitter(EqualJitterOptions options = {}) { return EqualJitter{options}; }
+
+/// Options of `token_backoff`.
+struct TokenBackoffOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(20);
+};
+
+/// Token backoff, gentle growth for rate limits: `cap = min(max, base · 1.5^attempt)`, sleep
+/// `uniform(cap/2, cap)`. Immutable; thread-safe; no allocation.
+class TokenBackoff {
+public:
+    explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: token_backoff: base must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: token_backoff: max must be >= base");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        const double cap = detail::capped_growth(options_.base, 1.5, ctx.attempt, options_.max);
+        return detail::uniform_ns(cap / 2.0, cap);
+    }
+
+    [[nodiscard]] const TokenBackoffOptions& options() const noexcept { return options_; }
+
+private:
+    TokenBackoffOptions options_;
+};
+
+/// `TokenBackoff` with the given options. Throws `std::invalid_argument` on invalid options.
+[[nodiscard]] inline TokenBackoff token_backoff(TokenBackoffOptions options = {}) { return TokenBackoff{options}; }
+
+/// Options of `full_jitter`.
+struct FullJitterOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(30);
+};
+
+/// Full jitter: `cap = min(max, base · 2^attempt)`, sleep `uniform(0, cap)`.
+/// Immutable; thread-safe; no allocation.
+class FullJitter {
+public:
+    explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: full_jitter: base must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: full_jitter: max must be >= base");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        return detail::uniform_ns(0.0, cap);
+    }
+
+    [[nodiscard]] const FullJitterOptions& options() const noexcept { return options_; }
+
+private:
+    FullJitterOptions options_;
+};
+
+/// `FullJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+[[nodiscard]] inline FullJitter full_jitter(FullJitterOptions options = {}) { return FullJitter{options}; }
+
+/// Options of `exponential`.
+struct ExponentialOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(30);
+    double multiplier = 2.0;
+};
+
+/// Exponential backoff without jitter: `min(max, base · multiplier^(attempt − 1))`, so the
+/// first retry waits `base`. Deterministic; thread-safe; no allocation.
+class Exponential {
+public:
+    explicit Exponential(ExponentialOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: exponential: base must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: exponential: max must be >= base");
+        detail::require_option(std::isfinite(options_.multiplier) && options_.multiplier >= 1.0,
+                               "redress: exponential: multiplier must be finite and >= 1");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        return detail::ns_to_duration(
+            detail::capped_growth(options_.base, options_.multiplier, ctx.attempt - 1, options_.max));
+    }
+
+    [[nodiscard]] const ExponentialOptions& options() const noexcept { return options_; }
+
+private:
+    ExponentialOptions options_;
+};
+
+/// `Exponential` with the given options. Throws `std::invalid_argument` on invalid options.
+[[nodiscard]] inline Exponential exponential(ExponentialOptions options = {}) { return Exponential{options}; }
+
+/// The same sleep every time. Thread-safe; no allocation.
+class Constant {
+public:
+    explicit Constant(Duration sleep) : sleep_(sleep) {
+        detail::require_option(sleep_ >= Duration::zero(), "redress: constant: sleep must be >= 0");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext&) const noexcept { return sleep_; }
+
+    [[nodiscard]] Duration sleep() const noexcept { return sleep_; }
+
+private:
+    Duration sleep_;
+};
+
+/// `Constant{sleep}`. Throws `std::invalid_argument` for a negative sleep.
+[[nodiscard]] inline Constant constant(Duration sleep) { return Constant{sleep}; }
+
+/// Options of `linear`.
+struct LinearOptions {
+    Duration base = std::chrono::milliseconds(250);
+    Duration step = std::chrono::milliseconds(250);
+    Duration max = std::chrono::seconds(30);
+};
+
+/// Linear backoff without jitter: `min(max, base + step · (attempt − 1))`.
+/// Deterministic; thread-safe; no allocation.
+class Linear {
+public:
+    explicit Linear(LinearOptions options = {}) : options_(options) {
+        detail::require_option(options_.base >= Duration::zero(), "redress: linear: base must be >= 0");
+        detail::require_option(options_.step >= Duration::zero(), "redress: linear: step must be >= 0");
+        detail::require_option(options_.max >= options_.base, "redress: linear: max must be >= base");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
+        const double steps = static_cast<double>(std::max(ctx.attempt - 1, 0));
+        return detail::ns_to_duration(
+            std::min(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
+    }
+
+    [[nodiscard]] const LinearOptions& options() const noexcept { return options_; }
+
+private:
+    LinearOptions options_;
+};
+
+/// `Linear` with the given options. Throws `std::invalid_argument` on invalid options.
+[[nodiscard]] inline Linear linear(LinearOptions options = {}) { return Linear{options}; }
+
+/// Honours a server's retry hint: when the classification carries `retry_after`, sleeps
+/// `max(retry_after, 0) + uniform(0, jitter)`; otherwise asks `fallback`. The answer is
+/// finite, ≥ 0 and at most `ctx.remaining` when that is set. Forwards adaptive
+/// notifications to `fallback`. Thread-safe when `fallback` is.
+template <class F>
+class RetryAfterOr {
+public:
+    RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
+        detail::require_option(jitter_ >= Duration::zero(), "redress: retry_after_or: jitter must be >= 0");
+    }
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
+        Duration d{};
+        if (const auto& hint = ctx.classification.retry_after) {
+            const Duration floor = std::max(*hint, Duration::zero());
+            d = detail::saturating_add(floor, detail::uniform_ns(0.0, detail::ns(jitter_)));
+        } else {
+            d = invoke_strategy(fallback_, ctx);
+        }
+        if (ctx.remaining) d = std::min(d, std::max(*ctx.remaining, Duration::zero()));
+        return d;
+    }
+
+    void on_success() const { notify_success(fallback_); }
+    void on_failure() const { notify_failure(fallback_); }
+
+    [[nodiscard]] const F& fallback() const noexcept { return fallback_; }
+    [[nodiscard]] Duration jitter() const noexcept { return jitter_; }
+
+private:
+    F fallback_;
+    Duration jitter_;
+};
+
+/// `RetryAfterOr` over `fallback`: `retry_after_or(decorrelated_jitter({.max = 10s}))`.
+/// Throws `std::invalid_argument` for a negative jitter.
+template <class F>
+[[nodiscard]] auto retry_after_or(F fallback, Duration jitter = std::chrono::milliseconds(250)) {
+    static_assert(assert_strategy<F>());
+    return RetryAfterOr<F>(std::move(fallback), jitter);
+}
+
+/// Options of `adaptive`.
+struct AdaptiveOptions {
+    Duration window = std::chrono::seconds(60);
+    double target_success = 0.9;
+    double min_multiplier = 1.0;
+    double max_multiplier = 5.0;
+    AnyClock clock{};
+};
+
+namespace detail {
+
+/// Rolling-window success/failure counts, lock-free. The window is split into
+/// `bucket_count` buckets of `window / bucket_count`; each bucket is one 64-bit word packing
+/// its epoch (32 bits) and its success and failure counts (16 bits each; both are halved
+/// when one would overflow, which keeps the ratio). Memory is fixed; a read sums the buckets.
+class AdaptiveState {
+public:
+    static constexpr std::size_t bucket_count = 32;
+
+    AdaptiveState(const AdaptiveOptions& o)
+        : clock_(o.clock),
+          origin_(clock_.now()),
+          width_(std::max(Duration(1), o.window / static_cast<Duration::rep>(bucket_count))),
+          threshold_(1.0 - o.target_success),
+          min_(o.min_multiplier),
+          max_(o.max_multiplier) {}
+
+    void record(bool success) noexcept {
+        const std::uint32_t epoch = current_epoch();
+        auto& slot = buckets_[epoch % bucket_count];
+        std::uint64_t old = slot.load(std::memory_order_relaxed);
+        for (;;) {
+            const auto old_epoch = static_cast<std::uint32_t>(old >> 32U);
+            std::uint32_t s = 0;
+            std::uint32_t f = 0;
+            if (old_epoch == epoch) {
+                s = static_cast<std::uint32_t>((old >> 16U) & 0xFFFFU);
+                f = static_cast<std::uint32_t>(old & 0xFFFFU);
+            } else if (static_cast<std::int32_t>(old_epoch - epoch) > 0) {
+                return;  // a newer bucket already took the slot; this record is outside the window
+            }
+            (success ? s : f) += 1;
+            if (s > 0xFFFFU || f > 0xFFFFU) {
+                s = (s + 1) / 2;
+                f = (f + 1) / 2;
+            }
+            const std::uint64_t next = (std::uint64_t{epoch} << 32U) | (std::uint64_t{s} << 16U) | f;
+            if (slot.compare_exchange_weak(old, next, std::memory_order_relaxed)) return;
+        }
+    }
+
+    /// Failure rate in the window, or none when nothing was recorded.
+    [[nodiscard]] std::optional<double> failure_rate() const noexcept {
+        const std::uint32_t epoch = current_epoch();
+        std::uint64_t successes = 0;
+        std::uint64_t failures = 0;
+        for (const auto& slot : buckets_) {
+            const std::uint64_t word = slot.load(std::memory_order_relaxed);
+            const auto e = static_cast<std::uint32_t>(word >> 32U);
+            if (static_cast<std::uint32_t>(epoch - e) >= bucket_count) continue;
+            successes += (word >> 16U) & 0xFFFFU;
+            failures += word & 0xFFFFU;
+        }
+        if (successes + failures == 0) return std::nullopt;
+        return static_cast<double>(failures) / static_cast<double>(successes + failures);
+    }
+
+    [[nodiscard]] double multiplier() const noexcept {
+        const auto rate = failure_rate();
+        if (!rate || *rate <= threshold_) return min_;
+        return min_ + (max_ - min_) * (*rate - threshold_) / (1.0 - threshold_);
+    }
+
+private:
+    [[nodiscard]] std::uint32_t current_epoch() const noexcept {
+        const auto since = clock_.now() - origin_;
+        return since <= Duration::zero() ? 0U : static_cast<std::uint32_t>(since / width_);
+    }
+
+    AnyClock clock_;
+    TimePoint origin_;
+    Duration width_;
+    double threshold_;
+    double min_;
+    double max_;
+    std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
+};
+
+}  // namespace detail
+
+/// Scales a fallback strategy by the recent failure rate: sleep = fallback × multiplier,
+/// where the multiplier is `min_multiplier` while the failure rate over `window` is at most
+/// `1 − target_success` and rises linearly to `max_multiplier` at 100 % failures.
+/// Failures and successes are learnt through `on_failure()` / `on_success()` (the attempt
+/// loop calls them). Copies share one state; thread-safe and lock-free; fixed memory.
+template <class F>
+class Adaptive {
+public:
+    Adaptive(F fallback, const AdaptiveOptions& options)
+        : fallback_(std::move(fallback)), state_(make_state(options)) {}
+
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
+        const Duration base = invoke_strategy(fallback_, ctx);
+        return detail::ns_to_duration(detail::ns(base) * state_->multiplier());
+    }
+
+    void on_success() const {
+        state_->record(true);
+        notify_success(fallback_);
+    }
+    void on_failure() const {
+        state_->record(false);
+        notify_failure(fallback_);
+    }
+
+    /// The multiplier the next call would apply.
+    [[nodiscard]] double multiplier() const noexcept { return state_->multiplier(); }
+    /// The failure rate in the window; none before anything was recorded.
+    [[nodiscard]] std::optional<double> failure_rate() const noexcept { return state_->failure_rate(); }
+
+    [[nodiscard]] const F& fallback() const noexcept { return fallback_; }
+
+private:
+    static std::shared_ptr<detail::AdaptiveState> make_state(const AdaptiveOptions& o) {
+        detail::require_option(o.window > Duration::zero(), "redress: adaptive: window must be > 0");
+        detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0,
+                               "redress: adaptive: target_success must be in (0, 1]");
+        detail::require_option(std::isfinite(o.min_multiplier) && o.min_multiplier > 0.0,
+                               "redress: adaptive: min_multiplier must be finite and > 0");
+        detail::require_option(std::isfinite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier,
+                               "redress: adaptive: max_multiplier must be finite and >= min_multiplier");
+        return std::make_shared<detail::AdaptiveState>(o);
+    }
+
+    F fallback_;
+    std::shared_ptr<detail::AdaptiveState> state_;
+};
+
+/// `Adaptive` over `fallback`: `adaptive(decorrelated_jitter(), {.window = 60s})`.
+/// Throws `std::invalid_argument` naming the option for window ≤ 0, target_success outside
+/// (0, 1], min_multiplier ≤ 0 or max_multiplier < min_multiplier.
+template <class F>
+[[nodiscard]] auto adaptive(F fallback, AdaptiveOptions options = {}) {
+    static_assert(assert_strategy<F>());
+    return Adaptive<F>(std::move(fallback), options);
+}
+
+}  // namespace redress
