@@ -85,3 +85,27 @@ TEST_CASE("a policy with a circuit breaker allocates nothing per call either") {
     CHECK(allocations_during([&] { CHECK(policy.call(Flaky{&calls, 1}) == 1); }) == 0);
     CHECK(allocations_during([&] { CHECK(policy.call([] { return 2; }) == 2); }) == 0);
 }
+
+namespace {
+struct FlakyTask {
+    int* calls;
+    int failures;
+    redress::Task<int> operator()() const {
+        if ((*calls)++ < failures) throw Unavailable();
+        co_return 1;
+    }
+};
+}  // namespace
+
+TEST_CASE("the coroutine path allocates its coroutine frames and nothing else") {
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries}};
+    const redress::CallOptions options{.sleeper = [](redress::Duration) {}};
+    int calls = 0;
+    (void)redress::sync_wait(policy.async_execute(FlakyTask{&calls, 2}, options));
+    // The driver's frame plus one frame per attempt of the operation.
+    calls = 0;
+    CHECK(allocations_during([&] { CHECK(redress::sync_wait(policy.async_call(FlakyTask{&calls, 0})) == 1); }) == 2);
+    calls = 0;
+    CHECK(allocations_during([&] { CHECK(redress::sync_wait(policy.async_execute(FlakyTask{&calls, 2}, options)).ok); }) ==
+          1 + 3);
+}
