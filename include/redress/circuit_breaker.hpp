@@ -1,0 +1,443 @@
+// CircuitBreaker: fail fast while a downstream is unhealthy (SPEC §6).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <redress/circuit_state.hpp>
+#include <redress/clock.hpp>
+#include <redress/error_class.hpp>
+#include <redress/event_name.hpp>
+
+namespace redress {
+
+/// Settings of a `CircuitBreaker`. Designated initializers name what differs from the defaults:
+/// `redress::CircuitBreaker{{.failure_threshold = 5, .window = 60s, .recovery_timeout = 30s}}`.
+struct CircuitBreakerOptions {
+    /// Failures of a `trip_on` class within `window` that open the breaker (count mode).
+    int failure_threshold = 5;
+    /// The rolling window in which failures (and, in ratio mode, calls) are counted.
+    Duration window = std::chrono::seconds(60);
+    /// Time the breaker stays open before the next call becomes the half-open probe.
+    Duration recovery_timeout = std::chrono::seconds(30);
+    /// Classes that count as failures; the keys of `class_thresholds` are added.
+    ErrorClassSet trip_on{ErrorClass::Transient, ErrorClass::ServerError};
+    /// Per-class thresholds: `n` failures of that class within `window` open the breaker,
+    /// whatever the other counts. Such failures also count toward `failure_threshold`.
+    PerClass<int> class_thresholds{};
+    /// Ratio mode when set: the breaker opens when (trip_on failures) / (calls) within `window`
+    /// reaches this ratio, in (0, 1]; `failure_threshold` is then not used.
+    std::optional<double> failure_ratio{};
+    /// Ratio mode only: calls recorded within `window` before the ratio can open the breaker.
+    int minimum_throughput = 10;
+    /// The clock; default `std::chrono::steady_clock`.
+    AnyClock clock{};
+};
+
+/// A state change (or rejection) caused by one call, with the event a policy should emit:
+/// `{EventName::CircuitOpened, CircuitState::Open}`.
+struct BreakerTransition {
+    EventName name;
+    CircuitState state;
+
+    friend bool operator==(const BreakerTransition&, const BreakerTransition&) = default;
+};
+
+/// The answer of `allow()`. Pass it back to the `record_*` call that reports how the call ended.
+struct BreakerPermit {
+    /// False when the breaker rejected the call; a rejected call must not run and is not recorded.
+    bool allowed = true;
+    /// True when this call is the single half-open probe.
+    bool probe = false;
+    /// The state this call saw, or entered (`HalfOpen` for the probe).
+    CircuitState state = CircuitState::Closed;
+    /// `{CircuitHalfOpen, HalfOpen}` when this call moved the breaker to half-open;
+    /// `{CircuitRejected, Open or HalfOpen}` when rejected; empty otherwise.
+    std::optional<BreakerTransition> transition{};
+    /// Opaque: identifies the probe, so that a late report of an older probe (after `reset()`
+    /// or `isolate()`) cannot settle a newer one. Zero for every non-probe permit.
+    std::uint64_t ticket = 0;
+};
+
+namespace detail {
+
+/// The shared state behind `CircuitBreaker` handles.
+///
+/// The phase lives in one atomic word `generation << 3 | phase`; every phase change bumps the
+/// generation, so a compare-exchange made on a stale reading fails (no ABA between two
+/// openings). Closed-state `allow()` and count-mode success recording read that word only.
+/// The only lock-free phase change is `Open / HalfOpenIdle -> Probing` (in `allow()`); every
+/// other change, and all failure counting, happens under `mutex_`.
+class BreakerCore {
+public:
+    explicit BreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
+        validate_and_complete();
+        if (options_.failure_ratio) {
+            width_ = bucket_width(options_.window);
+        } else {
+            all_.reset(static_cast<std::size_t>(options_.failure_threshold));
+        }
+        options_.class_thresholds.for_each([this](ErrorClass k, int n) {
+            per_class_[static_cast<std::size_t>(k)].reset(static_cast<std::size_t>(n));
+        });
+    }
+
+    BreakerPermit allow() {
+        auto w = word_.load(std::memory_order_acquire);
+        for (;;) {
+            switch (phase_of(w)) {
+                case Closed:
+                    return BreakerPermit{};
+                case Isolated:
+                    return rejected(CircuitState::Open);
+                case Probing:
+                    return rejected(CircuitState::HalfOpen);
+                case Open: {
+                    const auto opened = opened_at_.load(std::memory_order_acquire);
+                    const auto now = options_.clock.now().time_since_epoch().count();
+                    if (now - opened < options_.recovery_timeout.count()) return rejected(CircuitState::Open);
+                    const auto probing = next(w, Probing);
+                    if (word_.compare_exchange_strong(w, probing, std::memory_order_acq_rel,
+                                                      std::memory_order_acquire)) {
+                        return probe_permit(probing, BreakerTransition{EventName::CircuitHalfOpen, CircuitState::HalfOpen});
+                    }
+                    break;  // w reloaded: decide again
+                }
+                case HalfOpenIdle: {
+                    // A cancelled probe freed the slot: the next call probes; the breaker was
+                    // already half-open, so there is no new transition to report.
+                    const auto probing = next(w, Probing);
+                    if (word_.compare_exchange_strong(w, probing, std::memory_order_acq_rel,
+                                                      std::memory_order_acquire)) {
+                        return probe_permit(probing, std::nullopt);
+                    }
+                    break;
+                }
+            }
+        }
+    }
+
+    std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
+        if (!permit.allowed) return std::nullopt;
+        if (permit.probe) {
+            std::lock_guard lock(mutex_);
+            if (word_.load(std::memory_order_acquire) == permit.ticket) return close_locked();
+            // A stale probe: report it like any other call.
+        }
+        if (!options_.failure_ratio) return std::nullopt;  // count mode: successes change nothing
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
+        std::lock_guard lock(mutex_);
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
+        add_call_locked(now_rep(), false);
+        return std::nullopt;
+    }
+
+    std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
+        if (!permit.allowed) return std::nullopt;
+        const bool trips = options_.trip_on.contains(klass);
+        if (permit.probe) {
+            std::lock_guard lock(mutex_);
+            if (word_.load(std::memory_order_acquire) == permit.ticket) {
+                // Divergence (SPEC §6): a class outside trip_on means the downstream answered.
+                return trips ? open_locked(now_rep()) : close_locked();
+            }
+        }
+        if (!trips && !options_.failure_ratio) return std::nullopt;
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
+
+        std::lock_guard lock(mutex_);
+        // A failure reported while open or half-open belongs to a call admitted before the
+        // breaker opened: the breaker already acted, and closing will clear the counts anyway.
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
+        // Read under the lock so the recorded times are in order.
+        const auto now = now_rep();
+        const auto window = options_.window.count();
+        bool trip = false;
+        if (options_.failure_ratio) {
+            add_call_locked(now, trips);
+            if (trips) {
+                const auto [calls, failures] = totals_locked(now);
+                trip = calls >= static_cast<std::uint64_t>(options_.minimum_throughput) &&
+                       static_cast<double>(failures) / static_cast<double>(calls) >= *options_.failure_ratio;
+            }
+        } else {
+            trip = all_.push_and_check(now, window);
+        }
+        auto& own = per_class_[static_cast<std::size_t>(klass)];
+        if (trips && own.enabled()) trip = own.push_and_check(now, window) || trip;
+        return trip ? open_locked(now) : std::nullopt;
+    }
+
+    std::optional<BreakerTransition> record_cancel(const BreakerPermit& permit) {
+        if (!permit.allowed || !permit.probe) return std::nullopt;
+        std::lock_guard lock(mutex_);
+        auto w = permit.ticket;
+        // Only the probe holder leaves Probing, and isolate()/reset() take the lock: a plain
+        // compare-exchange settles it (it fails when the probe is stale).
+        (void)word_.compare_exchange_strong(w, next(w, HalfOpenIdle), std::memory_order_acq_rel);
+        return std::nullopt;
+    }
+
+    [[nodiscard]] CircuitState state() const noexcept {
+        switch (phase_of(word_.load(std::memory_order_acquire))) {
+            case Closed:
+                return CircuitState::Closed;
+            case HalfOpenIdle:
+            case Probing:
+                return CircuitState::HalfOpen;
+            case Open:
+            case Isolated:
+                break;
+        }
+        return CircuitState::Open;
+    }
+
+    void isolate() {
+        std::lock_guard lock(mutex_);
+        set_phase_locked(Isolated);
+    }
+
+    void reset() {
+        std::lock_guard lock(mutex_);
+        clear_counts_locked();
+        set_phase_locked(Closed);
+    }
+
+    [[nodiscard]] const CircuitBreakerOptions& options() const noexcept { return options_; }
+
+private:
+    enum Phase : std::uint64_t { Closed = 0, Open = 1, HalfOpenIdle = 2, Probing = 3, Isolated = 4 };
+    static constexpr unsigned phase_bits = 3;
+    static constexpr std::uint64_t phase_mask = (1U << phase_bits) - 1;
+    /// Ratio mode: buckets per window.
+    static constexpr std::size_t ratio_buckets = 32;
+
+    static Phase phase_of(std::uint64_t w) noexcept { return static_cast<Phase>(w & phase_mask); }
+    static std::uint64_t next(std::uint64_t w, Phase p) noexcept {
+        return (((w >> phase_bits) + 1) << phase_bits) | p;
+    }
+
+    /// The last `n` failure times, oldest overwritten first: `n` failures lie within the
+    /// window exactly when the oldest of the last `n` does. Exact, and bounded by the threshold.
+    class TimeRing {
+    public:
+        void reset(std::size_t capacity) {
+            times_.assign(capacity, 0);
+            clear();
+        }
+        void clear() noexcept {
+            next_ = 0;
+            size_ = 0;
+        }
+        [[nodiscard]] bool enabled() const noexcept { return !times_.empty(); }
+        bool push_and_check(Duration::rep now, Duration::rep window) {
+            times_[next_] = now;
+            next_ = (next_ + 1) % times_.size();
+            if (size_ < times_.size()) ++size_;
+            // When full, next_ now indexes the oldest of the last `capacity` failures.
+            return size_ == times_.size() && now - times_[next_] < window;
+        }
+
+    private:
+        std::vector<Duration::rep> times_;
+        std::size_t next_ = 0;
+        std::size_t size_ = 0;
+    };
+
+    struct RatioBucket {
+        std::int64_t index = std::numeric_limits<std::int64_t>::min();
+        std::uint64_t calls = 0;
+        std::uint64_t failures = 0;
+    };
+
+    static Duration::rep bucket_width(Duration window) noexcept {
+        const auto n = static_cast<Duration::rep>(ratio_buckets);
+        const auto w = window.count() / n + (window.count() % n != 0 ? 1 : 0);
+        return w < 1 ? 1 : w;
+    }
+    [[nodiscard]] std::int64_t bucket_of(Duration::rep t) const noexcept {
+        auto q = t / width_;
+        if (t % width_ < 0) --q;
+        return q;
+    }
+
+    void validate_and_complete() {
+        auto& o = options_;
+        if (o.failure_threshold < 1)
+            throw std::invalid_argument("redress: CircuitBreakerOptions::failure_threshold must be >= 1");
+        if (o.window <= Duration::zero())
+            throw std::invalid_argument("redress: CircuitBreakerOptions::window must be > 0");
+        if (o.recovery_timeout < Duration::zero())
+            throw std::invalid_argument("redress: CircuitBreakerOptions::recovery_timeout must be >= 0");
+        o.class_thresholds.for_each([](ErrorClass k, int n) {
+            if (n < 1) {
+                throw std::invalid_argument("redress: CircuitBreakerOptions::class_thresholds[" +
+                                            std::string(to_string(k)) + "] must be >= 1");
+            }
+        });
+        if (o.failure_ratio && !(*o.failure_ratio > 0.0 && *o.failure_ratio <= 1.0))
+            throw std::invalid_argument("redress: CircuitBreakerOptions::failure_ratio must be in (0, 1]");
+        if (o.minimum_throughput < 1)
+            throw std::invalid_argument("redress: CircuitBreakerOptions::minimum_throughput must be >= 1");
+        o.class_thresholds.for_each([&o](ErrorClass k, int) { o.trip_on.insert(k); });
+    }
+
+    [[nodiscard]] Duration::rep now_rep() const { return options_.clock.now().time_since_epoch().count(); }
+
+    static BreakerPermit rejected(CircuitState s) noexcept {
+        return BreakerPermit{false, false, s, BreakerTransition{EventName::CircuitRejected, s}, 0};
+    }
+    static BreakerPermit probe_permit(std::uint64_t ticket, std::optional<BreakerTransition> t) noexcept {
+        return BreakerPermit{true, true, CircuitState::HalfOpen, t, ticket};
+    }
+
+    void set_phase_locked(Phase p) noexcept {
+        auto w = word_.load(std::memory_order_acquire);
+        while (!word_.compare_exchange_weak(w, next(w, p), std::memory_order_acq_rel, std::memory_order_acquire)) {
+        }
+    }
+
+    std::optional<BreakerTransition> open_locked(Duration::rep now) noexcept {
+        opened_at_.store(now, std::memory_order_relaxed);
+        set_phase_locked(Open);  // release: opened_at_ is visible to whoever sees Open
+        return BreakerTransition{EventName::CircuitOpened, CircuitState::Open};
+    }
+
+    std::optional<BreakerTransition> close_locked() noexcept {
+        clear_counts_locked();
+        set_phase_locked(Closed);
+        return BreakerTransition{EventName::CircuitClosed, CircuitState::Closed};
+    }
+
+    void clear_counts_locked() noexcept {
+        all_.clear();
+        for (auto& r : per_class_) r.clear();
+        ratio_ = {};
+    }
+
+    void add_call_locked(Duration::rep now, bool failure) noexcept {
+        const auto b = bucket_of(now);
+        auto& slot = ratio_[static_cast<std::size_t>(b % static_cast<std::int64_t>(ratio_buckets) +
+                                                     static_cast<std::int64_t>(ratio_buckets)) %
+                            ratio_buckets];
+        if (slot.index != b) slot = RatioBucket{b, 0, 0};
+        ++slot.calls;
+        if (failure) ++slot.failures;
+    }
+
+    /// Calls and failures in the current bucket and the 31 before it.
+    [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> totals_locked(Duration::rep now) const noexcept {
+        const auto current = bucket_of(now);
+        std::uint64_t calls = 0;
+        std::uint64_t failures = 0;
+        for (const auto& slot : ratio_) {
+            if (slot.index <= current && current - slot.index < static_cast<std::int64_t>(ratio_buckets)) {
+                calls += slot.calls;
+                failures += slot.failures;
+            }
+        }
+        return {calls, failures};
+    }
+
+    CircuitBreakerOptions options_;
+    std::atomic<std::uint64_t> word_{Closed};
+    std::atomic<Duration::rep> opened_at_{0};
+    std::mutex mutex_;
+    // Guarded by mutex_:
+    TimeRing all_;
+    std::array<TimeRing, error_class_count> per_class_{};
+    std::array<RatioBucket, ratio_buckets> ratio_{};
+    Duration::rep width_ = 1;
+};
+
+}  // namespace detail
+
+/// A circuit breaker (SPEC §6): counts failures of the `trip_on` classes in a rolling window,
+/// opens at a threshold (or, in ratio mode, at a failure ratio), rejects while open, lets one
+/// probe through after `recovery_timeout`, and closes when the probe succeeds.
+///
+/// A handle: copies share one breaker, so one breaker can guard several policies (pass copies,
+/// or keep one to watch `state()` or to `isolate()` it). Moving copies too; a handle is never
+/// empty. Thread-safe: every member may be called from any thread.
+///
+/// Cost: in the closed state, `allow()` and (count mode) `record_success()` are one atomic load:
+/// no lock, no clock read. A failure of a `trip_on` class takes a short lock and reads the
+/// clock once. Ratio mode also records successes and other failures under the lock, with a
+/// clock read. Memory is `O(failure_threshold + sum of class thresholds)` timestamps in count
+/// mode; ratio mode uses 32 buckets instead of the `failure_threshold` ring.
+///
+/// Protocol: call `allow()` once per operation; if `allowed`, run it and report exactly one
+/// of `record_success`, `record_failure(class)` or `record_cancel` with the same permit.
+/// Never report a rejected permit (it is ignored). The returned transitions are the events
+/// to emit; `isolate()` and `reset()` emit nothing.
+class CircuitBreaker {
+public:
+    /// A breaker with the default options.
+    CircuitBreaker() : CircuitBreaker(CircuitBreakerOptions{}) {}
+
+    /// Validates `options`; throws `std::invalid_argument` naming the offending option.
+    explicit CircuitBreaker(CircuitBreakerOptions options)
+        : core_(std::make_shared<detail::BreakerCore>(std::move(options))) {}
+
+    CircuitBreaker(const CircuitBreaker&) = default;
+    CircuitBreaker& operator=(const CircuitBreaker&) = default;
+    ~CircuitBreaker() = default;
+
+    /// Asks to run one operation. Closed: allowed. Open: rejected (`circuit_rejected`, state
+    /// `Open`) until `recovery_timeout` has passed since it opened; then the first caller
+    /// becomes the probe (`circuit_half_open`). Half-open with a probe in flight: rejected
+    /// (state `HalfOpen`). Isolated: rejected (state `Open`).
+    [[nodiscard]] BreakerPermit allow() { return core_->allow(); }
+
+    /// The operation succeeded. A probe closes the breaker (`circuit_closed`, counts cleared);
+    /// in count mode anything else changes nothing; in ratio mode it counts as a call.
+    std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
+        return core_->record_success(permit);
+    }
+
+    /// The operation failed with `klass`. Closed: a `trip_on` class is counted and may open
+    /// the breaker (`circuit_opened`). A probe failing with a `trip_on` class reopens it; with
+    /// any other class it closes it like a success (SPEC §6 Divergence). Failures reported while
+    /// open or half-open by calls admitted earlier are ignored.
+    std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
+        return core_->record_failure(klass, permit);
+    }
+
+    /// The operation was cancelled (aborted). A probe frees its slot: the next call becomes
+    /// the probe, with no new `circuit_half_open` event. Nothing else changes; returns empty.
+    std::optional<BreakerTransition> record_cancel(const BreakerPermit& permit) {
+        return core_->record_cancel(permit);
+    }
+
+    /// The current state, without reading the clock: an open breaker reports `Open` even after
+    /// `recovery_timeout` has passed, until a call arrives and becomes the probe. An isolated
+    /// breaker reports `Open`; a half-open one `HalfOpen` whether or not a probe is running.
+    [[nodiscard]] CircuitState state() const noexcept { return core_->state(); }
+
+    /// Operator override: forces the breaker open until `reset()`, whatever the clock says;
+    /// `allow()` rejects (state `Open`), a running probe's report is ignored. Emits nothing.
+    void isolate() { core_->isolate(); }
+
+    /// Operator override: closes the breaker and clears every count (also ends `isolate()`).
+    /// A running probe's report is then treated like any closed-state call. Emits nothing.
+    void reset() { core_->reset(); }
+
+    /// The validated options (`trip_on` includes the keys of `class_thresholds`).
+    [[nodiscard]] const CircuitBreakerOptions& options() const noexcept { return core_->options(); }
+
+private:
+    std::shared_ptr<detail::BreakerCore> core_;
+};
+
+}  // namespace redress

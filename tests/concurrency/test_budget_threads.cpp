@@ -1,0 +1,111 @@
+#include <redress/budget.hpp>
+#include <redress/testing/manual_clock.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+using namespace std::chrono_literals;
+using redress::Budget;
+using redress::TimePoint;
+using redress::testing::ManualClock;
+
+namespace {
+
+thread_local TimePoint last_reading{};
+
+// A shared manual clock that remembers, per thread, the last time it handed out: after a
+// successful consume() that is the time the budget admitted the retry at.
+struct RecordingClock {
+    ManualClock clock;
+    [[nodiscard]] TimePoint now() const {
+        last_reading = clock.now();
+        return last_reading;
+    }
+};
+
+struct Admission {
+    TimePoint at;
+    int cost;
+};
+
+}  // namespace
+
+TEST_CASE("a budget shared by four threads never admits more than max_retries within any window") {
+    constexpr int max_retries = 50;
+    const redress::Duration window = 10ms;  // virtual time, advanced by the threads themselves
+    ManualClock clock;
+    Budget shared{{.max_retries = max_retries, .window = window, .clock = RecordingClock{clock}}};
+    const auto stop_at = std::chrono::steady_clock::now() + 1s;
+    constexpr long max_iterations = 1'000'000;
+
+    std::mutex merge;
+    std::vector<Admission> admitted;
+    std::atomic<long> refused{0};
+
+    auto worker = [&](unsigned seed) {
+        Budget budget = shared;
+        std::minstd_rand rng(seed);
+        std::vector<Admission> mine;
+        for (long i = 0; i < max_iterations; ++i) {
+            if ((i & 255) == 0 && std::chrono::steady_clock::now() >= stop_at) break;
+            clock.advance(std::chrono::nanoseconds(rng() % 4000));
+            const int cost = rng() % 4 == 0 ? 2 : 1;
+            if (budget.consume(cost)) {
+                mine.push_back({last_reading, cost});
+            } else {
+                ++refused;
+            }
+        }
+        std::lock_guard lock(merge);
+        admitted.insert(admitted.end(), mine.begin(), mine.end());
+    };
+
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, 99U + t);
+    for (auto& t : threads) t.join();
+
+    std::sort(admitted.begin(), admitted.end(), [](const Admission& a, const Admission& b) { return a.at < b.at; });
+    // For every admitted retry at t: the retries admitted within [t, t + window) fit the budget.
+    int worst = 0;
+    long in_window = 0;
+    std::size_t end = 0;
+    for (std::size_t begin = 0; begin < admitted.size(); ++begin) {
+        while (end < admitted.size() && admitted[end].at < admitted[begin].at + window) in_window += admitted[end++].cost;
+        worst = std::max(worst, static_cast<int>(in_window));
+        in_window -= admitted[begin].cost;
+    }
+    const auto windows_elapsed = (clock.now() - ManualClock{}.now()) / window;
+    INFO("admitted " << admitted.size() << ", refused " << refused << ", windows " << windows_elapsed
+                     << ", worst window " << worst);
+    CHECK(worst <= max_retries);
+    // The test was not vacuous: the budget was under pressure and still admitted most of its
+    // allowance over many windows.
+    CHECK(windows_elapsed > 20);
+    CHECK(refused > 0);
+    CHECK(worst >= max_retries - 1);
+    CHECK(static_cast<long>(admitted.size()) > windows_elapsed * max_retries / 4);
+}
+
+TEST_CASE("four threads racing for the last retries of a budget take exactly max_retries") {
+    constexpr int max_retries = 1000;
+    Budget budget{max_retries, 1h};
+    std::atomic<int> taken{0};
+    auto worker = [&] {
+        for (int i = 0; i < 2000; ++i)
+            if (budget.consume()) ++taken;
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+    CHECK(taken == max_retries);
+    CHECK(budget.remaining() == 0);
+}
