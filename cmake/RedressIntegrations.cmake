@@ -24,4 +24,9 @@ if(Asio_FOUND)
     add_library(redress::asio ALIAS redress_asio)
     set_target_properties(redress_asio PROPERTIES EXPORT_NAME asio)
     target_link_libraries(redress_asio INTERFACE redress::redress Asio::Asio)
+    # <redress/asio.hpp> needs Asio's C++20 coroutine support. Asio 1.22 enables it only for
+    # g++ and MSVC (for clang it looks for the old <experimental/coroutine>), so clang with
+    # C++20 <coroutine> would see no asio::awaitable. Asio leaves both macros alone when they
+    # are already defined, and every C++20 compiler redress supports has <coroutine>.
+    target_compile_definitions(redress_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
 endif()

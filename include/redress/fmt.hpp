@@ -1,0 +1,160 @@
+// {fmt} integration: formatters for redress types and one-line event formatting (SPEC §1, §5).
+//
+// This is the only redress header that includes {fmt} (9 or later); link `redress::fmt`,
+// which brings fmt. The core headers never include it.
+//
+//   fmt::print("{}\n", redress::ErrorClass::RateLimit);   // RATE_LIMIT
+//   fmt::print("{:>12}|\n", redress::CircuitState::Open);  //         open|
+//   on_log = [](const redress::Event& e) { fmt::print(stderr, "{}\n", e); };
+//   // retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <fmt/format.h>
+
+#include <redress/attempt_decision.hpp>
+#include <redress/circuit_state.hpp>
+#include <redress/classification.hpp>
+#include <redress/clock.hpp>
+#include <redress/detail/wire_enum.hpp>
+#include <redress/error_class.hpp>
+#include <redress/event.hpp>
+#include <redress/event_name.hpp>
+#include <redress/failure_cause.hpp>
+#include <redress/sleep_decision.hpp>
+#include <redress/stop_reason.hpp>
+
+namespace redress::detail {
+
+/// Writes a duration compactly: the largest exact unit when one fits (`0ms`, `2s`, `250ms`,
+/// `40us`, `7ns`), otherwise milliseconds rounded to the microsecond with trailing zeros
+/// dropped (`312.457ms`, `1500.5ms`). Never overflows, also for `Duration::max()`.
+template <class OutputIt>
+OutputIt format_duration_to(OutputIt out, Duration d) {
+    constexpr std::int64_t ns_per_us = 1'000;
+    constexpr std::int64_t ns_per_ms = 1'000'000;
+    constexpr std::int64_t ns_per_s = 1'000'000'000;
+    const std::int64_t ns = d.count();
+    if (ns == 0) return fmt::format_to(out, "0ms");
+    if (ns % ns_per_s == 0) return fmt::format_to(out, "{}s", ns / ns_per_s);
+    if (ns % ns_per_ms == 0) return fmt::format_to(out, "{}ms", ns / ns_per_ms);
+    if (ns > -ns_per_ms && ns < ns_per_ms) {
+        if (ns % ns_per_us == 0) return fmt::format_to(out, "{}us", ns / ns_per_us);
+        return fmt::format_to(out, "{}ns", ns);
+    }
+    // Round to whole microseconds, half away from zero, without adding to `ns` (no overflow).
+    std::int64_t us = ns / ns_per_us;
+    const std::int64_t rest = ns % ns_per_us;
+    if (rest >= ns_per_us / 2) ++us;
+    if (rest <= -ns_per_us / 2) --us;
+    const std::int64_t whole_ms = us / 1'000;
+    std::int64_t frac = us % 1'000;
+    if (frac < 0) frac = -frac;
+    if (frac == 0) return fmt::format_to(out, "{}ms", whole_ms);
+    int digits = 3;
+    while (frac % 10 == 0) {
+        frac /= 10;
+        --digits;
+    }
+    const std::string_view sign = (us < 0 && whole_ms == 0) ? "-" : "";
+    return fmt::format_to(out, "{}{}.{:0{}}ms", sign, whole_ms, frac, digits);
+}
+
+/// Writes a tag value as logfmt does: bare when it is a plain word, otherwise in double
+/// quotes with `"` and `\` escaped (so `operation=GET /users` stays one field).
+template <class OutputIt>
+OutputIt format_tag_value_to(OutputIt out, std::string_view value) {
+    bool plain = !value.empty();
+    for (const char c : value) {
+        if (c == ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+            plain = false;
+            break;
+        }
+    }
+    if (plain) return fmt::format_to(out, "{}", value);
+    *out++ = '"';
+    for (const char c : value) {
+        if (c == '"' || c == '\\') *out++ = '\\';
+        *out++ = c;
+    }
+    *out++ = '"';
+    return out;
+}
+
+/// Shared `parse` for formatters that take no format specification: `{}` only.
+struct NoSpecFormatter {
+    constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) {
+        const auto it = ctx.begin();
+        if (it != ctx.end() && *it != '}') throw fmt::format_error("redress formatters take no format spec; use {}");
+        return it;
+    }
+};
+
+}  // namespace redress::detail
+
+/// Every redress enum formats as its wire value (`RATE_LIMIT`, `retry`, `half_open`) and
+/// accepts the string format specification (`{:>12}`, `{:<8}`).
+template <redress::detail::WireEnum E>
+struct fmt::formatter<E, char> : fmt::formatter<fmt::string_view, char> {
+    template <class FormatContext>
+    auto format(E value, FormatContext& ctx) const -> decltype(ctx.out()) {
+        const std::string_view name = redress::to_string(value);
+        return fmt::formatter<fmt::string_view, char>::format(fmt::string_view(name.data(), name.size()), ctx);
+    }
+};
+
+/// An event as one logfmt-style line: the event name, `attempt`, `sleep` (on `retry`, or
+/// when non-zero), then only the tags that are set, in the order error_class, error_type,
+/// stop_reason, cause, operation, state, retry_after:
+/// `retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch`.
+template <>
+struct fmt::formatter<redress::Event, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::Event& e, FormatContext& ctx) const -> decltype(ctx.out()) {
+        namespace d = redress::detail;
+        auto out = fmt::format_to(ctx.out(), "{} attempt={}", e.name, e.attempt);
+        if (e.name == redress::EventName::Retry || e.sleep != redress::Duration::zero()) {
+            out = d::format_duration_to(fmt::format_to(out, " sleep="), e.sleep);
+        }
+        if (e.error_class) out = fmt::format_to(out, " error_class={}", *e.error_class);
+        if (!e.error_type.empty()) out = d::format_tag_value_to(fmt::format_to(out, " error_type="), e.error_type);
+        if (e.stop_reason) out = fmt::format_to(out, " stop_reason={}", *e.stop_reason);
+        if (e.cause) out = fmt::format_to(out, " cause={}", *e.cause);
+        if (!e.operation.empty()) out = d::format_tag_value_to(fmt::format_to(out, " operation="), e.operation);
+        if (e.state) out = fmt::format_to(out, " state={}", *e.state);
+        if (e.retry_after) out = d::format_duration_to(fmt::format_to(out, " retry_after="), *e.retry_after);
+        return out;
+    }
+};
+
+/// A classification as its class, then `retry_after` and `details` when present:
+/// `RATE_LIMIT retry_after=2s details="quota exceeded"`.
+template <>
+struct fmt::formatter<redress::Classification, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::Classification& c, FormatContext& ctx) const -> decltype(ctx.out()) {
+        namespace d = redress::detail;
+        auto out = fmt::format_to(ctx.out(), "{}", c.klass);
+        if (c.retry_after) out = d::format_duration_to(fmt::format_to(out, " retry_after="), *c.retry_after);
+        if (!c.details.empty()) out = d::format_tag_value_to(fmt::format_to(out, " details="), c.details);
+        return out;
+    }
+};
+
+namespace redress {
+
+/// The line `fmt::format("{}", event)` gives; handy as an `on_log` body:
+/// `.on_log = [](const Event& e) { spdlog::info(redress::format_event(e)); }`.
+/// Allocates the returned string; thread-safe (reads only `event`).
+[[nodiscard]] inline std::string format_event(const Event& event) { return fmt::format("{}", event); }
+
+}  // namespace redress
+
+// ==== Outcome and timeline formatters ========================================================
+// Reserved for the formatters of Outcome<T>, RetryTimeline and the other engine types
+// (written with the retry engine). Use detail::format_duration_to for durations and
+// detail::format_tag_value_to for free-text values, so every line reads the same.

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Quick-start command 1: builds and runs the flagship example (a program that retries a flaky
+# operation and prints its events and the outcome).
+#
+#   bash scripts/demo.sh
+#
+# On Debian 12 it first installs the packages it misses (cmake, ninja-build, g++, libfmt-dev).
+# Builds in build/demo (override the root with REDRESS_BUILD_ROOT). Safe to run again.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/setup-deps.sh
+source "$repo/scripts/setup-deps.sh"
+
+redress_require_packages "${REDRESS_DEMO_PACKAGES[@]}"
+
+build_dir="${REDRESS_BUILD_ROOT:-$repo/build}/demo"
+cd "$repo"
+cmake --preset demo -B "$build_dir"
+cmake --build "$build_dir" --target example_flagship -j "$(redress_jobs)"
+
+printf '\n==== examples/flagship.cpp ====\n\n'
+exec "$build_dir/examples/example_flagship"
