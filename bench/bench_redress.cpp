@@ -1,0 +1,298 @@
+// The redress benchmark suite (issue 8). Every redress path runs next to its hand-written
+// baseline in the same process, so scripts/bench.sh can print ratios measured in one run.
+// Every benchmark reports `allocs_per_call`: operator new calls per iteration, counted by the
+// replacement operator new of alloc_counter.cpp.
+//
+// Names: <group>/<variant>. bench/report.py pairs them; keep the two in step.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include <redress/redress.hpp>
+#include <redress/task.hpp>
+
+#include "alloc_counter.hpp"
+#include "baselines.hpp"
+#include "workloads.hpp"
+
+namespace rb = redress_bench;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs `body` once per iteration and reports the calling thread's allocations per iteration.
+template <class Body>
+void measured(benchmark::State& state, Body&& body) {
+    const long before = rb::allocation_count();
+    for (auto _ : state) body();
+    const long allocations = rb::allocation_count() - before;
+    state.counters["allocs_per_call"] =
+        benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
+}
+
+// ---- reference costs ----------------------------------------------------------------------
+
+void clock_read(benchmark::State& state) {
+    measured(state, [] { benchmark::DoNotOptimize(std::chrono::steady_clock::now()); });
+}
+BENCHMARK(clock_read)->Name("ref/steady_clock_now");
+
+void plain_call(benchmark::State& state) {
+    measured(state, [] { benchmark::DoNotOptimize(rb::succeed()); });
+}
+BENCHMARK(plain_call)->Name("ref/plain_call");
+
+// ---- success path -------------------------------------------------------------------------
+
+void success_hand_loop(benchmark::State& state) {
+    measured(state, [] { benchmark::DoNotOptimize(rb::hand_retry(rb::succeed, rb::max_attempts, rb::deadline)); });
+}
+BENCHMARK(success_hand_loop)->Name("success/hand_loop");
+
+void success_policy(benchmark::State& state) {
+    const auto policy = rb::retry_policy();
+    measured(state, [&] { benchmark::DoNotOptimize(policy.call([] { return rb::succeed(); })); });
+}
+BENCHMARK(success_policy)->Name("success/policy_retry");
+
+void success_policy_execute(benchmark::State& state) {
+    const auto policy = rb::retry_policy();
+    measured(state, [&] { benchmark::DoNotOptimize(policy.execute([] { return rb::succeed(); }).value); });
+}
+BENCHMARK(success_policy_execute)->Name("success/policy_retry_execute");
+
+void success_hand_loop_mutex_breaker(benchmark::State& state) {
+    rb::MutexDequeBreaker breaker(5, 60s, 30s);
+    measured(state, [&] {
+        const auto permit = breaker.allow();
+        if (!permit.allowed) state.SkipWithError("the baseline breaker rejected a call");
+        try {
+            benchmark::DoNotOptimize(rb::hand_retry(rb::succeed, rb::max_attempts, rb::deadline));
+        } catch (...) {
+            breaker.record_failure(permit);
+            throw;
+        }
+        breaker.record_success(permit);
+    });
+}
+BENCHMARK(success_hand_loop_mutex_breaker)->Name("success/hand_loop_mutex_breaker");
+
+void success_policy_breaker(benchmark::State& state) {
+    const auto policy = rb::retry_breaker_policy();
+    measured(state, [&] { benchmark::DoNotOptimize(policy.call([] { return rb::succeed(); })); });
+}
+BENCHMARK(success_policy_breaker)->Name("success/policy_retry_breaker");
+
+// ---- retry path: fails twice, then succeeds, zero sleep ---------------------------------------
+
+void retry_hand_loop(benchmark::State& state) {
+    int calls = 0;
+    measured(state, [&] {
+        benchmark::DoNotOptimize(rb::hand_retry([&] { return rb::fail_twice(calls); }, rb::max_attempts, rb::deadline));
+    });
+}
+BENCHMARK(retry_hand_loop)->Name("retry/hand_loop");
+
+template <class Policy>
+void retry_with(benchmark::State& state, const Policy& policy) {
+    int calls = 0;
+    measured(state, [&] { benchmark::DoNotOptimize(policy.call([&] { return rb::fail_twice(calls); })); });
+    if (calls % 3 != 0) state.SkipWithError("the operation did not succeed on its third attempt");
+}
+
+void retry_policy_fixed_class(benchmark::State& state) { retry_with(state, rb::retry_policy_fixed_class()); }
+BENCHMARK(retry_policy_fixed_class)->Name("retry/policy_fixed_class");
+
+void retry_policy_default_classifier(benchmark::State& state) {
+    retry_with(state, rb::retry_policy_default_classifier());
+}
+BENCHMARK(retry_policy_default_classifier)->Name("retry/policy_default_classifier");
+
+void retry_policy_breaker(benchmark::State& state) { retry_with(state, rb::retry_breaker_policy_fixed_class()); }
+BENCHMARK(retry_policy_breaker)->Name("retry/policy_breaker_fixed_class");
+
+// ---- coroutine path (redress::Task, run by sync_wait: zero sleeps never suspend) ------------
+//
+// Reported for its allocations: a coroutine allocates its frame, so the driver's frame plus
+// one frame of the operation per attempt is the floor. `frames_per_call` states that floor.
+
+redress::Task<int> succeed_task() { co_return rb::succeed(); }
+redress::Task<int> fail_twice_task(int& calls) { co_return rb::fail_twice(calls); }
+
+void coro_hand(benchmark::State& state) {
+    measured(state, [] { benchmark::DoNotOptimize(redress::sync_wait(succeed_task())); });
+    state.counters["frames_per_call"] = 1;
+}
+BENCHMARK(coro_hand)->Name("coro/hand_task_success");
+
+void coro_policy_success(benchmark::State& state) {
+    const auto policy = rb::retry_policy();
+    measured(state, [&] { benchmark::DoNotOptimize(redress::sync_wait(policy.async_call([] { return succeed_task(); }))); });
+    state.counters["frames_per_call"] = 2;  // the driver + one attempt
+}
+BENCHMARK(coro_policy_success)->Name("coro/policy_retry_success");
+
+void coro_policy_retry(benchmark::State& state) {
+    const auto policy = rb::retry_policy_fixed_class();
+    int calls = 0;
+    measured(state, [&] {
+        benchmark::DoNotOptimize(redress::sync_wait(policy.async_call([&] { return fail_twice_task(calls); })));
+    });
+    state.counters["frames_per_call"] = 4;  // the driver + three attempts
+}
+BENCHMARK(coro_policy_retry)->Name("coro/policy_retry_fails_twice");
+
+// ---- shared state under two threads ---------------------------------------------------------
+//
+// One breaker / budget shared by all threads of a run (function-local statics: built once,
+// thread-safely). Throughput is items_per_second over wall time (UseRealTime), summed over
+// the threads.
+
+/// Failures below the threshold: one call in `failure_period` fails; the window is short
+/// enough that the failures inside it stay far below `threshold`.
+constexpr std::uint64_t failure_period = 64;
+constexpr int rare_failure_threshold = 100'000;
+constexpr redress::Duration rare_failure_window = 1ms;
+
+redress::CircuitBreaker& shared_breaker() {
+    static redress::CircuitBreaker b;
+    return b;
+}
+redress::CircuitBreaker& shared_breaker_rare_failures() {
+    static redress::CircuitBreaker b{{.failure_threshold = rare_failure_threshold, .window = rare_failure_window}};
+    return b;
+}
+rb::MutexDequeBreaker& shared_mutex_breaker() {
+    static rb::MutexDequeBreaker b(5, 60s, 30s);
+    return b;
+}
+rb::MutexDequeBreaker& shared_mutex_breaker_rare_failures() {
+    static rb::MutexDequeBreaker b(rare_failure_threshold, rare_failure_window, 30s);
+    return b;
+}
+
+template <class Breaker>
+void breaker_success(benchmark::State& state, Breaker& breaker) {
+    measured(state, [&] {
+        const auto permit = breaker.allow();
+        benchmark::DoNotOptimize(permit);
+        breaker.record_success(permit);
+    });
+    state.SetItemsProcessed(state.iterations());
+}
+
+void shared_breaker_success_redress(benchmark::State& state) { breaker_success(state, shared_breaker()); }
+BENCHMARK(shared_breaker_success_redress)->Name("shared/breaker_success/redress")->Threads(1)->Threads(2)->UseRealTime();
+
+void shared_breaker_success_mutex(benchmark::State& state) { breaker_success(state, shared_mutex_breaker()); }
+BENCHMARK(shared_breaker_success_mutex)->Name("shared/breaker_success/mutex_deque")->Threads(1)->Threads(2)->UseRealTime();
+
+void shared_breaker_rare_failure_redress(benchmark::State& state) {
+    auto& breaker = shared_breaker_rare_failures();
+    std::uint64_t i = 0;
+    measured(state, [&] {
+        const auto permit = breaker.allow();
+        benchmark::DoNotOptimize(permit);
+        if (++i % failure_period == 0) {
+            (void)breaker.record_failure(redress::ErrorClass::Transient, permit);
+        } else {
+            (void)breaker.record_success(permit);
+        }
+    });
+    state.SetItemsProcessed(state.iterations());
+    if (breaker.state() != redress::CircuitState::Closed) state.SkipWithError("the breaker opened: workload invalid");
+}
+BENCHMARK(shared_breaker_rare_failure_redress)
+    ->Name("shared/breaker_rare_failure/redress")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+void shared_breaker_rare_failure_mutex(benchmark::State& state) {
+    auto& breaker = shared_mutex_breaker_rare_failures();
+    std::uint64_t i = 0;
+    measured(state, [&] {
+        const auto permit = breaker.allow();
+        benchmark::DoNotOptimize(permit);
+        if (++i % failure_period == 0) {
+            breaker.record_failure(permit);
+        } else {
+            breaker.record_success(permit);
+        }
+    });
+    state.SetItemsProcessed(state.iterations());
+    if (!breaker.closed()) state.SkipWithError("the breaker opened: workload invalid");
+}
+BENCHMARK(shared_breaker_rare_failure_mutex)
+    ->Name("shared/breaker_rare_failure/mutex_deque")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+/// Admitting: the window is short and the cap far above what fits in it, so nearly every
+/// consume succeeds and writes the shared state. Saturated: the cap is reached at once and
+/// every consume is refused (reads only, for redress).
+constexpr int admit_max = 1'000'000;
+constexpr redress::Duration admit_window = 1ms;
+constexpr int saturated_max = 100;
+constexpr redress::Duration saturated_window = 1h;
+
+redress::Budget& shared_budget_admit() {
+    static redress::Budget b{admit_max, admit_window};
+    return b;
+}
+redress::Budget& shared_budget_saturated() {
+    static redress::Budget b = [] {
+        redress::Budget budget{saturated_max, saturated_window};
+        while (budget.consume()) {
+        }
+        return budget;
+    }();
+    return b;
+}
+rb::MutexDequeBudget& shared_mutex_budget_admit() {
+    static rb::MutexDequeBudget b(admit_max, admit_window);
+    return b;
+}
+rb::MutexDequeBudget& shared_mutex_budget_saturated() {
+    static rb::MutexDequeBudget b(saturated_max, saturated_window);  // saturated by the benchmark
+    return b;
+}
+
+template <class Budget>
+void budget_consume(benchmark::State& state, Budget& budget) {
+    std::int64_t admitted = 0;
+    measured(state, [&] { admitted += budget.consume() ? 1 : 0; });
+    state.SetItemsProcessed(state.iterations());
+    state.counters["admitted"] = benchmark::Counter(static_cast<double>(admitted), benchmark::Counter::kAvgIterations);
+}
+
+void shared_budget_admit_redress(benchmark::State& state) { budget_consume(state, shared_budget_admit()); }
+BENCHMARK(shared_budget_admit_redress)->Name("shared/budget_admit/redress")->Threads(1)->Threads(2)->UseRealTime();
+
+void shared_budget_admit_mutex(benchmark::State& state) { budget_consume(state, shared_mutex_budget_admit()); }
+BENCHMARK(shared_budget_admit_mutex)->Name("shared/budget_admit/mutex_deque")->Threads(1)->Threads(2)->UseRealTime();
+
+void shared_budget_saturated_redress(benchmark::State& state) { budget_consume(state, shared_budget_saturated()); }
+BENCHMARK(shared_budget_saturated_redress)
+    ->Name("shared/budget_saturated/redress")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+void shared_budget_saturated_mutex(benchmark::State& state) {
+    auto& budget = shared_mutex_budget_saturated();
+    while (budget.consume()) {
+    }
+    budget_consume(state, budget);
+}
+BENCHMARK(shared_budget_saturated_mutex)
+    ->Name("shared/budget_saturated/mutex_deque")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
