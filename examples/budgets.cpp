@@ -1,0 +1,33 @@
+// Retry budgets: one Budget shared by policies caps the retries of all of them together.
+#include <redress/redress.hpp>
+#include <redress/testing.hpp>
+
+#include <cstdio>
+
+using namespace std::chrono_literals;
+
+int main() {
+    redress::testing::ManualClock clock;
+    redress::Budget budget{{.max_retries = 3, .window = 60s, .clock = clock}};
+
+    redress::RetryPolicy policy{redress::Retry{
+        .classifier = redress::default_classifier,
+        .strategy = redress::decorrelated_jitter({.max = 5s}),
+        .budget = budget,
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+    }};
+
+    auto always_down = []() -> int { throw redress::ServerError("503"); };
+
+    auto first = policy.execute(always_down);   // retries 3 times, then the budget is spent
+    auto second = policy.execute(always_down);  // no retry left in the window
+    std::printf("first: attempts=%d %s; second: attempts=%d %s; remaining=%d\n", first.attempts,
+                std::string(redress::to_string(*first.stop_reason)).c_str(), second.attempts,
+                std::string(redress::to_string(*second.stop_reason)).c_str(), budget.remaining());
+
+    if (first.stop_reason != redress::StopReason::BudgetExhausted || first.attempts != 4) return 1;
+    if (second.stop_reason != redress::StopReason::BudgetExhausted || second.attempts != 1) return 1;
+    clock.advance(63s);  // the window moves on: retries are available again
+    return budget.remaining() == 3 ? 0 : 1;
+}

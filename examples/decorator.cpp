@@ -1,0 +1,42 @@
+// Decorator-style retries: redress::retry wraps a function into one with the same
+// parameters whose every call runs under a policy.
+#include <redress/decorator.hpp>
+#include <redress/redress.hpp>
+
+#include <cstdio>
+#include <string>
+
+using namespace std::chrono_literals;
+
+int attempts_seen = 0;
+
+std::string fetch_user(int id) {
+    if (++attempts_seen < 2) throw redress::ServerError("503");
+    return "user-" + std::to_string(id);
+}
+
+struct Repository {
+    int fails = 1;
+    std::string load(const std::string& key) {
+        if (fails-- > 0) throw redress::ConcurrencyError("409");
+        return "row:" + key;
+    }
+};
+
+int main() {
+    // Defaults: default_classifier + decorrelated_jitter({.max = 5s}). C++ cannot see the
+    // function's name, so the operation is given.
+    auto fetch_user_retrying = redress::retry(fetch_user, "fetch_user");
+
+    // A Retry configures it; a member function takes the object as its first argument.
+    auto load = redress::retry(&Repository::load, redress::Retry{.strategy = redress::constant(1ms), .max_attempts = 3});
+
+    const redress::CallOptions instant{.sleeper = [](redress::Duration) {}};
+    auto fetch_user_quick = redress::retry(fetch_user, "fetch_user", instant);
+
+    Repository repo;
+    const std::string user = fetch_user_quick(7);
+    const std::string row = load(repo, std::string("42"));
+    std::printf("%s %s (operation %s)\n", user.c_str(), row.c_str(), std::string(fetch_user_retrying.operation()).c_str());
+    return user == "user-7" && row == "row:42" && attempts_seen == 2 ? 0 : 1;
+}
