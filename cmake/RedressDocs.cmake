@@ -13,7 +13,8 @@ if(DOXYGEN_FOUND)
         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
         COMMENT "Doxygen: API reference in ${REDRESS_DOXYGEN_OUTPUT}/html"
         VERBATIM)
-    if(REDRESS_BUILD_TESTS AND REDRESS_DOXYGEN_TEST)
+    file(MAKE_DIRECTORY ${REDRESS_DOXYGEN_OUTPUT})
+    if(REDRESS_BUILD_TESTS)
         add_test(NAME "docs: doxygen" COMMAND ${DOXYGEN_EXECUTABLE} ${CMAKE_BINARY_DIR}/docs/Doxyfile
                  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
         set_tests_properties("docs: doxygen" PROPERTIES LABELS docs)

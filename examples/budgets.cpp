@@ -17,11 +17,18 @@ int main() {
         .sleeper = redress::testing::AdvancingSleeper(clock),
         .clock = clock,
     }};
+    // A second policy given a copy of the budget draws from the same retries.
+    redress::RetryPolicy other{redress::Retry{
+        .strategy = redress::constant(1s),
+        .budget = budget,
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+    }};
 
     auto always_down = []() -> int { throw redress::ServerError("503"); };
 
-    auto first = policy.execute(always_down);   // retries 3 times, then the budget is spent
-    auto second = policy.execute(always_down);  // no retry left in the window
+    auto first = policy.execute(always_down);  // retries 3 times, then the budget is spent
+    auto second = other.execute(always_down);  // the other policy: no retry left in the window
     std::printf("first: attempts=%d %s; second: attempts=%d %s; remaining=%d\n", first.attempts,
                 std::string(redress::to_string(*first.stop_reason)).c_str(), second.attempts,
                 std::string(redress::to_string(*second.stop_reason)).c_str(), budget.remaining());

@@ -37,12 +37,17 @@ namespace redress {
 /// `async_execute` when the operation returns one.
 template <class T, class Executor>
 struct AsyncTraits<asio::awaitable<T, Executor>> {
+    /// The coroutine type the driver returns and awaits: `asio::awaitable` on the same executor.
     template <class U>
     using task = asio::awaitable<U, Executor>;
+    /// The async sleep hooks, as `asio::awaitable`s (`AsyncSleepHooks<task>`).
     using hooks = AsyncSleepHooks<task>;
+    /// `attempt_timeout` cancels the running attempt (it races a timer), not only its stop token.
     static constexpr bool native_timeout = true;
+    /// Asio cancellation of the calling coroutine ends the operation as `Aborted`.
     static constexpr bool native_cancellation = true;
 
+    /// The steady timer used for backoff sleeps and attempt timeouts, on `Executor`.
     using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor>;
 
     /// Waits `d` on a timer of the current executor. A stop request on `token` (from any

@@ -16,7 +16,9 @@ namespace redress {
 
 /// Settings of a `Budget`: at most `max_retries` retries within any `window`.
 struct BudgetOptions {
+    /// Retries admitted within any `window`; must be >= 0 (0 admits none). Default 100.
     int max_retries = 100;
+    /// The rolling window; must be > 0. Default 60 s.
     Duration window = std::chrono::seconds(60);
     /// The clock; default `std::chrono::steady_clock`.
     AnyClock clock{};
@@ -197,7 +199,9 @@ public:
     /// `Budget{100, 60s}`: same as `Budget{{.max_retries = 100, .window = 60s}}`.
     Budget(int max_retries, Duration window) : Budget(BudgetOptions{max_retries, window, AnyClock{}}) {}
 
+    /// Copies the handle: both share one budget. Never allocates.
     Budget(const Budget&) = default;
+    /// Makes this handle share the other's budget (this one's is released if it was the last).
     Budget& operator=(const Budget&) = default;
     ~Budget() = default;
 

@@ -48,7 +48,9 @@ struct CircuitBreakerOptions {
 /// A state change (or rejection) caused by one call, with the event a policy should emit:
 /// `{EventName::CircuitOpened, CircuitState::Open}`.
 struct BreakerTransition {
+    /// The event to emit (`CircuitOpened`, `CircuitHalfOpen`, `CircuitClosed`, `CircuitRejected`).
     EventName name;
+    /// The breaker's state after the change (for a rejection, the state that rejected).
     CircuitState state;
 
     friend bool operator==(const BreakerTransition&, const BreakerTransition&) = default;
@@ -342,7 +344,9 @@ private:
         std::uint64_t calls = 0;
         std::uint64_t failures = 0;
         for (const auto& slot : ratio_) {
-            if (slot.index <= current && current - slot.index < static_cast<std::int64_t>(ratio_buckets)) {
+            // (Compared this way round: an unused slot's index is the minimum value, and
+            // subtracting it would overflow.)
+            if (slot.index <= current && slot.index > current - static_cast<std::int64_t>(ratio_buckets)) {
                 calls += slot.calls;
                 failures += slot.failures;
             }
@@ -390,7 +394,9 @@ public:
     explicit CircuitBreaker(CircuitBreakerOptions options)
         : core_(std::make_shared<detail::BreakerCore>(std::move(options))) {}
 
+    /// Copies the handle: both share one breaker. Never allocates.
     CircuitBreaker(const CircuitBreaker&) = default;
+    /// Makes this handle share the other's breaker (this one's is released if it was the last).
     CircuitBreaker& operator=(const CircuitBreaker&) = default;
     ~CircuitBreaker() = default;
 

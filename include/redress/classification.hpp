@@ -14,8 +14,12 @@ namespace redress {
 /// A classifier may return a bare `ErrorClass`; the attempt loop normalises it to this.
 /// Value type; an empty `details` does not allocate.
 struct Classification {
+    /// The failure's class; decides every response.
     ErrorClass klass = ErrorClass::Unknown;
+    /// How long the server asked to wait (e.g. HTTP `Retry-After`), if it did; honoured by
+    /// `retry_after_or`.
     std::optional<Duration> retry_after{};
+    /// Free text for logs; the policy does not read it.
     std::string details{};
 
     friend bool operator==(const Classification&, const Classification&) = default;

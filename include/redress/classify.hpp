@@ -128,9 +128,12 @@ template <class C>
 /// from it.
 class StatusError : public std::runtime_error {
 public:
+    /// A failure with `status` (e.g. an HTTP status code) and `message` as `what()`.
     StatusError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
+    /// A failure with `status`; `what()` is `redress: status ` followed by the number.
     explicit StatusError(int status) : StatusError(status, "redress: status " + std::to_string(status)) {}
 
+    /// The status the classifier maps through `classify_status`.
     [[nodiscard]] int status() const noexcept { return status_; }
 
 private:
@@ -330,6 +333,7 @@ namespace detail {
 /// no operator new (the demangled name uses the ABI's malloc). Rethrows the exception a few
 /// times, so it belongs on failure paths, which is where it is called.
 struct DefaultClassifier {
+    /// The class of the exception `error` holds, by the rules above (no `retry_after`).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         return Classification{detail::classify_exception(error, true)};
     }
@@ -337,6 +341,7 @@ struct DefaultClassifier {
 
 /// `DefaultClassifier` without the name heuristics (rule 5): only explicit signals count.
 struct StrictClassifier {
+    /// The class of the exception `error` holds, as `DefaultClassifier` minus the name rule.
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         return Classification{detail::classify_exception(error, false)};
     }

@@ -33,11 +33,14 @@ class AnyClock {
 public:
     AnyClock() = default;
 
+    /// Wraps `clock` (copied); `std::chrono::steady_clock` itself is stored as empty, with no
+    /// indirect call; any other clock is held in a `std::function` (which may allocate).
     template <Clock C>
         requires(!std::same_as<std::remove_cvref_t<C>, AnyClock>)
     AnyClock(C clock)  // NOLINT(google-explicit-constructor): a clock is a clock
         : now_(make_now(std::move(clock))) {}
 
+    /// The wrapped clock's reading, or `std::chrono::steady_clock::now()` when empty.
     [[nodiscard]] TimePoint now() const {
         return now_ ? now_() : std::chrono::steady_clock::now();
     }

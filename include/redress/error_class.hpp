@@ -63,14 +63,20 @@ namespace redress {
 class ErrorClassSet {
 public:
     constexpr ErrorClassSet() noexcept = default;
+    /// The set of `classes` (duplicates are harmless).
     constexpr ErrorClassSet(std::initializer_list<ErrorClass> classes) noexcept {
         for (auto c : classes) insert(c);
     }
 
+    /// Adds `c` (no-op when present).
     constexpr void insert(ErrorClass c) noexcept { bits_ |= bit(c); }
+    /// Removes `c` (no-op when absent).
     constexpr void erase(ErrorClass c) noexcept { bits_ &= static_cast<std::uint8_t>(~bit(c)); }
+    /// True when `c` is in the set.
     [[nodiscard]] constexpr bool contains(ErrorClass c) const noexcept { return (bits_ & bit(c)) != 0; }
+    /// True when no class is in the set.
     [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
+    /// How many classes are in the set.
     [[nodiscard]] constexpr std::size_t size() const noexcept {
         std::size_t n = 0;
         for (auto b = bits_; b != 0; b &= static_cast<std::uint8_t>(b - 1)) ++n;
@@ -93,11 +99,16 @@ template <class T>
 class PerClass {
 public:
     PerClass() = default;
+    /// The table of `entries`; a class listed twice keeps the last value. Throws
+    /// `std::invalid_argument` for a value outside `ErrorClass`.
     PerClass(std::initializer_list<std::pair<ErrorClass, T>> entries) {
         for (const auto& [klass, value] : entries) set(klass, value);
     }
 
+    /// Sets (or replaces) the entry for `klass`. Throws `std::invalid_argument` for a value
+    /// outside `ErrorClass`.
     void set(ErrorClass klass, T value) { slots_[index(klass)] = std::move(value); }
+    /// Removes the entry for `klass`, if any.
     void erase(ErrorClass klass) { slots_[index(klass)].reset(); }
 
     /// The entry for `klass`, or null.
@@ -105,7 +116,9 @@ public:
         const auto& slot = slots_[index(klass)];
         return slot ? &*slot : nullptr;
     }
+    /// True when `klass` has an entry.
     [[nodiscard]] bool contains(ErrorClass klass) const noexcept { return slots_[index(klass)].has_value(); }
+    /// True when no class has an entry.
     [[nodiscard]] bool empty() const noexcept {
         for (const auto& s : slots_)
             if (s) return false;

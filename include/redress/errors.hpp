@@ -57,9 +57,11 @@ public:
 /// Thrown by `call()` when a circuit breaker rejected the operation without running it.
 class CircuitOpenError : public std::runtime_error {
 public:
+    /// `state` is the breaker's state when it rejected the call; it is named in `what()`.
     explicit CircuitOpenError(CircuitState state)
         : std::runtime_error(std::string("redress: circuit ") + std::string(to_string(state))), state_(state) {}
 
+    /// The breaker's state at the rejection (`Open`, or `HalfOpen` with its probe taken).
     [[nodiscard]] CircuitState state() const noexcept { return state_; }
 
 private:
@@ -71,6 +73,7 @@ private:
 /// deferred by a sleep handler (`Scheduled`). Carries what `execute()`'s outcome would.
 class RetryExhaustedError : public std::runtime_error {
 public:
+    /// Built by `call()` from the outcome; `what()` names the stop reason.
     RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
                         std::any last_result = {}, std::optional<Duration> next_sleep = {})
         : std::runtime_error(std::string("redress: retries stopped: ") + std::string(to_string(stop_reason))),
@@ -80,8 +83,11 @@ public:
           last_result_(std::move(last_result)),
           next_sleep_(next_sleep) {}
 
+    /// Why the operation stopped.
     [[nodiscard]] StopReason stop_reason() const noexcept { return stop_reason_; }
+    /// How many attempts ran.
     [[nodiscard]] int attempts() const noexcept { return attempts_; }
+    /// The last failure's class; empty when no attempt failed.
     [[nodiscard]] std::optional<ErrorClass> last_class() const noexcept { return last_class_; }
     /// The last rejected result (as `std::any` holding the callable's return type) when the
     /// cause was a result; empty otherwise. `std::any_cast<T>(&err.last_result())` reads it.

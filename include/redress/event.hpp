@@ -21,15 +21,24 @@ namespace redress {
 /// The string views point into the policy's call and are valid only during the hook call;
 /// copy them to keep them. Building an event does not allocate.
 struct Event {
+    /// What happened.
     EventName name = EventName::Success;
+    /// The attempt it concerns (1 for the first); 0 on breaker events.
     int attempt = 0;
+    /// The planned sleep on `Retry` (and the deferred one on `Scheduled`); zero otherwise.
     Duration sleep{};
+    /// The last failure's class, on events that follow a failure.
     std::optional<ErrorClass> error_class{};
     std::string_view error_type{};  ///< demangled dynamic type of the exception, if any
+    /// Why the operation stopped, on terminal events.
     std::optional<StopReason> stop_reason{};
+    /// Exception or rejected result, on events that follow a failure.
     std::optional<FailureCause> cause{};
+    /// The call's `operation` name (empty when none was given).
     std::string_view operation{};
+    /// The breaker's new state, on breaker events.
     std::optional<CircuitState> state{};
+    /// The classifier's retry hint, on `Retry` when it gave one.
     std::optional<Duration> retry_after{};
 };
 

@@ -96,6 +96,9 @@ struct NoSpecFormatter {
 
 }  // namespace redress::detail
 
+// Doxygen cannot place specializations of `fmt::formatter` (their scope is fmt's), so the
+// API reference skips them; their comments below are the documentation.
+/// @cond
 /// Every redress enum formats as its wire value (`RATE_LIMIT`, `retry`, `half_open`) and
 /// accepts the string format specification (`{:>12}`, `{:<8}`).
 template <redress::detail::WireEnum E>
@@ -144,6 +147,7 @@ struct fmt::formatter<redress::Classification, char> : redress::detail::NoSpecFo
         return out;
     }
 };
+/// @endcond
 
 namespace redress {
 

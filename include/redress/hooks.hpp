@@ -21,13 +21,19 @@ namespace redress {
 /// and `elapsed` are set; on end, `decision` and, for failed attempts, the failure.
 /// Pointers and views are valid during the hook call only.
 struct AttemptContext {
+    /// The attempt, 1 for the first.
     int attempt = 0;
+    /// The call's `operation` name (empty when none was given).
     std::string_view operation{};
+    /// Time since the operation started, on the policy's clock.
     Duration elapsed{};
     const Classification* classification = nullptr;  ///< the failure's classification, if it failed
     std::exception_ptr exception{};                   ///< the exception, when the cause was one
+    /// On end: what follows the attempt (`Success`, `Retry`, `Raise`, ...).
     std::optional<AttemptDecision> decision{};
+    /// On end: why the operation stopped, when this attempt was its last.
     std::optional<StopReason> stop_reason{};
+    /// On end of a failed attempt: exception or rejected result.
     std::optional<FailureCause> cause{};
     std::optional<Duration> sleep{};  ///< the sleep before the next attempt, on `Retry`
 };

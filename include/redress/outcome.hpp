@@ -20,24 +20,37 @@ namespace redress {
 
 /// One recorded event with the time since the operation started. Owns its strings.
 struct TimelineEvent {
+    /// What happened (`Event::name`).
     EventName event = EventName::Success;
+    /// The attempt it concerns (1 for the first; 0 for breaker events).
     int attempt = 0;
+    /// The planned sleep on `Retry` and `Scheduled`; zero otherwise.
     Duration sleep{};
+    /// Time since the operation started, on the policy's clock, when the event was recorded.
     Duration elapsed{};
+    /// The failure's class, on events that follow a failure.
     std::optional<ErrorClass> error_class{};
+    /// Demangled dynamic type of the exception; empty when the failure was a result or none.
     std::string error_type{};
+    /// Why the operation stopped, on terminal events.
     std::optional<StopReason> stop_reason{};
+    /// Exception or rejected result, on events that follow a failure.
     std::optional<FailureCause> cause{};
+    /// The breaker's new state, on breaker events.
     std::optional<CircuitState> state{};
+    /// The classifier's retry hint, on `Retry` when it gave one.
     std::optional<Duration> retry_after{};
+    /// The `operation` name of the call (a copy).
     std::string operation{};
 };
 
 /// The events of one or more operations, in order, for debugging (`capture_timeline`).
 /// Not synchronised: give each concurrent operation its own timeline.
 struct RetryTimeline {
+    /// Every recorded event, oldest first.
     std::vector<TimelineEvent> events{};
 
+    /// Appends a copy of `e` (its strings copied) stamped with `elapsed`. Allocates.
     void record(const Event& e, Duration elapsed) {
         events.push_back(TimelineEvent{e.name, e.attempt, e.sleep, elapsed, e.error_class, std::string(e.error_type),
                                        e.stop_reason, e.cause, e.state, e.retry_after, std::string(e.operation)});
@@ -49,10 +62,13 @@ struct RetryTimeline {
 class TimelineCapture {
 public:
     TimelineCapture() = default;
+    /// `true`: capture into a fresh timeline per call; `false`: capture nothing.
     TimelineCapture(bool enabled) : enabled_(enabled) {}  // NOLINT(google-explicit-constructor)
+    /// Append to `timeline` (shared with the caller); a null pointer captures nothing.
     TimelineCapture(std::shared_ptr<RetryTimeline> timeline)  // NOLINT(google-explicit-constructor)
         : enabled_(timeline != nullptr), timeline_(std::move(timeline)) {}
 
+    /// True when events will be recorded.
     [[nodiscard]] bool enabled() const noexcept { return enabled_; }
     /// The caller's timeline, or a fresh one when capture is on but none was given.
     [[nodiscard]] std::shared_ptr<RetryTimeline> make() const {
@@ -87,7 +103,9 @@ struct OutcomeBase {
 /// `next_sleep` is set when a sleep handler deferred the retry (`Scheduled`).
 template <class T>
 struct Outcome : detail::OutcomeBase {
+    /// The operation's value; set only when `ok`.
     std::optional<T> value{};
+    /// The last value the `result_classifier` rejected, when the last failure was one.
     std::optional<T> last_result{};
 };
 

@@ -74,7 +74,9 @@ class PolicyContext;
 template <class RetryT, class BreakerT = NoBreaker>
 class Policy {
 public:
+    /// True when the policy has a retry component.
     static constexpr bool has_retry = detail::IsRetry<RetryT>::value;
+    /// True when the policy has a circuit breaker.
     static constexpr bool has_breaker = !std::is_same_v<BreakerT, NoBreaker>;
     static_assert(has_retry || std::is_same_v<RetryT, NoRetry>,
                   "redress: the first component of a Policy must be a redress::Retry");
@@ -83,8 +85,8 @@ public:
                   "type with allow(), record_success(), record_failure(), record_cancel())");
     static_assert(has_retry || has_breaker, "redress: a Policy needs a Retry, a CircuitBreaker, or both");
 
-    using retry_type = RetryT;
-    using breaker_type = BreakerT;
+    using retry_type = RetryT;      ///< the retry component (`NoRetry` when absent)
+    using breaker_type = BreakerT;  ///< the breaker component (`NoBreaker` when absent)
 
     /// A retry-only policy. Throws `std::invalid_argument` naming an invalid option.
     explicit Policy(RetryT retry)
@@ -117,6 +119,7 @@ public:
         return detail::value_or_throw<T>(std::move(out), rejected);
     }
 
+    /// `call(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     auto call(F&& fn) const -> detail::operation_result_t<std::remove_reference_t<F>> {
         return call(std::forward<F>(fn), no_options());
@@ -131,6 +134,7 @@ public:
         return run<T>(fn, options, true, nullptr);
     }
 
+    /// `execute(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     auto execute(F&& fn) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
         return execute(std::forward<F>(fn), no_options());
@@ -163,6 +167,7 @@ public:
         return detail::async_run<Traits, T, false>(*this, std::move(fn), std::move(options), std::move(async), true);
     }
 
+    /// The retry component's settings.
     [[nodiscard]] const RetryT& retry() const noexcept
         requires has_retry
     {
@@ -182,6 +187,7 @@ public:
 
     /// Whether per-class strategies must hear of successes (adaptive strategies).
     [[nodiscard]] bool notifies_class_strategies() const noexcept { return notify_class_strategies_; }
+    /// The breaker this policy asks (a handle: the same state as the breaker passed in).
     [[nodiscard]] BreakerT& circuit_breaker() const noexcept
         requires has_breaker
     {
@@ -356,14 +362,17 @@ using RetryPolicy = Policy<RetryT, NoBreaker>;
 template <class RetryT, class BreakerT>
 class PolicyContext {
 public:
+    /// Binds `options` to `policy`; the operation name is copied.
     PolicyContext(const Policy<RetryT, BreakerT>& policy, CallOptions options)
         : policy_(&policy), operation_(options.operation), options_(std::move(options)) {
         options_.operation = operation_;
     }
+    /// Copies the bound options (the copy owns its own operation name).
     PolicyContext(const PolicyContext& other)
         : policy_(other.policy_), operation_(other.operation_), options_(other.options_) {
         options_.operation = operation_;
     }
+    /// Copies the bound options (the copy owns its own operation name).
     PolicyContext& operator=(const PolicyContext& other) {
         if (this != &other) {
             policy_ = other.policy_;
@@ -386,6 +395,7 @@ public:
         return policy_->execute(bind(std::forward<F>(fn), std::forward<Args>(args)...), options_);
     }
 
+    /// The bound options.
     [[nodiscard]] const CallOptions& options() const noexcept { return options_; }
 
 private:

@@ -12,12 +12,15 @@
 #include <redress/classification.hpp>
 #include <redress/classify.hpp>
 #include <redress/clock.hpp>
+#include <redress/decorator.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
 #include <redress/event.hpp>
 #include <redress/event_name.hpp>
 #include <redress/failure_cause.hpp>
 #include <redress/hooks.hpp>
+#include <redress/lint.hpp>
+#include <redress/macros.hpp>
 #include <redress/outcome.hpp>
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>

@@ -39,41 +39,88 @@ struct NoResultClassifier {};
 /// A policy validates its `Retry` at construction (`std::invalid_argument` naming the option).
 template <class ClassifierT = DefaultClassifier, class StrategyT = NoStrategy, class ResultClassifierT = NoResultClassifier>
 struct Retry {
+    /// The exception classifier's type.
     using classifier_type = ClassifierT;
+    /// The default strategy's type (`NoStrategy` when there is none).
     using strategy_type = StrategyT;
+    /// The result classifier's type (`NoResultClassifier` when there is none).
     using result_classifier_type = ResultClassifierT;
 
+    /// Maps a thrown exception (`const std::exception_ptr&`) to an `ErrorClass` or a
+    /// `Classification`. Default `default_classifier`.
     ClassifierT classifier{};
+    /// Judges a returned value: `(const T&) -> std::optional<ErrorClass>` (or
+    /// `std::optional<Classification>`); empty means success. Default none: every value succeeds.
     ResultClassifierT result_classifier{};
+    /// The backoff for classes without an entry in `strategies`. Required unless `strategies`
+    /// is set.
     StrategyT strategy{};
+    /// Per-class strategies, used instead of `strategy` for failures of their class; no entry may
+    /// be empty. Type-erased (one indirect call per retry).
     PerClass<AnyStrategy> strategies{};
+    /// Total time for the operation, attempts and sleeps together, from the first attempt's start
+    /// on `clock`; must be > 0. Checked after each failure and each sleep, and sleeps are clamped to
+    /// what is left; a running attempt is not interrupted. Default 60 s.
     Duration deadline = std::chrono::seconds(60);
+    /// Time limit of one attempt; must be > 0 when set. Cooperative (the operation's
+    /// `std::stop_token`, if it takes one, is requested) except with Asio, which cancels; an
+    /// answer later than this counts as `AttemptTimeoutError` (`Transient`). Default none.
     std::optional<Duration> attempt_timeout{};
+    /// Attempts in all, the first included; must be >= 1. Default 6.
     int max_attempts = 6;
+    /// Retries allowed for `Unknown` failures: 2 means the third `Unknown` failure stops
+    /// (`MaxUnknownAttempts`); must be >= 0; none means no cap. Default 2.
     std::optional<int> max_unknown_attempts = 2;
+    /// Per-class caps on attempts: `{RateLimit, 2}` stops at the second `RateLimit` failure
+    /// (`MaxAttemptsPerClass`); each limit must be >= 0. Default none.
     PerClass<int> per_class_max_attempts{};
+    /// A shared retry budget: each retry takes one unit before it sleeps, and an empty budget
+    /// stops the operation (`BudgetExhausted`). The last attempt takes none. Default none.
     std::optional<Budget> budget{};
+    /// Decides what to do with each planned sleep: `Sleep`, `Defer` (stop `Scheduled`) or `Abort`.
+    /// A handler that throws aborts. Default none: always sleep.
     SleepHandler sleep{};
+    /// Observes each sleep just before it starts (after the `retry` event). Exceptions are
+    /// swallowed. Default none.
     BeforeSleepHook before_sleep{};
+    /// Performs each wait, also a zero one. A throwing sleeper aborts. Default none: `call()`
+    /// waits on the calling thread and a stop request wakes it at once.
     Sleeper sleeper{};
+    /// The clock of the deadline, of `elapsed` and of attempt lateness (not of the default
+    /// sleeper's wait). Default `std::chrono::steady_clock`.
     AnyClock clock{};
+    /// Receives every event (for metrics). Exceptions are swallowed.
     EventHook on_metric{};
+    /// Receives every event, like `on_metric` (for logs). Exceptions are swallowed.
     EventHook on_log{};
+    /// Called before each attempt runs. Exceptions are swallowed.
     AttemptHook on_attempt_start{};
+    /// Called after each attempt with its decision. Exceptions are swallowed.
     AttemptHook on_attempt_end{};
+    /// Polled before each attempt, after each failure and after the `retry` event; true stops the
+    /// operation as `Aborted`. A predicate that throws counts as false.
     AbortPredicate abort_if{};
 };
 
 /// Retry settings to share between services or load from configuration, without the
 /// classifier (which is code). `RetryPolicy<>::from_config(cfg, classifier)` builds a policy.
 struct RetryConfig {
+    /// The backoff for classes without an entry in `strategies`. Required unless `strategies`
+    /// is set.
     AnyStrategy strategy{};
+    /// As `Retry::strategies`.
     PerClass<AnyStrategy> strategies{};
+    /// As `Retry::deadline`. Default 60 s.
     Duration deadline = std::chrono::seconds(60);
+    /// As `Retry::attempt_timeout`. Default none.
     std::optional<Duration> attempt_timeout{};
+    /// As `Retry::max_attempts`. Default 6.
     int max_attempts = 6;
+    /// As `Retry::max_unknown_attempts`. Default 2.
     std::optional<int> max_unknown_attempts = 2;
+    /// As `Retry::per_class_max_attempts`. Default none.
     PerClass<int> per_class_max_attempts{};
+    /// As `Retry::budget`: a handle, so every policy built from this config shares it.
     std::optional<Budget> budget{};
 };
 
@@ -81,16 +128,30 @@ struct RetryConfig {
 /// the policy's hook of the same name. `stop_token` and `abort_if` both request a
 /// cooperative abort; a stop request also wakes a retry that is sleeping.
 struct CallOptions {
+    /// A name for this call, passed to events and attempt hooks as `operation`. Must outlive
+    /// the call; not copied (except into a timeline).
     std::string_view operation{};
+    /// Overrides `Retry::on_metric` for this call.
     EventHook on_metric{};
+    /// Overrides `Retry::on_log` for this call.
     EventHook on_log{};
+    /// Overrides `Retry::on_attempt_start` for this call.
     AttemptHook on_attempt_start{};
+    /// Overrides `Retry::on_attempt_end` for this call.
     AttemptHook on_attempt_end{};
+    /// Overrides `Retry::abort_if` for this call.
     AbortPredicate abort_if{};
+    /// A stop request aborts the operation at the next abort point and wakes the default
+    /// sleeper at once; the operation receives it when it takes a `std::stop_token`.
     std::stop_token stop_token{};
+    /// Overrides `Retry::sleep` for this call.
     SleepHandler sleep{};
+    /// Overrides `Retry::before_sleep` for this call.
     BeforeSleepHook before_sleep{};
+    /// Overrides `Retry::sleeper` for this call.
     Sleeper sleeper{};
+    /// Records the call's events into `Outcome::timeline`, or into the caller's timeline when
+    /// one is given. Default off: nothing recorded, no allocation.
     TimelineCapture capture_timeline{};
 };
 

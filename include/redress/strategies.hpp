@@ -147,14 +147,18 @@ public:
         if constexpr (Strategy<D>) impl_ = std::make_shared<const Model<D>>(std::forward<S>(strategy));
     }
 
+    /// The wrapped strategy's sleep for `ctx`, made finite and non-negative.
+    /// Throws `std::bad_function_call` when empty.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
         if (!impl_) throw std::bad_function_call();
         return impl_->call(ctx);
     }
 
+    /// Forwards a success to the wrapped strategy (`notify_success`); no-op when empty.
     void on_success() const {
         if (impl_) impl_->on_success();
     }
+    /// Forwards a failure to the wrapped strategy (`notify_failure`); no-op when empty.
     void on_failure() const {
         if (impl_) impl_->on_failure();
     }
@@ -204,7 +208,9 @@ inline void require_option(bool ok, const char* message) {
 
 /// Options of `decorrelated_jitter`.
 struct DecorrelatedJitterOptions {
+    /// The shortest sleep, and the `prev` of the first retry; must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// The longest sleep; must be >= `base`. Default 30 s.
     Duration max = std::chrono::seconds(30);
 };
 
@@ -213,17 +219,21 @@ struct DecorrelatedJitterOptions {
 /// `base`). Immutable; thread-safe; no allocation.
 class DecorrelatedJitter {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
     explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: decorrelated_jitter: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: decorrelated_jitter: max must be >= base");
     }
 
+    /// The sleep before the retry after `ctx.attempt`; reads `ctx.prev_sleep` only. Draws from
+    /// the calling thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double base = detail::ns(options_.base);
         const double prev = ctx.prev_sleep ? std::max(detail::ns(*ctx.prev_sleep), base) : base;
         return std::min(detail::uniform_ns(base, 3.0 * prev), options_.max);
     }
 
+    /// The validated options.
     [[nodiscard]] const DecorrelatedJitterOptions& options() const noexcept { return options_; }
 
 private:
@@ -238,7 +248,10 @@ private:
 
 /// Options of `equal_jitter`.
 struct EqualJitterOptions {
+    /// Growth base: the cap is `base · 2^attempt` (the first retry draws from [base, 2·base]);
+    /// must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// Upper bound of the cap, hence of every sleep; must be >= `base`. Default 30 s.
     Duration max = std::chrono::seconds(30);
 };
 
@@ -246,16 +259,20 @@ struct EqualJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class EqualJitter {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
     explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: equal_jitter: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: equal_jitter: max must be >= base");
     }
 
+    /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
+    /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
+    /// The validated options.
     [[nodiscard]] const EqualJitterOptions& options() const noexcept { return options_; }
 
 private:
@@ -267,7 +284,10 @@ private:
 
 /// Options of `token_backoff`.
 struct TokenBackoffOptions {
+    /// Growth base: the cap is `base · 1.5^attempt` (the first retry draws from
+    /// [0.75·base, 1.5·base]); must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// Upper bound of the cap, hence of every sleep; must be >= `base`. Default 20 s.
     Duration max = std::chrono::seconds(20);
 };
 
@@ -275,16 +295,20 @@ struct TokenBackoffOptions {
 /// `uniform(cap/2, cap)`. Immutable; thread-safe; no allocation.
 class TokenBackoff {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
     explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: token_backoff: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: token_backoff: max must be >= base");
     }
 
+    /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
+    /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double cap = detail::capped_growth(options_.base, 1.5, ctx.attempt, options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
+    /// The validated options.
     [[nodiscard]] const TokenBackoffOptions& options() const noexcept { return options_; }
 
 private:
@@ -296,7 +320,10 @@ private:
 
 /// Options of `full_jitter`.
 struct FullJitterOptions {
+    /// Growth base: the cap is `base · 2^attempt` (the first retry draws from [0, 2·base]);
+    /// must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// Upper bound of the cap, hence of every sleep; must be >= `base`. Default 30 s.
     Duration max = std::chrono::seconds(30);
 };
 
@@ -304,16 +331,20 @@ struct FullJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class FullJitter {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
     explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: full_jitter: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: full_jitter: max must be >= base");
     }
 
+    /// The sleep before the retry after `ctx.attempt`, in [0, cap]. Draws from the calling
+    /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
         return detail::uniform_ns(0.0, cap);
     }
 
+    /// The validated options.
     [[nodiscard]] const FullJitterOptions& options() const noexcept { return options_; }
 
 private:
@@ -325,8 +356,11 @@ private:
 
 /// Options of `exponential`.
 struct ExponentialOptions {
+    /// The first retry's sleep; must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// The longest sleep; must be >= `base`. Default 30 s.
     Duration max = std::chrono::seconds(30);
+    /// Growth factor from one retry to the next; must be finite and >= 1. Default 2.
     double multiplier = 2.0;
 };
 
@@ -334,6 +368,8 @@ struct ExponentialOptions {
 /// first retry waits `base`. Deterministic; thread-safe; no allocation.
 class Exponential {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base`, `max < base`,
+    /// or a multiplier that is not finite or below 1.
     explicit Exponential(ExponentialOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: exponential: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: exponential: max must be >= base");
@@ -341,11 +377,13 @@ public:
                                "redress: exponential: multiplier must be finite and >= 1");
     }
 
+    /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         return detail::ns_to_duration(
             detail::capped_growth(options_.base, options_.multiplier, ctx.attempt - 1, options_.max));
     }
 
+    /// The validated options.
     [[nodiscard]] const ExponentialOptions& options() const noexcept { return options_; }
 
 private:
@@ -358,12 +396,15 @@ private:
 /// The same sleep every time. Thread-safe; no allocation.
 class Constant {
 public:
+    /// Throws `std::invalid_argument` for a negative `sleep`.
     explicit Constant(Duration sleep) : sleep_(sleep) {
         detail::require_option(sleep_ >= Duration::zero(), "redress: constant: sleep must be >= 0");
     }
 
+    /// Always `sleep()`, whatever the context.
     [[nodiscard]] Duration operator()(const BackoffContext&) const noexcept { return sleep_; }
 
+    /// The sleep given at construction.
     [[nodiscard]] Duration sleep() const noexcept { return sleep_; }
 
 private:
@@ -375,8 +416,11 @@ private:
 
 /// Options of `linear`.
 struct LinearOptions {
+    /// The first retry's sleep; must be >= 0. Default 250 ms.
     Duration base = std::chrono::milliseconds(250);
+    /// Added for every further retry; must be >= 0. Default 250 ms.
     Duration step = std::chrono::milliseconds(250);
+    /// The longest sleep; must be >= `base`. Default 30 s.
     Duration max = std::chrono::seconds(30);
 };
 
@@ -384,18 +428,22 @@ struct LinearOptions {
 /// Deterministic; thread-safe; no allocation.
 class Linear {
 public:
+    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `step`, or
+    /// `max < base`.
     explicit Linear(LinearOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: linear: base must be >= 0");
         detail::require_option(options_.step >= Duration::zero(), "redress: linear: step must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: linear: max must be >= base");
     }
 
+    /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double steps = static_cast<double>(std::max(ctx.attempt - 1, 0));
         return detail::ns_to_duration(
             std::min(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
     }
 
+    /// The validated options.
     [[nodiscard]] const LinearOptions& options() const noexcept { return options_; }
 
 private:
@@ -412,10 +460,13 @@ private:
 template <class F>
 class RetryAfterOr {
 public:
+    /// Throws `std::invalid_argument` for a negative `jitter`.
     RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
         detail::require_option(jitter_ >= Duration::zero(), "redress: retry_after_or: jitter must be >= 0");
     }
 
+    /// The hint plus jitter, or `fallback`'s sleep when there is no hint; at most
+    /// `ctx.remaining` when that is set.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
         Duration d{};
         if (const auto& hint = ctx.classification.retry_after) {
@@ -428,10 +479,14 @@ public:
         return d;
     }
 
+    /// Forwards a success to `fallback` (`notify_success`).
     void on_success() const { notify_success(fallback_); }
+    /// Forwards a failure to `fallback` (`notify_failure`).
     void on_failure() const { notify_failure(fallback_); }
 
+    /// The strategy used when the classification has no `retry_after`.
     [[nodiscard]] const F& fallback() const noexcept { return fallback_; }
+    /// The upper bound of the random time added to a `retry_after` hint.
     [[nodiscard]] Duration jitter() const noexcept { return jitter_; }
 
 private:
@@ -449,10 +504,18 @@ template <class F>
 
 /// Options of `adaptive`.
 struct AdaptiveOptions {
+    /// The rolling window over which the failure rate is measured (32 buckets); must be > 0.
+    /// Default 60 s.
     Duration window = std::chrono::seconds(60);
+    /// The success rate to hold: above a failure rate of `1 − target_success` the multiplier
+    /// rises. In (0, 1]; default 0.9.
     double target_success = 0.9;
+    /// The multiplier while the failure rate is on target (and before anything is recorded);
+    /// finite and > 0. Default 1.
     double min_multiplier = 1.0;
+    /// The multiplier at 100 % failures; finite and >= `min_multiplier`. Default 5.
     double max_multiplier = 5.0;
+    /// The clock that places outcomes in the window; default `std::chrono::steady_clock`.
     AnyClock clock{};
 };
 
@@ -545,18 +608,24 @@ private:
 template <class F>
 class Adaptive {
 public:
+    /// Validates `options` (see `adaptive`): throws `std::invalid_argument` naming the option.
+    /// Allocates the shared state once.
     Adaptive(F fallback, const AdaptiveOptions& options)
         : fallback_(std::move(fallback)), state_(make_state(options)) {}
 
+    /// `fallback`'s sleep for `ctx` times the current `multiplier()` (a read of the shared
+    /// window, lock-free).
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
         const Duration base = invoke_strategy(fallback_, ctx);
         return detail::ns_to_duration(detail::ns(base) * state_->multiplier());
     }
 
+    /// Records a success in the shared window and forwards it to `fallback`.
     void on_success() const {
         state_->record(true);
         notify_success(fallback_);
     }
+    /// Records a failure in the shared window and forwards it to `fallback`.
     void on_failure() const {
         state_->record(false);
         notify_failure(fallback_);
@@ -567,6 +636,7 @@ public:
     /// The failure rate in the window; none before anything was recorded.
     [[nodiscard]] std::optional<double> failure_rate() const noexcept { return state_->failure_rate(); }
 
+    /// The strategy whose sleeps are scaled.
     [[nodiscard]] const F& fallback() const noexcept { return fallback_; }
 
 private:

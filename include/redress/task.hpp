@@ -70,12 +70,16 @@ struct TaskPromise<void> : TaskPromiseBase {
 template <class T>
 class [[nodiscard]] Task {
 public:
-    using promise_type = detail::TaskPromise<T>;
-    using value_type = T;
+    using promise_type = detail::TaskPromise<T>;  ///< the coroutine promise (implementation detail)
+    using value_type = T;                          ///< what awaiting the task yields
 
+    /// An empty task (no coroutine).
     Task() noexcept = default;
+    /// Takes ownership of a coroutine (used by the promise).
     explicit Task(std::coroutine_handle<promise_type> h) noexcept : handle_(h) {}
+    /// Moves the coroutine; `other` becomes empty.
     Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    /// Destroys this task's coroutine, if any, and takes `other`'s.
     Task& operator=(Task&& other) noexcept {
         if (this != &other) {
             if (handle_) handle_.destroy();
@@ -91,8 +95,11 @@ public:
 
     /// True when the task holds a coroutine that has finished.
     [[nodiscard]] bool done() const noexcept { return handle_ && handle_.done(); }
+    /// True when the task holds a coroutine.
     [[nodiscard]] explicit operator bool() const noexcept { return static_cast<bool>(handle_); }
 
+    /// Awaiting starts the task and resumes the awaiting coroutine (by symmetric transfer)
+    /// when it completes, yielding its value or rethrowing its exception. Await once.
     auto operator co_await() && noexcept {
         struct Awaiter {
             std::coroutine_handle<promise_type> h;

@@ -4,6 +4,8 @@
 
 #include <redress/redress.hpp>
 #include <redress/testing/fake_circuit_breaker.hpp>
+#include <redress/testing/fake_policy.hpp>
 #include <redress/testing/manual_clock.hpp>
+#include <redress/testing/recording_policy.hpp>
 #include <redress/testing/strategies.hpp>
 #include <redress/testing/virtual_scheduler.hpp>

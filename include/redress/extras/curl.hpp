@@ -71,6 +71,8 @@ namespace redress::extras {
 /// A failed transfer: the CURLcode number and the HTTP status (0 when none was received).
 class CurlError : public std::runtime_error {
 public:
+    /// `curl_code` is the CURLcode; `http_status` the response status, 0 when none; `message`
+    /// the `what()` text (by default both numbers, e.g. `curl error 22, HTTP 503`).
     explicit CurlError(int curl_code, long http_status = 0, const std::string& message = {})
         : std::runtime_error(message.empty() ? "curl error " + std::to_string(curl_code) +
                                                    (http_status != 0 ? ", HTTP " + std::to_string(http_status) : "")
@@ -78,7 +80,9 @@ public:
           curl_code_(curl_code),
           http_status_(http_status) {}
 
+    /// The CURLcode number (0 is `CURLE_OK`).
     [[nodiscard]] int curl_code() const noexcept { return curl_code_; }
+    /// The HTTP status received, or 0 when none was.
     [[nodiscard]] long http_status() const noexcept { return http_status_; }
 
 private:
@@ -89,6 +93,7 @@ private:
 /// `CurlError` → `classify_curl(curl_code(), http_status())`; everything else as
 /// `redress::default_classifier`. Stateless; thread-safe.
 struct CurlClassifier {
+    /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
         try {

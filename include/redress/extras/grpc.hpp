@@ -63,10 +63,14 @@ enum class GrpcCode : int {
 /// A failed RPC, carrying its numeric status code.
 class GrpcError : public std::runtime_error {
 public:
+    /// `code` is the numeric gRPC status; `message` the `what()` text (by default
+    /// `gRPC status 14` for code 14).
     explicit GrpcError(int code, const std::string& message = {})
         : std::runtime_error(message.empty() ? "gRPC status " + std::to_string(code) : message), code_(code) {}
+    /// The same, from the enum.
     explicit GrpcError(GrpcCode code, const std::string& message = {}) : GrpcError(static_cast<int>(code), message) {}
 
+    /// The numeric gRPC status code.
     [[nodiscard]] int code() const noexcept { return code_; }
 
 private:
@@ -76,6 +80,7 @@ private:
 /// `GrpcError` → `classify_grpc(code())`; everything else as `redress::default_classifier`.
 /// Stateless; thread-safe.
 struct GrpcClassifier {
+    /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
         try {

@@ -18,6 +18,8 @@
 
 namespace redress::extras {
 
+// Internal date parsing, kept out of the API reference like `detail`.
+/// @cond
 namespace detail_http {
 
 [[nodiscard]] constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
@@ -150,6 +152,7 @@ struct CivilTime {
 }
 
 }  // namespace detail_http
+/// @endcond
 
 /// Parses a Retry-After value relative to `now`: delta-seconds (digits only; huge values
 /// saturate at `Duration::max()`), or an HTTP-date in IMF-fixdate, RFC 850 or asctime
@@ -196,6 +199,8 @@ struct CivilTime {
 /// header. Derives from `redress::StatusError`, so `default_classifier` reads its status too.
 class HttpError : public StatusError {
 public:
+    /// `status` is the HTTP status; `retry_after` the raw header, if sent; `message` the
+    /// `what()` text (by default `HTTP 503` for status 503).
     explicit HttpError(int status, std::optional<std::string> retry_after = std::nullopt, std::string message = {})
         : StatusError(status, message.empty() ? "HTTP " + std::to_string(status) : std::move(message)),
           retry_after_(std::move(retry_after)) {}
@@ -228,6 +233,7 @@ private:
 /// Classifies `HttpError` by its status (`classify_http_status`; a non-failure status is
 /// `Unknown`); everything else as `redress::default_classifier`. Stateless; thread-safe.
 struct HttpClassifier {
+    /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
         try {
@@ -244,8 +250,10 @@ struct HttpClassifier {
 /// `Classification::retry_after`, relative to `clock` (empty: `std::chrono::system_clock`).
 /// Thread-safe when the clock is.
 struct HttpRetryAfterClassifier {
+    /// The wall clock the Retry-After date is read against; empty: `std::chrono::system_clock`.
     std::function<std::chrono::system_clock::time_point()> clock{};
 
+    /// As `HttpClassifier`, with `retry_after` set from a parsable Retry-After header.
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
         try {

@@ -105,9 +105,12 @@ namespace detail_sql {
 /// `sqlstate_classifier` find the code in another exception's message.
 class SqlError : public std::runtime_error {
 public:
+    /// `sqlstate` is the five-character SQLSTATE; `message` the `what()` text (by default
+    /// `SQLSTATE 40001` for 40001).
     explicit SqlError(std::string sqlstate, const std::string& message = {})
         : std::runtime_error(message.empty() ? "SQLSTATE " + sqlstate : message), sqlstate_(std::move(sqlstate)) {}
 
+    /// The SQLSTATE as given.
     [[nodiscard]] const std::string& sqlstate() const noexcept { return sqlstate_; }
 
 private:
@@ -118,6 +121,7 @@ private:
 /// holds a SQLSTATE (see `extract_sqlstate`) of a known class → that class; everything else
 /// as `redress::default_classifier`. Stateless; thread-safe.
 struct SqlstateClassifier {
+    /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
         try {

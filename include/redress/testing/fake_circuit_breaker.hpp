@@ -42,12 +42,15 @@ public:
         script(decisions);
     }
 
+    /// Copies the handle: both share the script, the state and the counters.
     FakeCircuitBreaker(const FakeCircuitBreaker&) = default;
+    /// Makes this handle share the other's script, state and counters.
     FakeCircuitBreaker& operator=(const FakeCircuitBreaker&) = default;
     ~FakeCircuitBreaker() = default;
 
     /// Appends decisions to the script (consumed in order by `allow()`).
     void script(std::initializer_list<BreakerDecision> decisions) { script(std::vector<BreakerDecision>(decisions)); }
+    /// Appends `decisions` to the script, in order.
     void script(const std::vector<BreakerDecision>& decisions) {
         std::lock_guard lock(state_->mutex);
         state_->script.insert(state_->script.end(), decisions.begin(), decisions.end());
@@ -66,6 +69,8 @@ public:
         state_->trip_on = trip_on;
     }
 
+    /// Takes the next scripted decision (the fallback when the script is empty, `Reject` while
+    /// isolated) and answers as a real breaker would: see `BreakerDecision`. Counts the call.
     [[nodiscard]] BreakerPermit allow() {
         std::lock_guard lock(state_->mutex);
         auto& s = *state_;
@@ -92,12 +97,15 @@ public:
         return BreakerPermit{true, false, s.state, std::nullopt, 0};
     }
 
+    /// Counts a success; a probe's success closes (`circuit_closed`).
     std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
         std::lock_guard lock(state_->mutex);
         ++state_->successes;
         return permit.probe ? close_locked() : std::nullopt;
     }
 
+    /// Counts a failure and remembers `klass`; a probe's failure opens (`circuit_opened`) when
+    /// `klass` is in `trip_on`, and closes (`circuit_closed`) otherwise.
     std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
         std::lock_guard lock(state_->mutex);
         ++state_->failures;
@@ -108,12 +116,14 @@ public:
         return BreakerTransition{EventName::CircuitOpened, CircuitState::Open};
     }
 
+    /// Counts a cancel; changes nothing else and returns empty.
     std::optional<BreakerTransition> record_cancel(const BreakerPermit&) {
         std::lock_guard lock(state_->mutex);
         ++state_->cancels;
         return std::nullopt;
     }
 
+    /// The state the reports so far imply, or the one `set_state` set.
     [[nodiscard]] CircuitState state() const {
         std::lock_guard lock(state_->mutex);
         return state_->state;
@@ -144,12 +154,19 @@ public:
     /// The options of a default breaker (a fake has no thresholds of its own).
     [[nodiscard]] const CircuitBreakerOptions& options() const noexcept { return state_->options; }
 
+    /// Calls of `allow()`, rejected ones included.
     [[nodiscard]] int allow_calls() const { return read(&Shared::allow_calls); }
+    /// `allow()` calls that rejected.
     [[nodiscard]] int rejections() const { return read(&Shared::rejections); }
+    /// Calls of `record_success`.
     [[nodiscard]] int successes() const { return read(&Shared::successes); }
+    /// Calls of `record_failure`.
     [[nodiscard]] int failures() const { return read(&Shared::failures); }
+    /// Calls of `record_cancel`.
     [[nodiscard]] int cancels() const { return read(&Shared::cancels); }
+    /// Calls of `isolate()`.
     [[nodiscard]] int isolate_calls() const { return read(&Shared::isolate_calls); }
+    /// Calls of `reset()`.
     [[nodiscard]] int reset_calls() const { return read(&Shared::reset_calls); }
     /// The class of the last `record_failure`, if any.
     [[nodiscard]] std::optional<ErrorClass> last_failure_class() const {

@@ -18,6 +18,7 @@ public:
     explicit ManualClock(TimePoint start = TimePoint{} + std::chrono::hours(24 * 365))
         : ns_(std::make_shared<std::atomic<Duration::rep>>(start.time_since_epoch().count())) {}
 
+    /// The current virtual time. Lock-free.
     [[nodiscard]] TimePoint now() const noexcept {
         return TimePoint{Duration{ns_->load(std::memory_order_acquire)}};
     }
@@ -43,7 +44,9 @@ private:
 /// duration and returns at once. Pass it as the `sleeper` option.
 class AdvancingSleeper {
 public:
+    /// Advances `clock` (a handle: the caller's copy sees the time move).
     explicit AdvancingSleeper(ManualClock clock) : clock_(std::move(clock)) {}
+    /// Advances the clock by `d` (a negative `d` does nothing) and returns at once.
     void operator()(Duration d) const noexcept { clock_.advance(d); }
 
 private:

@@ -23,10 +23,14 @@ namespace redress::testing {
 /// the script position and the record, so a test keeps a copy to inspect. Thread-safe.
 class DeterministicStrategy {
 public:
+    /// Scripts `sleeps`: `DeterministicStrategy{100ms, 200ms}`.
     DeterministicStrategy(std::initializer_list<Duration> sleeps = {})
         : state_(std::make_shared<State>(std::vector<Duration>(sleeps))) {}
+    /// Scripts `sleeps`, taken from a vector.
     explicit DeterministicStrategy(std::vector<Duration> sleeps) : state_(std::make_shared<State>(std::move(sleeps))) {}
 
+    /// Records `ctx` and returns the next scripted sleep (the last one again once the script
+    /// is used up; zero when it is empty). Takes a lock.
     Duration operator()(const BackoffContext& ctx) const {
         std::lock_guard lock(state_->mutex);
         state_->seen.push_back(ctx);
@@ -59,6 +63,7 @@ private:
 
 /// A strategy that always retries at once (sleep 0). Stateless.
 struct InstantRetries {
+    /// Always zero.
     constexpr Duration operator()(const BackoffContext&) const noexcept { return Duration::zero(); }
 };
 inline constexpr InstantRetries instant_retries{};

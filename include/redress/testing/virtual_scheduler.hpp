@@ -25,6 +25,7 @@ namespace redress::testing {
 /// ```
 class VirtualScheduler {
 public:
+    /// A loop that advances `clock` (a handle: share it with the policy under test).
     explicit VirtualScheduler(ManualClock clock = ManualClock{}) : clock_(std::move(clock)) {}
     VirtualScheduler(const VirtualScheduler&) = delete;
     VirtualScheduler& operator=(const VirtualScheduler&) = delete;
@@ -80,6 +81,7 @@ public:
         return task.result();
     }
 
+    /// Coroutines waiting on a virtual timer.
     [[nodiscard]] std::size_t pending_timers() const noexcept { return timers_.size(); }
     /// Spawned tasks not finished yet.
     [[nodiscard]] std::size_t unfinished() const noexcept {
@@ -88,6 +90,7 @@ public:
             if (!t.done()) ++n;
         return n;
     }
+    /// The clock the loop advances.
     [[nodiscard]] const ManualClock& clock() const noexcept { return clock_; }
 
 private:
