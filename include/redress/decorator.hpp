@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -27,7 +28,10 @@ concept Awaitable = requires(T&& t) { std::forward<T>(t).operator co_await(); } 
                     requires(T& t) {
                         t.await_ready();
                         t.await_resume();
-                    };
+                    } ||
+                    // Coroutine types awaited through their promise (asio::awaitable), which
+                    // an integration header declares by specialising AsyncTraits.
+                    AsyncTraits<std::remove_cvref_t<T>>::native_timeout;
 
 template <class T>
 struct IsPolicyRef : std::false_type {};
@@ -185,6 +189,24 @@ public:
         return policy().execute([&]() -> decltype(auto) { return std::invoke(fn_, args...); }, options_);
     }
 
+    /// Coroutine callables: returns the policy's `async_call` of `fn(args...)` — a lazy task
+    /// of the callable's coroutine type (`redress::Task`, or `asio::awaitable` with
+    /// <redress/asio.hpp>) yielding the value or throwing as `call()` does. Arguments passed
+    /// as lvalues are held by reference and rvalues by value until the task ends; the
+    /// wrapper (which owns the policy) must outlive the task. Await it where you call it.
+    template <class... Args>
+        requires std::invocable<const Fn&, Args&...> && detail::Awaitable<std::invoke_result_t<const Fn&, Args&...>>
+    auto operator()(Args&&... args) const {
+        return policy().async_call(bind_async(std::forward<Args>(args)...), options_);
+    }
+
+    /// Like the coroutine `operator()` but the task yields the `Outcome` of `async_execute()`.
+    template <class... Args>
+        requires std::invocable<const Fn&, Args&...> && detail::Awaitable<std::invoke_result_t<const Fn&, Args&...>>
+    auto execute(Args&&... args) const {
+        return policy().async_execute(bind_async(std::forward<Args>(args)...), options_);
+    }
+
     /// The policy the calls run under.
     [[nodiscard]] const auto& policy() const noexcept { return detail::unwrap_policy(policy_); }
     /// The per-call options every call uses (operation included).
@@ -193,6 +215,14 @@ public:
     [[nodiscard]] std::string_view operation() const noexcept { return operation_; }
 
 private:
+    /// One attempt of a coroutine callable: a fresh awaitable from `fn(args...)`.
+    template <class... Args>
+    auto bind_async(Args&&... args) const {
+        return [fn = &fn_, bound = std::tuple<Args...>(std::forward<Args>(args)...)]() mutable {
+            return std::apply([fn](auto&... a) { return std::invoke(*fn, a...); }, bound);
+        };
+    }
+
     Fn fn_;
     PolicyT policy_;
     CallOptions options_;

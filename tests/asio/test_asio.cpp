@@ -223,3 +223,19 @@ TEST_CASE("a stop request from another thread wakes an Asio backoff at once") {
     CHECK(result->stop_reason == redress::StopReason::Aborted);
     CHECK(Clock::now() - requested < 200ms);
 }
+
+TEST_CASE("redress::retry wraps an asio coroutine function into one returning asio::awaitable") {
+    asio::io_context io;
+    int calls = 0;
+    auto lookup = [&calls](int id) -> awaitable<int> {
+        if (calls++ == 0) throw redress::ServerError("503");
+        co_return id * 3;
+    };
+    auto wrapped = redress::retry(lookup, redress::Retry{.strategy = redress::constant(1ms)});
+    STATIC_REQUIRE(std::is_same_v<decltype(wrapped(1)), awaitable<int>>);
+    int result = 0;
+    asio::co_spawn(io, [&]() -> awaitable<void> { result = co_await wrapped(14); }, asio::detached);
+    run_bounded(io);
+    CHECK(result == 42);
+    CHECK(calls == 2);
+}

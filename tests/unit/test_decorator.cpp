@@ -186,8 +186,46 @@ struct FakeAwaitable {
 };
 }  // namespace
 
-TEST_CASE("the synchronous path does not accept callables that return awaitables") {
+TEST_CASE("callables that return awaitables go through the coroutine path") {
     auto f = redress::retry([] { return FakeAwaitable{}; });
-    STATIC_REQUIRE_FALSE(std::is_invocable_v<decltype(f)&>);
-    STATIC_REQUIRE(std::is_invocable_v<decltype(redress::retry([] { return 1; }))&>);
+    STATIC_REQUIRE(std::is_same_v<decltype(f()), redress::Task<int>>);
+    CHECK(redress::sync_wait(f()) == 1);
+    STATIC_REQUIRE(std::is_same_v<decltype(redress::retry([] { return 1; })()), int>);
+}
+
+namespace {
+int coro_calls = 0;
+redress::Task<int> flaky_double(int x) {
+    if (coro_calls++ < 2) throw redress::ServerError("503");
+    co_return 2 * x;
+}
+
+struct Inventory {
+    int fetches = 0;
+    redress::Task<int> stock(int sku) {
+        if (++fetches == 1) throw redress::ServerError("503");
+        co_return sku + 100;
+    }
+};
+}  // namespace
+
+TEST_CASE("redress::retry wraps a coroutine function: retried, same parameters, awaitable result") {
+    coro_calls = 0;
+    auto wrapped = redress::retry(flaky_double, redress::Retry{.strategy = redress::testing::instant_retries},
+                                  redress::CallOptions{.sleeper = [](redress::Duration) {}});
+    CHECK(redress::sync_wait(wrapped(21)) == 42);
+    CHECK(coro_calls == 3);
+    coro_calls = 0;
+    auto out = redress::sync_wait(wrapped.execute(5));
+    CHECK(out.ok);
+    CHECK(out.value == 10);
+    CHECK(out.attempts == 3);
+}
+
+TEST_CASE("redress::retry wraps a member coroutine function; the object is held by reference") {
+    Inventory inventory;
+    auto stock = redress::retry(&Inventory::stock, redress::Retry{.strategy = redress::testing::instant_retries},
+                                redress::CallOptions{.sleeper = [](redress::Duration) {}});
+    CHECK(redress::sync_wait(stock(inventory, 7)) == 107);
+    CHECK(inventory.fetches == 2);
 }
