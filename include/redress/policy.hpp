@@ -223,25 +223,33 @@ private:
             static_assert(assert_strategy<typename RetryT::strategy_type>());
         }
         notify_class_strategies_ = !retry_.strategies.empty();
+        quiet_ = !retry_.on_metric && !retry_.on_log && !retry_.on_attempt_start && !retry_.on_attempt_end && !retry_.abort_if;
     }
 
     template <class T, class F>
     Outcome<T> run(F& fn, const CallOptions& options, bool measure, CircuitState* rejected) const {
         Outcome<T> out;
-        out.timeline = options.capture_timeline.make();
+        // A call with the policy's defaults on a quiet policy (no hooks, no abort sources)
+        // needs no resolved hooks and takes the fast path for its first attempt.
+        const bool defaults = &options == &no_options();
+        if (!defaults) out.timeline = options.capture_timeline.make();
         const auto& retry = retry_settings();
-        const auto hooks = detail::resolve_hooks(retry, options, out.timeline.get());
+        const bool quiet_defaults = defaults && quiet_;
+        const detail::CallHooks hooks =
+            quiet_defaults ? quiet_hooks() : detail::resolve_hooks(retry, options, out.timeline.get());
+        const bool quiet = quiet_defaults || is_quiet(hooks);
+        const TimePoint start = retry.clock.now();  // the one read shared by breaker and loop
         if constexpr (!has_breaker) {
-            run_retry_loop<T>(fn, options, hooks, measure, out);
+            run_retry_loop<T>(fn, options, hooks, start, quiet, measure, out);
         } else {
-            detail::BreakerGate<BreakerT> gate(breaker_, hooks, retry.clock);
+            detail::BreakerGate<BreakerT> gate(breaker_, hooks, retry.clock, start);
             if (rejected != nullptr) *rejected = gate.state();
             if (!gate.admitted(out, measure)) return out;
             try {
                 if constexpr (has_retry) {
-                    run_retry_loop<T>(fn, options, hooks, measure, out);
+                    run_retry_loop<T>(fn, options, hooks, start, quiet, measure, out);
                 } else {
-                    run_single_attempt<T>(fn, hooks, gate.start(), retry.clock, measure, out);
+                    run_single_attempt<T>(fn, hooks, start, retry.clock, measure, out);
                 }
             } catch (...) {
                 gate.cancel();  // only the driver's own failures land here; free the probe slot
@@ -250,6 +258,17 @@ private:
             gate.tell(out);
         }
         return out;
+    }
+
+    static const detail::CallHooks& quiet_hooks() noexcept {
+        static const detail::CallHooks none{};
+        return none;
+    }
+
+    /// Nothing observes the call and nothing can abort it.
+    [[nodiscard]] static bool is_quiet(const detail::CallHooks& h) noexcept {
+        return !h.observed() && h.on_attempt_start == nullptr && h.on_attempt_end == nullptr && h.abort_if == nullptr &&
+               !h.stop_token.stop_possible();
     }
 
     /// The breaker-only policy: one attempt, default classification, no retry events.
@@ -279,16 +298,54 @@ private:
     }
 
     template <class T, class F>
-    void run_retry_loop(F& fn, const CallOptions& options, const detail::CallHooks& hooks, bool measure,
-                        Outcome<T>& out) const {
+    void run_retry_loop(F& fn, const CallOptions& options, const detail::CallHooks& hooks, TimePoint start, bool quiet,
+                        bool measure, Outcome<T>& out) const {
         using detail::Next;
-        detail::AttemptLoop<RetryT> loop(retry_, hooks, notify_class_strategies_);
+        bool first_attempt_done = false;
+        std::exception_ptr first_error;
+        if (quiet && !retry_.attempt_timeout) {
+            // Fast path: attempt 1 with nothing to observe and nothing to abort, so rules 1-3
+            // reduce to "run it"; most calls end here, before any loop state exists.
+            try {
+                if constexpr (std::is_void_v<T>) {
+                    detail::invoke_operation(fn, hooks.stop_token);
+                } else {
+                    out.value.emplace(detail::invoke_operation(fn, hooks.stop_token));
+                }
+                if constexpr (std::is_void_v<T> || std::is_same_v<typename RetryT::result_classifier_type, NoResultClassifier>) {
+                    detail::AttemptLoop<RetryT>::notify_success_all(retry_, notify_class_strategies_);
+                    out.ok = true;
+                    out.attempts = 1;
+                    if (measure) out.elapsed = retry_.clock.now() - start;
+                    return;
+                }
+            } catch (const AbortRetryError&) {
+                first_error = std::current_exception();
+                out.attempts = 1;
+                out.stop_reason = StopReason::Aborted;
+                out.last_exception = std::move(first_error);
+                if (measure) out.elapsed = retry_.clock.now() - start;
+                return;
+            } catch (...) {
+                first_error = std::current_exception();
+            }
+            first_attempt_done = true;
+        }
+
+        detail::AttemptLoop<RetryT> loop(retry_, hooks, notify_class_strategies_, start);
         const SleepHandler* sleep_handler = detail::pick(options.sleep, retry_.sleep);
         const BeforeSleepHook* before_sleep = detail::pick(options.before_sleep, retry_.before_sleep);
         const Sleeper* sleeper = detail::pick(options.sleeper, retry_.sleeper);
+        if (first_attempt_done) loop.adopt_first_attempt();
 
-        while (loop.begin_attempt() == Next::Run) {
-            if (attempt<T>(fn, loop, hooks, out) == Next::Stop) break;
+        while (true) {
+            if (first_attempt_done) {
+                first_attempt_done = false;
+                if (detail::settle_attempt(loop, retry_, out, std::move(first_error), std::nullopt) == Next::Stop) break;
+            } else {
+                if (loop.begin_attempt() == Next::Stop) break;
+                if (attempt<T>(fn, loop, hooks, out) == Next::Stop) break;
+            }
             if (sleep_handler != nullptr) {
                 SleepDecision decision = SleepDecision::Abort;  // a throwing handler aborts (documented)
                 try {
@@ -298,16 +355,19 @@ private:
                 if (loop.sleep_decided(decision) == Next::Stop) break;
             }
             detail::call_hook(before_sleep, loop.backoff_context(), loop.planned_sleep());
+            bool waited = true;
             if (sleeper != nullptr) {
                 try {
                     (*sleeper)(loop.planned_sleep());
                 } catch (...) {
                     if (loop.sleep_decided(SleepDecision::Abort) == Next::Stop) break;
                 }
-            } else {
+            } else if (loop.planned_sleep() > Duration::zero()) {
                 detail::interruptible_sleep(loop.planned_sleep(), hooks.stop_token);
+            } else {
+                waited = false;
             }
-            if (loop.slept() == Next::Stop) break;
+            if (loop.slept(waited) == Next::Stop) break;
         }
         detail::finish_outcome(loop, out, measure);
     }
@@ -344,6 +404,7 @@ private:
     [[no_unique_address]] RetryT retry_{};
     [[no_unique_address]] mutable BreakerT breaker_{};
     bool notify_class_strategies_ = false;
+    bool quiet_ = false;  ///< no policy-level hooks or abort predicate
 };
 
 template <class C, class S, class R>

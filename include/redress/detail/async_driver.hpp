@@ -101,14 +101,14 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
     const CallHooks hooks = resolve_hooks(retry, options, out.timeline.get());
     const AnyClock& clock = retry.clock;
     CircuitState rejected_state = CircuitState::Closed;
-    const TimePoint retry_start = PolicyT::has_retry ? TimePoint{} : clock.now();
+    const TimePoint retry_start = clock.now();
 
     using Gate = std::conditional_t<PolicyT::has_breaker, BreakerGate<typename PolicyT::breaker_type>, NoGate>;
     std::optional<Gate> gate;
     if constexpr (PolicyT::has_breaker) {
-        gate.emplace(policy.circuit_breaker(), hooks, clock);
+        gate.emplace(policy.circuit_breaker(), hooks, clock, retry_start);
     } else {
-        gate.emplace(NoBreakerTag{}, hooks, clock);
+        gate.emplace(NoBreakerTag{}, hooks, clock, retry_start);
     }
     rejected_state = gate->state();
     if (gate->admitted(out, measure)) {
@@ -141,7 +141,7 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                     if (measure) out.elapsed = clock.now() - retry_start;
                 }
             } else {
-                AttemptLoop<typename PolicyT::retry_type> loop(retry, hooks, policy.notifies_class_strategies());
+                AttemptLoop<typename PolicyT::retry_type> loop(retry, hooks, policy.notifies_class_strategies(), retry_start);
                 const SleepHandler* sleep_handler = pick(options.sleep, retry.sleep);
                 const BeforeSleepHook* before_sleep = pick(options.before_sleep, retry.before_sleep);
                 const Sleeper* sleeper = pick(options.sleeper, retry.sleeper);

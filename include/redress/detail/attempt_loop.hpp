@@ -129,8 +129,10 @@ enum class Next { Run, Sleep, Stop };
 template <class RetryT>
 class AttemptLoop {
 public:
-    AttemptLoop(const RetryT& config, const CallHooks& hooks, bool notify_class_strategies)
-        : cfg_(config), hooks_(hooks), notify_classes_(notify_class_strategies), start_(config.clock.now()) {}
+    /// `start` is the operation's start on the policy's clock (the driver reads it once and
+    /// shares it with the breaker gate).
+    AttemptLoop(const RetryT& config, const CallHooks& hooks, bool notify_class_strategies, TimePoint start)
+        : cfg_(config), hooks_(hooks), notify_classes_(notify_class_strategies), start_(start) {}
 
     AttemptLoop(const AttemptLoop&) = delete;
     AttemptLoop& operator=(const AttemptLoop&) = delete;
@@ -155,10 +157,19 @@ public:
         return Next::Run;
     }
 
+    /// The driver ran attempt 1 on its fast path (nothing observes the call, nothing can
+    /// abort it: rules 1 and 2 had nothing to do) and it failed: count it as started.
+    void adopt_first_attempt() noexcept { attempt_ = 1; }
+
+    /// Tells adaptive strategies of a success (rule 3); also used by the fast path.
+    static void notify_success_all(const RetryT& cfg, bool notify_classes) {
+        notify_success(cfg.strategy);
+        if (notify_classes) cfg.strategies.for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
+    }
+
     // ---- rule 3: the attempt succeeded --------------------------------------------------
     void succeeded() {
-        notify_success(cfg_.strategy);
-        if (notify_classes_) cfg_.strategies.for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
+        notify_success_all(cfg_, notify_classes_);
         if (hooks_.observed()) {
             Event e;
             e.name = EventName::Success;
@@ -175,14 +186,16 @@ public:
     // ---- rule 4: the attempt failed -------------------------------------------------------
     /// The attempt threw (`cause == Exception`, `exception` set) or returned a value the
     /// result classifier rejected. Answers `Sleep` (for `planned_sleep()`) or `Stop`.
-    [[nodiscard]] Next failed(Classification classification, FailureCause cause, std::exception_ptr exception) {
+    /// `exception` points at the outcome's `last_exception` (null for a result failure); it
+    /// must outlive the loop.
+    [[nodiscard]] Next failed(Classification classification, FailureCause cause, const std::exception_ptr* exception) {
         // Record the failure first (Divergence: the original checks for abort before
         // classifying, so an aborted outcome reported the previous failure).
         ctx_.classification = std::move(classification);
         ctx_.cause = cause;
-        exception_ = std::move(exception);
+        exception_ = exception;
         failed_ = true;
-        if (hooks_.observed()) error_type_.reset(exception_ ? exception_type(exception_) : nullptr);
+        if (hooks_.observed()) error_type_.reset(exception_ != nullptr && *exception_ ? exception_type(*exception_) : nullptr);
         const ErrorClass klass = ctx_.classification.klass;
 
         // 4.1 abort requested
@@ -264,8 +277,10 @@ public:
     }
 
     // ---- rule 13: after the wait ----------------------------------------------------------
-    [[nodiscard]] Next slept() {
-        if (elapsed() > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
+    /// `waited` is false when no time can have passed (a zero sleep with no custom sleeper):
+    /// rule 4.8 just found time left, so the clock need not be read again.
+    [[nodiscard]] Next slept(bool waited = true) {
+        if (waited && elapsed() > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
         attempt_end(AttemptDecision::Retry, sleep_);
         prev_sleep_ = sleep_;
         return Next::Run;
@@ -337,7 +352,7 @@ private:
         ctx.sleep = sleep;
         if (failed_ && decision != AttemptDecision::Success) {
             ctx.classification = &ctx_.classification;
-            ctx.exception = exception_;
+            if (exception_ != nullptr) ctx.exception = *exception_;
             ctx.cause = ctx_.cause;
         }
         call_hook(hooks_.on_attempt_end, ctx);
@@ -352,7 +367,7 @@ private:
     std::array<int, error_class_count> class_failures_{};
     bool failed_ = false;
     BackoffContext ctx_{};
-    std::exception_ptr exception_{};
+    const std::exception_ptr* exception_ = nullptr;
     DemangledName error_type_{};
     Duration sleep_{};
     std::optional<Duration> prev_sleep_{};

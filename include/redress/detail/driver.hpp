@@ -50,8 +50,8 @@ void emit_breaker_transition(const CallHooks& hooks, const std::optional<Transit
 template <class BreakerT>
 class BreakerGate {
 public:
-    BreakerGate(BreakerT& breaker, const CallHooks& hooks, const AnyClock& clock)
-        : breaker_(breaker), hooks_(hooks), clock_(clock), start_(clock.now()), permit_(breaker.allow()) {
+    BreakerGate(BreakerT& breaker, const CallHooks& hooks, const AnyClock& clock, TimePoint start)
+        : breaker_(breaker), hooks_(hooks), clock_(clock), start_(start), permit_(breaker.allow()) {
         emit_breaker_transition(hooks_, permit_.transition, start_, clock_);
     }
     BreakerGate(const BreakerGate&) = delete;
@@ -95,7 +95,7 @@ private:
 
 /// The gate of a policy without a breaker: admits everything, is told nothing.
 struct NoGate {
-    NoGate(NoBreakerTag, const CallHooks&, const AnyClock&) noexcept {}
+    NoGate(NoBreakerTag, const CallHooks&, const AnyClock&, TimePoint) noexcept {}
     [[nodiscard]] static constexpr bool admitted(OutcomeBase&, bool) noexcept { return true; }
     [[nodiscard]] static constexpr CircuitState state() noexcept { return CircuitState::Closed; }
     static void tell(const OutcomeBase&) noexcept {}
@@ -142,10 +142,10 @@ template <class T, class RetryT>
         loop.succeeded();
         return Next::Stop;
     }
-    out.last_exception = error;
+    out.last_exception = std::move(error);
     if constexpr (!std::is_void_v<T>) out.last_result.reset();
-    Classification classification = invoke_classifier(retry.classifier, error);
-    return loop.failed(std::move(classification), FailureCause::Exception, std::move(error));
+    Classification classification = invoke_classifier(retry.classifier, out.last_exception);
+    return loop.failed(std::move(classification), FailureCause::Exception, &out.last_exception);
 }
 
 /// The callable threw `AbortRetryError`: stop at once, unclassified.
