@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -25,6 +26,7 @@
 #include <redress/event.hpp>
 #include <redress/event_name.hpp>
 #include <redress/failure_cause.hpp>
+#include <redress/outcome.hpp>
 #include <redress/sleep_decision.hpp>
 #include <redress/stop_reason.hpp>
 
@@ -159,6 +161,73 @@ namespace redress {
 }  // namespace redress
 
 // ==== Outcome and timeline formatters ========================================================
-// Reserved for the formatters of Outcome<T>, RetryTimeline and the other engine types
-// (written with the retry engine). Use detail::format_duration_to for durations and
-// detail::format_tag_value_to for free-text values, so every line reads the same.
+
+/// @cond
+/// An optional enum (as `Outcome::stop_reason` and `Outcome::last_class` are) formats as its
+/// wire value, or `none`: `fmt::print("{}", outcome.stop_reason)`.
+template <redress::detail::WireEnum E>
+struct fmt::formatter<std::optional<E>, char> : fmt::formatter<fmt::string_view, char> {
+    template <class FormatContext>
+    auto format(const std::optional<E>& value, FormatContext& ctx) const -> decltype(ctx.out()) {
+        const std::string_view name = value ? redress::to_string(*value) : std::string_view("none");
+        return fmt::formatter<fmt::string_view, char>::format(fmt::string_view(name.data(), name.size()), ctx);
+    }
+};
+
+/// An outcome as one line: `ok attempts=1 elapsed=2ms`, or
+/// `failed stop_reason=MAX_ATTEMPTS_GLOBAL attempts=5 last_class=TRANSIENT cause=exception elapsed=1.2s`
+/// (`next_sleep=` when a retry was deferred). The value is not printed.
+template <class T>
+struct fmt::formatter<redress::Outcome<T>, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::Outcome<T>& o, FormatContext& ctx) const -> decltype(ctx.out()) {
+        namespace d = redress::detail;
+        auto out = fmt::format_to(ctx.out(), "{}", o.ok ? "ok" : "failed");
+        if (o.stop_reason) out = fmt::format_to(out, " stop_reason={}", *o.stop_reason);
+        out = fmt::format_to(out, " attempts={}", o.attempts);
+        if (o.last_class) out = fmt::format_to(out, " last_class={}", *o.last_class);
+        if (o.cause) out = fmt::format_to(out, " cause={}", *o.cause);
+        out = d::format_duration_to(fmt::format_to(out, " elapsed="), o.elapsed);
+        if (o.next_sleep) out = d::format_duration_to(fmt::format_to(out, " next_sleep="), *o.next_sleep);
+        return out;
+    }
+};
+
+/// A timeline entry as the event line with its time since the start first:
+/// `+250ms retry attempt=1 sleep=250ms error_class=TRANSIENT ...`.
+template <>
+struct fmt::formatter<redress::TimelineEvent, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::TimelineEvent& t, FormatContext& ctx) const -> decltype(ctx.out()) {
+        redress::Event e;
+        e.name = t.event;
+        e.attempt = t.attempt;
+        e.sleep = t.sleep;
+        e.error_class = t.error_class;
+        e.error_type = t.error_type;
+        e.stop_reason = t.stop_reason;
+        e.cause = t.cause;
+        e.operation = t.operation;
+        e.state = t.state;
+        e.retry_after = t.retry_after;
+        auto out = redress::detail::format_duration_to(fmt::format_to(ctx.out(), "+"), t.elapsed);
+        return fmt::format_to(out, " {}", e);
+    }
+};
+
+/// A timeline as its entries, one per line.
+template <>
+struct fmt::formatter<redress::RetryTimeline, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::RetryTimeline& timeline, FormatContext& ctx) const -> decltype(ctx.out()) {
+        auto out = ctx.out();
+        bool first = true;
+        for (const auto& entry : timeline.events) {
+            if (!first) out = fmt::format_to(out, "\n");
+            first = false;
+            out = fmt::format_to(out, "{}", entry);
+        }
+        return out;
+    }
+};
+/// @endcond

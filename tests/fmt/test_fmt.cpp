@@ -124,3 +124,39 @@ TEST_CASE("event and classification formatters reject a format spec") {
     CHECK_THROWS_AS(fmt::format(fmt::runtime("{:>10}"), e), fmt::format_error);
     CHECK_THROWS_AS(fmt::format(fmt::runtime("{:x}"), redress::Classification{}), fmt::format_error);
 }
+
+TEST_CASE("outcomes, optional enums and timelines format readably") {
+    redress::Outcome<int> ok;
+    ok.ok = true;
+    ok.attempts = 1;
+    ok.elapsed = std::chrono::milliseconds(2);
+    CHECK(fmt::format("{}", ok) == "ok attempts=1 elapsed=2ms");
+
+    redress::Outcome<void> failed;
+    failed.stop_reason = redress::StopReason::Scheduled;
+    failed.attempts = 2;
+    failed.last_class = redress::ErrorClass::RateLimit;
+    failed.cause = redress::FailureCause::Exception;
+    failed.elapsed = std::chrono::seconds(1);
+    failed.next_sleep = std::chrono::milliseconds(1500);
+    CHECK(fmt::format("{}", failed) ==
+          "failed stop_reason=SCHEDULED attempts=2 last_class=RATE_LIMIT cause=exception elapsed=1s next_sleep=1500ms");
+
+    std::optional<redress::StopReason> none;
+    CHECK(fmt::format("{} after {} attempts", failed.stop_reason, failed.attempts) == "SCHEDULED after 2 attempts");
+    CHECK(fmt::format("{}", none) == "none");
+
+    redress::RetryTimeline timeline;
+    redress::Event retry;
+    retry.name = redress::EventName::Retry;
+    retry.attempt = 1;
+    retry.sleep = std::chrono::milliseconds(250);
+    retry.error_class = redress::ErrorClass::Transient;
+    timeline.record(retry, std::chrono::milliseconds(10));
+    redress::Event success;
+    success.name = redress::EventName::Success;
+    success.attempt = 2;
+    timeline.record(success, std::chrono::milliseconds(260));
+    CHECK(fmt::format("{}", timeline) ==
+          "+10ms retry attempt=1 sleep=250ms error_class=TRANSIENT\n+260ms success attempt=2");
+}
