@@ -122,6 +122,10 @@ public:
     /// `call(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     auto call(F&& fn) const -> detail::operation_result_t<std::remove_reference_t<F>> {
+        using T = detail::operation_result_t<std::remove_reference_t<F>>;
+        if constexpr (has_retry && std::is_same_v<typename RetryT::result_classifier_type, NoResultClassifier>) {
+            if (quiet_ && !retry_.attempt_timeout) return quiet_call<T>(fn);
+        }
         return call(std::forward<F>(fn), no_options());
     }
 
@@ -260,6 +264,60 @@ private:
         return out;
     }
 
+    /// `call(fn)` on a quiet policy: attempt 1 runs with no outcome, loop or hook state; the
+    /// rest of the operation, if it fails, continues in the core exactly as `run` would.
+    template <class T, class F>
+    T quiet_call(F& fn) const {
+        const TimePoint start = retry_.clock.now();
+        [[maybe_unused]] auto permit = [&] {
+            if constexpr (has_breaker) {
+                return breaker_.allow();
+            } else {
+                return 0;
+            }
+        }();
+        if constexpr (has_breaker) {
+            if (!permit.allowed) throw CircuitOpenError(permit.state);
+        }
+        std::exception_ptr error;
+        try {
+            if constexpr (std::is_void_v<T>) {
+                detail::invoke_operation(fn, quiet_hooks().stop_token);
+                succeeded_quietly(permit);
+                return;
+            } else {
+                T value = detail::invoke_operation(fn, quiet_hooks().stop_token);
+                succeeded_quietly(permit);
+                return value;
+            }
+        } catch (const AbortRetryError&) {
+            if constexpr (has_breaker) (void)breaker_.record_cancel(permit);
+            throw;
+        } catch (...) {
+            error = std::current_exception();
+        }
+        Outcome<T> out;
+        if constexpr (has_breaker) {
+            detail::BreakerGate<BreakerT> gate(breaker_, quiet_hooks(), retry_.clock, start, permit);
+            try {
+                continue_retry_loop<T>(fn, no_options(), quiet_hooks(), start, false, out, true, std::move(error));
+            } catch (...) {
+                gate.cancel();
+                throw;
+            }
+            gate.tell(out);
+        } else {
+            continue_retry_loop<T>(fn, no_options(), quiet_hooks(), start, false, out, true, std::move(error));
+        }
+        return detail::value_or_throw<T>(std::move(out), CircuitState::Open);
+    }
+
+    template <class Permit>
+    void succeeded_quietly([[maybe_unused]] const Permit& permit) const {
+        detail::AttemptLoop<RetryT>::notify_success_all(retry_, notify_class_strategies_);
+        if constexpr (has_breaker) (void)breaker_.record_success(permit);
+    }
+
     static const detail::CallHooks& quiet_hooks() noexcept {
         static const detail::CallHooks none{};
         return none;
@@ -331,7 +389,15 @@ private:
             }
             first_attempt_done = true;
         }
+        continue_retry_loop<T>(fn, options, hooks, start, measure, out, first_attempt_done, std::move(first_error));
+    }
 
+    /// The retry loop proper. `first_attempt_done`: attempt 1 already ran on a fast path and
+    /// ended with `first_error` (or a value in `out.value` for the result classifier).
+    template <class T, class F>
+    void continue_retry_loop(F& fn, const CallOptions& options, const detail::CallHooks& hooks, TimePoint start,
+                             bool measure, Outcome<T>& out, bool first_attempt_done, std::exception_ptr first_error) const {
+        using detail::Next;
         detail::AttemptLoop<RetryT> loop(retry_, hooks, notify_class_strategies_, start);
         const SleepHandler* sleep_handler = detail::pick(options.sleep, retry_.sleep);
         const BeforeSleepHook* before_sleep = detail::pick(options.before_sleep, retry_.before_sleep);

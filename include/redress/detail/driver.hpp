@@ -54,6 +54,10 @@ public:
         : breaker_(breaker), hooks_(hooks), clock_(clock), start_(start), permit_(breaker.allow()) {
         emit_breaker_transition(hooks_, permit_.transition, start_, clock_);
     }
+    /// A gate for a permit the driver already holds (the quiet fast path asked first).
+    BreakerGate(BreakerT& breaker, const CallHooks& hooks, const AnyClock& clock, TimePoint start,
+                decltype(std::declval<BreakerT&>().allow()) permit)
+        : breaker_(breaker), hooks_(hooks), clock_(clock), start_(start), permit_(std::move(permit)) {}
     BreakerGate(const BreakerGate&) = delete;
     BreakerGate& operator=(const BreakerGate&) = delete;
 
