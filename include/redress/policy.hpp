@@ -60,7 +60,7 @@ decltype(auto) invoke_operation(F& fn, const std::stop_token& token) {
 
 }  // namespace detail
 
-template <class RetryT, class BreakerT>
+template <class PolicyT>
 class PolicyContext;
 
 /// The unified policy. Built from a `Retry`, a circuit breaker, or both (in that order):
@@ -147,8 +147,8 @@ public:
     /// Binds options (operation name, hooks) for several calls:
     /// `auto run = policy.context({.operation = "batch"}); run(f); run(g, a, b);`
     /// The context refers to this policy, which must outlive it.
-    [[nodiscard]] PolicyContext<RetryT, BreakerT> context(CallOptions options) const {
-        return PolicyContext<RetryT, BreakerT>(*this, std::move(options));
+    [[nodiscard]] PolicyContext<Policy> context(CallOptions options) const {
+        return PolicyContext<Policy>(*this, std::move(options));
     }
 
     /// Runs a coroutine operation under the policy: `co_await policy.async_call(fn)`. `fn`
@@ -485,12 +485,13 @@ template <class RetryT = Retry<>>
 using RetryPolicy = Policy<RetryT, NoBreaker>;
 
 /// Options bound once for several calls (`policy.context(...)`). Copyable; owns its
-/// operation name and hooks; refers to the policy.
-template <class RetryT, class BreakerT>
+/// operation name and hooks; refers to the policy. Works with any type that has `call` and
+/// `execute` taking `(fn, const CallOptions&)`, so test policies return it too.
+template <class PolicyT>
 class PolicyContext {
 public:
     /// Binds `options` to `policy`; the operation name is copied.
-    PolicyContext(const Policy<RetryT, BreakerT>& policy, CallOptions options)
+    PolicyContext(const PolicyT& policy, CallOptions options)
         : policy_(&policy), operation_(options.operation), options_(std::move(options)) {
         options_.operation = operation_;
     }
@@ -535,7 +536,7 @@ private:
         }
     }
 
-    const Policy<RetryT, BreakerT>* policy_;
+    const PolicyT* policy_;
     std::string operation_;
     CallOptions options_;
 };

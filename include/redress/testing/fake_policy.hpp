@@ -24,80 +24,10 @@
 
 namespace redress::testing {
 
-namespace detail {
-
-/// Ends an outcome as `Policy::call()` does (SPEC §4 "Ending"): the value, or the exception.
-template <class T>
-T value_or_throw(Outcome<T>&& out, CircuitState rejected_state) {
-    if (out.ok) {
-        if constexpr (std::is_void_v<T>) {
-            return;
-        } else {
-            return std::move(*out.value);
-        }
-    }
-    if (out.stop_reason == StopReason::CircuitOpen) throw CircuitOpenError(rejected_state);
-    if (out.stop_reason == StopReason::Aborted) throw AbortRetryError();
-    if (out.cause == FailureCause::Exception && out.last_exception && out.stop_reason != StopReason::Scheduled)
-        std::rethrow_exception(out.last_exception);
-    std::any last;
-    if constexpr (!std::is_void_v<T>) {
-        if (out.last_result) last = std::move(*out.last_result);
-    }
-    throw RetryExhaustedError(out.stop_reason.value_or(StopReason::MaxAttemptsGlobal), out.attempts, out.last_class,
-                              std::move(last), out.next_sleep);
-}
-
-}  // namespace detail
-
 /// Options bound once for several calls of a test policy: what `RecordingPolicy::context()`
-/// and `FakePolicy::context()` return, shaped like `PolicyContext`
-/// (`run(f); run(g, a, b); run.execute(f);`). Owns its operation name and hooks; refers to
-/// the policy, which must outlive it.
+/// and `FakePolicy::context()` return — the same type a real policy's `context()` returns.
 template <class P>
-class BoundContext {
-public:
-    /// Binds `options` to `policy`.
-    BoundContext(const P& policy, CallOptions options)
-        : policy_(&policy), operation_(options.operation), options_(std::move(options)) {
-        options_.operation = operation_;
-    }
-    /// Copies the options; the copy refers to the same policy.
-    BoundContext(const BoundContext& other) : policy_(other.policy_), operation_(other.operation_), options_(other.options_) {
-        options_.operation = operation_;
-    }
-    /// Copies the options and the policy reference.
-    BoundContext& operator=(const BoundContext& other) {
-        if (this != &other) {
-            policy_ = other.policy_;
-            operation_ = other.operation_;
-            options_ = other.options_;
-            options_.operation = operation_;
-        }
-        return *this;
-    }
-    ~BoundContext() = default;
-
-    /// `call()` of `fn(args...)` with the bound options.
-    template <class F, class... Args>
-    decltype(auto) operator()(F&& fn, Args&&... args) const {
-        return policy_->call([&]() -> decltype(auto) { return std::invoke(fn, args...); }, options_);
-    }
-
-    /// `execute()` of `fn(args...)` with the bound options.
-    template <class F, class... Args>
-    auto execute(F&& fn, Args&&... args) const {
-        return policy_->execute([&]() -> decltype(auto) { return std::invoke(fn, args...); }, options_);
-    }
-
-    /// The bound options.
-    [[nodiscard]] const CallOptions& options() const noexcept { return options_; }
-
-private:
-    const P* policy_;
-    std::string operation_;
-    CallOptions options_;
-};
+using BoundContext = PolicyContext<P>;
 
 /// A scripted failure of `FakePolicy`: how the operation "stopped", without running it.
 struct FakeFailure {
@@ -178,7 +108,7 @@ public:
     auto call(F&& fn, const CallOptions& options = {}) const -> redress::detail::operation_result_t<std::remove_reference_t<F>> {
         using T = redress::detail::operation_result_t<std::remove_reference_t<F>>;
         auto out = run<T>(fn, options);
-        return detail::value_or_throw<T>(std::move(out), CircuitState::Open);
+        return redress::detail::value_or_throw<T>(std::move(out), CircuitState::Open);
     }
 
     /// Like `Policy::execute()`: the outcome of the step.
@@ -242,21 +172,6 @@ private:
         }
     }
 
-    static EventName terminal_event(StopReason reason) {
-        switch (reason) {
-            case StopReason::MaxAttemptsGlobal:
-            case StopReason::MaxAttemptsPerClass: return EventName::MaxAttemptsExceeded;
-            case StopReason::DeadlineExceeded: return EventName::DeadlineExceeded;
-            case StopReason::MaxUnknownAttempts: return EventName::MaxUnknownAttemptsExceeded;
-            case StopReason::NonRetryableClass: return EventName::PermanentFail;
-            case StopReason::NoStrategy: return EventName::NoStrategyConfigured;
-            case StopReason::BudgetExhausted: return EventName::BudgetExhausted;
-            case StopReason::Scheduled: return EventName::Scheduled;
-            case StopReason::Aborted: return EventName::Aborted;
-            case StopReason::CircuitOpen: return EventName::CircuitRejected;
-        }
-        return EventName::MaxAttemptsExceeded;
-    }
 
     static void emit(const CallOptions& options, const Event& e) {
         for (const auto* hook : {&options.on_metric, &options.on_log}) {
@@ -321,7 +236,7 @@ private:
             }
         }
         if (!out.ok && out.stop_reason && *out.stop_reason != StopReason::CircuitOpen) {
-            e.name = terminal_event(*out.stop_reason);
+            e.name = redress::detail::event_for(*out.stop_reason);
             e.attempt = out.attempts;
             e.stop_reason = out.stop_reason;
             e.error_class = out.last_class;
