@@ -24,6 +24,7 @@ int main() {
     asio::io_context io;
     std::string user;
     int calls = 0;
+    int batch_done = 0;
     asio::co_spawn(
         io,
         [&]() -> asio::awaitable<void> {
@@ -36,10 +37,19 @@ int main() {
                 .operation = "fetch_user",
                 .on_log = [](const redress::Event& e) { fmt::print("{}\n", e); },
             });
+
+            // Bind the operation name and hooks once for a batch of coroutine calls.
+            auto batch = policy.context({.operation = "batch"});
+            auto work = [&]() -> asio::awaitable<void> {
+                ++batch_done;
+                co_return;
+            };
+            co_await batch.async_call(work);
+            co_await batch.async_call(work);
         },
         asio::detached);
     io.run();
 
     fmt::print("user={} after {} attempts\n", user, calls);
-    return user == "ada" && calls == 2 ? 0 : 1;
+    return user == "ada" && calls == 2 && batch_done == 2 ? 0 : 1;
 }

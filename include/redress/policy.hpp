@@ -523,6 +523,19 @@ public:
         return policy_->execute(bind(std::forward<F>(fn), std::forward<Args>(args)...), options_);
     }
 
+    /// `async_call()` of a coroutine operation with the bound options (the async variant of
+    /// the Python `async with policy.context(...)`). The task refers to the policy.
+    template <class F>
+    auto async_call(F fn) const {
+        return policy_->async_call(std::move(fn), options_);
+    }
+
+    /// `async_execute()` of a coroutine operation with the bound options.
+    template <class F>
+    auto async_execute(F fn) const {
+        return policy_->async_execute(std::move(fn), options_);
+    }
+
     /// The bound options.
     [[nodiscard]] const CallOptions& options() const noexcept { return options_; }
 
