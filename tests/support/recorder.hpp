@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -23,6 +24,20 @@ inline std::string describe(const redress::Event& e) {
     if (e.state) s += " state=" + std::string(redress::to_string(*e.state));
     return s;
 }
+
+/// A classifier that reads the class from the exception's message (`"RATE_LIMIT"`), so a
+/// test scripts failure classes directly; anything else is `Unknown`.
+struct MessageClassifier {
+    redress::Classification operator()(const std::exception_ptr& ep) const {
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            if (auto k = redress::parse<redress::ErrorClass>(e.what())) return {*k};
+        } catch (...) {
+        }
+        return {redress::ErrorClass::Unknown};
+    }
+};
 
 /// Collects events (thread-safe) and hands out the hook.
 class Recorder {

@@ -22,17 +22,7 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-struct MessageClassifier {
-    redress::Classification operator()(const std::exception_ptr& ep) const {
-        try {
-            std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-            if (auto k = redress::parse<ErrorClass>(e.what())) return {*k};
-        } catch (...) {
-        }
-        return {ErrorClass::Unknown};
-    }
-};
+using redress_test::MessageClassifier;
 
 // A type-erased default strategy, so a scenario can remove it (NoStrategy).
 using RetryT = redress::Retry<MessageClassifier, redress::AnyStrategy>;

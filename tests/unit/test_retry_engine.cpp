@@ -25,19 +25,7 @@ struct Transient : std::runtime_error {
     Transient() : std::runtime_error("connection reset") {}
 };
 
-/// A classifier that reads the class from the exception's message, so each test scripts
-/// failure classes directly.
-struct MessageClassifier {
-    redress::Classification operator()(const std::exception_ptr& ep) const {
-        try {
-            std::rethrow_exception(ep);
-        } catch (const std::exception& e) {
-            if (auto k = redress::parse<ErrorClass>(e.what())) return {*k};
-        } catch (...) {
-        }
-        return {ErrorClass::Unknown};
-    }
-};
+using redress_test::MessageClassifier;
 
 /// Fails with the scripted classes in order, then returns `value`.
 struct Script {
