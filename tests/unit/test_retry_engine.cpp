@@ -636,3 +636,39 @@ TEST_CASE("testing::no_retries runs each operation once") {
     CHECK(out.stop_reason == StopReason::MaxAttemptsGlobal);
     CHECK(out.last_class == ErrorClass::ServerError);
 }
+
+TEST_CASE("the retry event carries the classification's retry_after and the failure's tags") {
+    Fixture f;
+    auto classifier = [](const std::exception_ptr&) {
+        return redress::Classification{ErrorClass::RateLimit, std::chrono::seconds(2)};
+    };
+    redress::Policy policy{redress::Retry<decltype(classifier), DeterministicStrategy>{
+        .classifier = classifier, .strategy = DeterministicStrategy{100ms}, .clock = f.clock}};
+    (void)policy.execute(f.script({ErrorClass::RateLimit}), f.options());
+    const auto events = f.events.events();
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].name == redress::EventName::Retry);
+    CHECK(events[0].retry_after == redress::Duration(2s));
+    CHECK(events[0].cause == redress::FailureCause::Exception);
+    CHECK(events[0].error_class == ErrorClass::RateLimit);
+    CHECK_FALSE(events[1].retry_after);  // only `retry` carries it
+}
+
+TEST_CASE("rule 4.11: an abort requested while the retry event is delivered stops before the sleep") {
+    Fixture f;
+    redress::Policy policy{f.retry()};
+    bool stop = false;
+    auto opts = f.options();
+    auto record = f.events.hook();
+    opts.on_metric = [&](const redress::Event& e) {
+        record(e);
+        if (e.name == redress::EventName::Retry) stop = true;
+    };
+    opts.abort_if = [&] { return stop; };
+    auto s = f.script({ErrorClass::Transient});
+    auto out = policy.execute(s, opts);
+    CHECK(out.stop_reason == StopReason::Aborted);
+    CHECK(*s.calls == 1);
+    CHECK(f.sleeper.sleeps->empty());
+    CHECK(f.events.lines() == Lines{"retry#1 sleep=100ms class=TRANSIENT", "aborted#1 class=TRANSIENT stop=ABORTED"});
+}
