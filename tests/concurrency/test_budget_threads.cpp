@@ -40,8 +40,9 @@ struct Admission {
 }  // namespace
 
 TEST_CASE("a budget shared by four threads never admits more than max_retries within any window") {
-    constexpr int max_retries = 50;
-    const redress::Duration window = 10ms;  // virtual time, advanced by the threads themselves
+    // Small: exact shared counting. Large: busy threads lease retries in batches.
+    const auto [max_retries, window] = GENERATE(table<int, redress::Duration>({{50, 10ms}, {5000, 100ms}}));
+    // (virtual time, advanced by the threads themselves)
     ManualClock clock;
     Budget shared{{.max_retries = max_retries, .window = window, .clock = RecordingClock{clock}}};
     const auto stop_at = std::chrono::steady_clock::now() + 1s;
@@ -91,7 +92,7 @@ TEST_CASE("a budget shared by four threads never admits more than max_retries wi
     // allowance over many windows.
     CHECK(windows_elapsed > 20);
     CHECK(refused > 0);
-    CHECK(worst >= max_retries - 1);
+    CHECK(worst >= max_retries - max_retries / 20);  // leases held by other threads may idle
     CHECK(static_cast<long>(admitted.size()) > windows_elapsed * max_retries / 4);
 }
 

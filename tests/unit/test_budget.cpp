@@ -6,7 +6,9 @@
 #include <chrono>
 #include <climits>
 #include <stdexcept>
+#include <memory>
 #include <string>
+#include <thread>
 
 using namespace std::chrono_literals;
 using redress::Budget;
@@ -143,4 +145,116 @@ TEST_CASE("budget tolerates a head that moved past a window and long idle period
         CHECK_FALSE(b.consume());
         clock.advance(round % 2 == 0 ? 1100ms : 1h);
     }
+}
+
+// ---- leases: a busy thread takes retries from the shared count in batches ------------------
+
+TEST_CASE("a thread consuming a large budget stays exact for itself, within and across buckets") {
+    ManualClock clock;
+    Budget b{{.max_retries = 100'000, .window = 32s, .clock = clock}};  // buckets of 1 s
+    for (int i = 0; i < 5000; ++i) REQUIRE(b.consume());
+    CHECK(b.remaining() == 95'000);  // its own lease counts as free for this thread
+    clock.advance(1s);               // next bucket: the unused lease goes back to the shared count
+    REQUIRE(b.consume(2));
+    CHECK(b.remaining() == 94'998);
+    Budget other = b;
+    while (other.consume()) {
+    }
+    CHECK(b.remaining() == 0);
+    clock.advance(33s);  // everything left the window
+    CHECK(b.remaining() == 100'000);
+}
+
+TEST_CASE("retries leased by one thread are never admitted twice, and a small budget leases none") {
+    ManualClock clock;
+    const auto take_on_another_thread = [](const Budget& b, int n) {
+        int admitted = 0;
+        std::thread([&] {
+            for (int i = 0; i < n; ++i) admitted += b.consume() ? 1 : 0;
+        }).join();
+        return admitted;
+    };
+    const auto take_here = [](const Budget& b) {
+        int admitted = 0;
+        while (b.consume()) ++admitted;
+        return admitted;
+    };
+
+    SECTION("below 256 free retries nothing is leased: the count is exact across threads") {
+        Budget b{{.max_retries = 200, .window = 60s, .clock = clock}};
+        CHECK(take_on_another_thread(b, 150) == 150);
+        CHECK(b.remaining() == 50);
+        CHECK(take_here(b) == 50);
+    }
+    SECTION("a large budget: the other thread's unused lease is at most 1024 and is never handed out again") {
+        constexpr int max = 1'000'000;
+        Budget b{{.max_retries = max, .window = 60s, .clock = clock}};
+        CHECK(take_on_another_thread(b, 100'000) == 100'000);
+        const int here = take_here(b);
+        CHECK(100'000 + here <= max);
+        CHECK(100'000 + here >= max - 1024);
+        CHECK(b.remaining() == 0);
+    }
+}
+
+TEST_CASE("a refused thread is refused again without the shared count, until its bucket ends") {
+    ManualClock clock;
+    Budget b{{.max_retries = 300, .window = 32s, .clock = clock}};
+    REQUIRE(b.consume(300));
+    CHECK_FALSE(b.consume());
+    CHECK_FALSE(b.consume());
+    clock.advance(33s);
+    CHECK(b.consume());
+    CHECK(b.remaining() == 299);
+}
+
+// ---- the coarse clock --------------------------------------------------------------------
+
+TEST_CASE("budget reads the coarse clock only with the default clock and a long enough window") {
+    const bool linux_coarse = redress::detail::CoarseClock::available();
+    CHECK(Budget(100, 60s).uses_coarse_clock() == linux_coarse);
+    CHECK_FALSE(Budget(100, 1ms).uses_coarse_clock());
+    CHECK_FALSE(Budget({.max_retries = 100, .window = 60s, .coarse_clock = false}).uses_coarse_clock());
+    CHECK_FALSE(Budget({.max_retries = 100, .window = 60s, .clock = ManualClock{}}).uses_coarse_clock());
+    if (linux_coarse) {
+        const auto lag = redress::detail::CoarseClock::lag_bound();
+        CHECK(lag >= 10ms);
+        CHECK(Budget(100, 16 * lag).uses_coarse_clock());
+        CHECK_FALSE(Budget(100, 16 * lag - 1ns).uses_coarse_clock());
+    }
+    Budget real{2, 60s};  // whichever clock it reads, it counts
+    CHECK(real.consume());
+    CHECK(real.consume());
+    CHECK_FALSE(real.consume());
+}
+
+namespace {
+
+/// Real (manual) time read through a clock that lags it by a settable amount, as a coarse
+/// clock does by up to one tick.
+struct LaggingClock {
+    ManualClock real;
+    std::shared_ptr<redress::Duration> lag = std::make_shared<redress::Duration>(0);
+    [[nodiscard]] redress::TimePoint now() const { return real.now() - *lag; }
+};
+
+}  // namespace
+
+TEST_CASE("a clock lagging by up to its bound never lets the budget admit early in real time") {
+    const auto window = 32s;
+    const auto bound = 2s;
+    LaggingClock clock;
+    const auto run = [&](redress::Duration lag_allowed) {
+        *clock.lag = bound;      // the retry is stamped with a reading 2 s late...
+        redress::detail::BudgetCore core({.max_retries = 1, .window = window, .clock = clock}, lag_allowed);
+        REQUIRE(core.consume(1));
+        const auto taken = clock.real.now();
+        *clock.lag = 0s;         // ...and the next reading is on time
+        clock.real.advance_to(taken + window - 1ns);
+        return core.consume(1);  // still inside the window in real time
+    };
+    CHECK_FALSE(run(bound));     // the margin covers the lag
+    CHECK(run(0s));              // control: without it the retry is forgotten 2 s early
+    CHECK_THROWS_WITH(redress::detail::BudgetCore({.max_retries = 1, .window = window}, -1ns),
+                      Catch::Contains("lag"));
 }
