@@ -230,11 +230,13 @@ BENCHMARK(shared_breaker_rare_failure_mutex)
     ->Threads(2)
     ->UseRealTime();
 
-/// Admitting: the window is short and the cap far above what fits in it, so nearly every
-/// consume succeeds and writes the shared state. Saturated: the cap is reached at once and
-/// every consume is refused (reads only, for redress).
-constexpr int admit_max = 1'000'000;
-constexpr redress::Duration admit_window = 1ms;
+/// Admitting: the cap is far above what fits in the window, so every consume succeeds and
+/// writes the shared state. Saturated: the cap is reached at once and every consume is refused
+/// (reads only, for redress). A 1 s window is the shortest that real retry budgets use (they
+/// are 10 s - 60 s); it keeps the baseline's deque bounded (~20 M entries). With it redress
+/// reads the coarse clock; budget_admit_1ms (informational) shows a window too short for that.
+constexpr int admit_max = 2'000'000'000;
+constexpr redress::Duration admit_window = 1s;
 constexpr int saturated_max = 100;
 constexpr redress::Duration saturated_window = 1h;
 
@@ -255,6 +257,14 @@ rb::MutexDequeBudget& shared_mutex_budget_admit() {
     static rb::MutexDequeBudget b(admit_max, admit_window);
     return b;
 }
+redress::Budget& shared_budget_admit_1ms() {
+    static redress::Budget b{admit_max, 1ms};
+    return b;
+}
+rb::MutexDequeBudget& shared_mutex_budget_admit_1ms() {
+    static rb::MutexDequeBudget b(admit_max, 1ms);
+    return b;
+}
 rb::MutexDequeBudget& shared_mutex_budget_saturated() {
     static rb::MutexDequeBudget b(saturated_max, saturated_window);  // saturated by the benchmark
     return b;
@@ -273,6 +283,23 @@ BENCHMARK(shared_budget_admit_redress)->Name("shared/budget_admit/redress")->Thr
 
 void shared_budget_admit_mutex(benchmark::State& state) { budget_consume(state, shared_mutex_budget_admit()); }
 BENCHMARK(shared_budget_admit_mutex)->Name("shared/budget_admit/mutex_deque")->Threads(1)->Threads(2)->UseRealTime();
+
+void shared_budget_admit_1ms_redress(benchmark::State& state) {
+    if (shared_budget_admit_1ms().uses_coarse_clock()) state.SkipWithError("a 1 ms window should read steady_clock");
+    budget_consume(state, shared_budget_admit_1ms());
+}
+BENCHMARK(shared_budget_admit_1ms_redress)
+    ->Name("shared/budget_admit_1ms/redress")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
+
+void shared_budget_admit_1ms_mutex(benchmark::State& state) { budget_consume(state, shared_mutex_budget_admit_1ms()); }
+BENCHMARK(shared_budget_admit_1ms_mutex)
+    ->Name("shared/budget_admit_1ms/mutex_deque")
+    ->Threads(1)
+    ->Threads(2)
+    ->UseRealTime();
 
 void shared_budget_saturated_redress(benchmark::State& state) { budget_consume(state, shared_budget_saturated()); }
 BENCHMARK(shared_budget_saturated_redress)
