@@ -80,7 +80,7 @@ public:
         if (cost > options_.max_retries) return false;
         const auto need = static_cast<std::uint32_t>(cost);
         const auto ns = now().time_since_epoch().count();
-        Lease& lease = lease_of(id_);
+        Lease& lease = lease_of(this, id_);
         if (lease.bucket != no_bucket &&
             static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(lease.begin) < static_cast<std::uint64_t>(width_)) {
             // Still in the lease's bucket: no division, no shared write.
@@ -102,7 +102,7 @@ public:
         const auto w = head_.load(std::memory_order_acquire);
         if (ahead(index_of(w), c)) c = index_of(w);
         const auto used = index_of(w) == c ? older_than(c) + count_of(w) : used_at(c, w);
-        const Lease* lease = find_lease(id_);
+        const Lease* lease = find_lease(this, id_);
         const std::int64_t own = lease != nullptr && lease->bucket == bucket ? lease->tokens : 0;
         const auto left = static_cast<std::int64_t>(options_.max_retries) - used + own;
         return left > 0 ? static_cast<int>(left) : 0;
@@ -159,7 +159,8 @@ private:
     /// Retries one thread took from the shared count of one bucket and has not used yet.
     static constexpr std::uint64_t no_bucket = ~0ULL;
     struct Lease {
-        std::uint64_t owner = 0;           ///< `id_` of the budget; 0 = free slot
+        const BudgetCore* core = nullptr;  ///< the budget; with `owner`, the key
+        std::uint64_t owner = 0;           ///< its `id_` (a later budget at the same address differs)
         std::uint64_t bucket = no_bucket;  ///< the bucket the tokens were counted in
         Duration::rep begin = 0;           ///< where `bucket` starts (`bucket * width_`)
         std::uint32_t tokens = 0;          ///< taken, not used yet
@@ -175,19 +176,21 @@ private:
         thread_local LeaseCache cache;  // constant-initialized: no guard, no destructor
         return cache;
     }
-    static Lease* find_lease(std::uint64_t owner) noexcept {
+    static Lease* find_lease(const BudgetCore* core, std::uint64_t owner) noexcept {
         for (auto& l : lease_cache().slots)
-            if (l.owner == owner) return &l;
+            if (l.owner == owner && l.core == core) return &l;
         return nullptr;
     }
     /// This thread's lease on budget `owner`. A new one replaces the oldest slot; the replaced
     /// lease's tokens stay counted until their bucket leaves the window (never more than
     /// `max_lease`, and none when its budget had less than `lease_divisor` retries left).
-    static Lease& lease_of(std::uint64_t owner) noexcept {
-        if (Lease* l = find_lease(owner)) return *l;
+    /// Keyed by address and id: ids alone could repeat where a library built with hidden
+    /// visibility has its own copy of the id counter, and addresses are reused.
+    static Lease& lease_of(const BudgetCore* core, std::uint64_t owner) noexcept {
+        if (Lease* l = find_lease(core, owner)) return *l;
         auto& cache = lease_cache();
         Lease& l = cache.slots[cache.next++ % cache.slots.size()];
-        l = Lease{.owner = owner};
+        l = Lease{.core = core, .owner = owner};
         return l;
     }
     static std::uint64_t next_id() noexcept {
