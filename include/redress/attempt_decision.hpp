@@ -16,7 +16,7 @@ enum class AttemptDecision {
 
 template <>
 struct detail::WireNames<AttemptDecision> {
-    static constexpr std::array<std::pair<AttemptDecision, std::string_view>, 5> values{{
+    static constexpr std::array<WireName<AttemptDecision>, 5> values{{
         {AttemptDecision::Success, "success"},
         {AttemptDecision::Retry, "retry"},
         {AttemptDecision::Raise, "raise"},

@@ -11,12 +11,11 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <string>
 #include <utility>
-#include <vector>
 
 #include <redress/circuit_state.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/event_name.hpp>
 
@@ -253,27 +252,31 @@ private:
 
     /// The last `n` failure times, oldest overwritten first: `n` failures lie within the
     /// window exactly when the oldest of the last `n` does. Exact, and bounded by the threshold.
+    /// (An array and its size rather than a `std::vector`: every translation unit that builds a
+    /// breaker compiles what the ring uses, and `std::vector` brings far more.)
     class TimeRing {
     public:
         void reset(std::size_t capacity) {
-            times_.assign(capacity, 0);
+            times_.reset(new Duration::rep[capacity]());
+            capacity_ = capacity;
             clear();
         }
         void clear() noexcept {
             next_ = 0;
             size_ = 0;
         }
-        [[nodiscard]] bool enabled() const noexcept { return !times_.empty(); }
+        [[nodiscard]] bool enabled() const noexcept { return capacity_ != 0; }
         bool push_and_check(Duration::rep now, Duration::rep window) {
             times_[next_] = now;
-            next_ = (next_ + 1) % times_.size();
-            if (size_ < times_.size()) ++size_;
+            next_ = (next_ + 1) % capacity_;
+            if (size_ < capacity_) ++size_;
             // When full, next_ now indexes the oldest of the last `capacity` failures.
-            return size_ == times_.size() && now - times_[next_] < window;
+            return size_ == capacity_ && now - times_[next_] < window;
         }
 
     private:
-        std::vector<Duration::rep> times_;
+        std::unique_ptr<Duration::rep[]> times_;
+        std::size_t capacity_ = 0;
         std::size_t next_ = 0;
         std::size_t size_ = 0;
     };
@@ -305,8 +308,9 @@ private:
             throw std::invalid_argument("redress: CircuitBreakerOptions::recovery_timeout must be >= 0");
         o.class_thresholds.for_each([](ErrorClass k, int n) {
             if (n < 1) {
-                throw std::invalid_argument("redress: CircuitBreakerOptions::class_thresholds[" +
-                                            std::string(to_string(k)) + "] must be >= 1");
+                throw std::invalid_argument((Message{} << "redress: CircuitBreakerOptions::class_thresholds["
+                                                     << to_string(k) << "] must be >= 1")
+                                                        .c_str());
             }
         });
         if (o.failure_ratio && !(*o.failure_ratio > 0.0 && *o.failure_ratio <= 1.0))
@@ -415,8 +419,10 @@ public:
     CircuitBreaker() : CircuitBreaker(CircuitBreakerOptions{}) {}
 
     /// Validates `options`; throws `std::invalid_argument` naming the offending option.
+    // Not make_shared: the control block is a second allocation, once per breaker, and a
+    // translation unit that builds a breaker compiles far less than make_shared's machinery.
     explicit CircuitBreaker(CircuitBreakerOptions options)
-        : core_(std::make_shared<detail::BreakerCore>(std::move(options))) {}
+        : core_(new detail::BreakerCore(std::move(options))) {}
 
     /// Copies the handle: both share one breaker. Never allocates.
     CircuitBreaker(const CircuitBreaker&) = default;

@@ -14,7 +14,7 @@ enum class CircuitState {
 
 template <>
 struct detail::WireNames<CircuitState> {
-    static constexpr std::array<std::pair<CircuitState, std::string_view>, 3> values{{
+    static constexpr std::array<WireName<CircuitState>, 3> values{{
         {CircuitState::Closed, "closed"},
         {CircuitState::Open, "open"},
         {CircuitState::HalfOpen, "half_open"},

@@ -18,6 +18,7 @@
 
 #include <redress/classification.hpp>
 #include <redress/detail/demangle.hpp>
+#include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
 
@@ -131,7 +132,8 @@ public:
     /// A failure with `status` (e.g. an HTTP status code) and `message` as `what()`.
     StatusError(int status, const std::string& message) : std::runtime_error(message), status_(status) {}
     /// A failure with `status`; `what()` is `redress: status ` followed by the number.
-    explicit StatusError(int status) : StatusError(status, "redress: status " + std::to_string(status)) {}
+    explicit StatusError(int status)
+        : std::runtime_error((detail::Message{} << "redress: status " << status).c_str()), status_(status) {}
 
     /// The status the classifier maps through `classify_status`.
     [[nodiscard]] int status() const noexcept { return status_; }

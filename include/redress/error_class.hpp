@@ -30,7 +30,7 @@ enum class ErrorClass {
 
 template <>
 struct detail::WireNames<ErrorClass> {
-    static constexpr std::array<std::pair<ErrorClass, std::string_view>, 8> values{{
+    static constexpr std::array<WireName<ErrorClass>, 8> values{{
         {ErrorClass::Auth, "AUTH"},
         {ErrorClass::Permission, "PERMISSION"},
         {ErrorClass::Permanent, "PERMANENT"},

@@ -8,6 +8,7 @@
 
 #include <redress/circuit_state.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/stop_reason.hpp>
 
@@ -59,7 +60,7 @@ class CircuitOpenError : public std::runtime_error {
 public:
     /// `state` is the breaker's state when it rejected the call; it is named in `what()`.
     explicit CircuitOpenError(CircuitState state)
-        : std::runtime_error(std::string("redress: circuit ") + std::string(to_string(state))), state_(state) {}
+        : std::runtime_error((detail::Message{} << "redress: circuit " << to_string(state)).c_str()), state_(state) {}
 
     /// The breaker's state at the rejection (`Open`, or `HalfOpen` with its probe taken).
     [[nodiscard]] CircuitState state() const noexcept { return state_; }
@@ -76,7 +77,7 @@ public:
     /// Built by `call()` from the outcome; `what()` names the stop reason.
     RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
                         std::any last_result = {}, std::optional<Duration> next_sleep = {})
-        : std::runtime_error(std::string("redress: retries stopped: ") + std::string(to_string(stop_reason))),
+        : std::runtime_error((detail::Message{} << "redress: retries stopped: " << to_string(stop_reason)).c_str()),
           stop_reason_(stop_reason),
           attempts_(attempts),
           last_class_(last_class),

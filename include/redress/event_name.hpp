@@ -26,7 +26,7 @@ enum class EventName {
 
 template <>
 struct detail::WireNames<EventName> {
-    static constexpr std::array<std::pair<EventName, std::string_view>, 14> values{{
+    static constexpr std::array<WireName<EventName>, 14> values{{
         {EventName::Success, "success"},
         {EventName::Retry, "retry"},
         {EventName::PermanentFail, "permanent_fail"},

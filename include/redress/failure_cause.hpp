@@ -14,7 +14,7 @@ enum class FailureCause {
 
 template <>
 struct detail::WireNames<FailureCause> {
-    static constexpr std::array<std::pair<FailureCause, std::string_view>, 2> values{{
+    static constexpr std::array<WireName<FailureCause>, 2> values{{
         {FailureCause::Exception, "exception"},
         {FailureCause::Result, "result"},
     }};

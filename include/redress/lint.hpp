@@ -40,6 +40,7 @@ struct LintReport {
         return false;
     }
     /// Every finding as one line `error|warning <code> (<option>): <message>`.
+    template <class = void>
     [[nodiscard]] std::string to_string() const {
         std::string out;
         for (const auto& [kind, list] : {std::pair{"error", &errors}, std::pair{"warning", &warnings}})
@@ -62,9 +63,15 @@ struct LintInput {
     const std::optional<Budget>* budget = nullptr;
 };
 
-[[nodiscard]] inline std::string class_name(ErrorClass k) { return std::string(to_string(k)); }
+template <class = void>
+[[nodiscard]] std::string class_name(ErrorClass k) {
+    return std::string(to_string(k));
+}
 
-[[nodiscard]] inline LintReport lint_settings(const LintInput& in) {
+// A template (on an unused parameter), like the public `lint` overloads, so that only a
+// translation unit that lints compiles the checks and their string building.
+template <class = void>
+[[nodiscard]] LintReport lint_settings(const LintInput& in) {
     LintReport report;
     auto error = [&](std::string code, std::string option, std::string message) {
         report.errors.push_back({std::move(code), std::move(option), std::move(message)});
@@ -175,7 +182,8 @@ template <class C, class S, class R>
 }
 
 /// Checks shared settings (see `lint(const Retry&)`).
-[[nodiscard]] inline LintReport lint(const RetryConfig& config) {
+template <class = void>
+[[nodiscard]] LintReport lint(const RetryConfig& config) {
     return detail::lint_settings(detail::LintInput{
         .has_default_strategy = static_cast<bool>(config.strategy),
         .strategies = &config.strategies,

@@ -8,8 +8,10 @@
 namespace redress::detail {
 
 /// `options` with `operation` set to `text` when the caller left it empty. The text is a
-/// string literal made by the macro, so the view stays valid.
-[[nodiscard]] inline CallOptions with_default_operation(const CallOptions& options, std::string_view text) {
+/// string literal made by the macro, so the view stays valid. A template (on an unused
+/// parameter) so that only a translation unit that uses the macros compiles the copy.
+template <class = void>
+[[nodiscard]] CallOptions with_default_operation(const CallOptions& options, std::string_view text) {
     CallOptions out = options;
     if (out.operation.empty()) out.operation = text;
     return out;

@@ -57,29 +57,61 @@ struct RetryTimeline {
     }
 };
 
+class TimelineCapture;
+
+namespace detail {
+
+/// What an enabled `TimelineCapture` does, behind function pointers set where capture is
+/// enabled: a translation unit that never enables capture never compiles the timeline's
+/// allocation and recording into its calls.
+struct TimelineOps {
+    std::shared_ptr<RetryTimeline> (*fresh)();
+    void (*record)(RetryTimeline&, const Event&, Duration);
+};
+
+template <class = void>
+struct TimelineOpsOf {
+    static std::shared_ptr<RetryTimeline> fresh() { return std::make_shared<RetryTimeline>(); }
+    static void record(RetryTimeline& timeline, const Event& e, Duration elapsed) { timeline.record(e, elapsed); }
+    static constexpr TimelineOps ops{&fresh, &record};
+};
+
+/// The recording operations of an enabled capture; null when capture is off.
+[[nodiscard]] inline const TimelineOps* capture_ops(const TimelineCapture& capture) noexcept;
+
+}  // namespace detail
+
 /// What `capture_timeline` accepts: `false` (default, nothing recorded, no allocation),
 /// `true` (a fresh timeline in the outcome), or a timeline of the caller's to append to.
 class TimelineCapture {
 public:
     TimelineCapture() = default;
     /// `true`: capture into a fresh timeline per call; `false`: capture nothing.
-    TimelineCapture(bool enabled) : enabled_(enabled) {}  // NOLINT(google-explicit-constructor)
+    TimelineCapture(bool enabled)  // NOLINT(google-explicit-constructor)
+        : enabled_(enabled), ops_(enabled ? &detail::TimelineOpsOf<>::ops : nullptr) {}
     /// Append to `timeline` (shared with the caller); a null pointer captures nothing.
     TimelineCapture(std::shared_ptr<RetryTimeline> timeline)  // NOLINT(google-explicit-constructor)
-        : enabled_(timeline != nullptr), timeline_(std::move(timeline)) {}
+        : enabled_(timeline != nullptr),
+          ops_(timeline != nullptr ? &detail::TimelineOpsOf<>::ops : nullptr),
+          timeline_(std::move(timeline)) {}
 
     /// True when events will be recorded.
     [[nodiscard]] bool enabled() const noexcept { return enabled_; }
     /// The caller's timeline, or a fresh one when capture is on but none was given.
     [[nodiscard]] std::shared_ptr<RetryTimeline> make() const {
         if (!enabled_) return nullptr;
-        return timeline_ ? timeline_ : std::make_shared<RetryTimeline>();
+        return timeline_ ? timeline_ : ops_->fresh();
     }
 
 private:
+    friend const detail::TimelineOps* detail::capture_ops(const TimelineCapture& capture) noexcept;
+
     bool enabled_ = false;
+    const detail::TimelineOps* ops_ = nullptr;
     std::shared_ptr<RetryTimeline> timeline_{};
 };
+
+inline const detail::TimelineOps* detail::capture_ops(const TimelineCapture& capture) noexcept { return capture.ops_; }
 
 namespace detail {
 /// The fields every outcome has, whatever the value type.

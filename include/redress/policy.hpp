@@ -115,8 +115,8 @@ public:
     auto call(F&& fn, const CallOptions& options) const -> detail::operation_result_t<std::remove_reference_t<F>> {
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
         CircuitState rejected = CircuitState::Open;
-        auto out = run<T>(fn, options, false, &rejected);
-        return detail::value_or_throw<T>(std::move(out), rejected);
+        auto out = run<T>(fn, options, false, false, &rejected);
+        return detail::value_or_throw<T, rejects_results>(std::move(out), rejected);
     }
 
     /// `call(fn, options)` with no per-call options (the policy's hooks apply).
@@ -126,7 +126,9 @@ public:
         if constexpr (has_retry && std::is_same_v<typename RetryT::result_classifier_type, NoResultClassifier>) {
             if (quiet_ && !retry_.attempt_timeout) return quiet_call<T>(fn);
         }
-        return call(std::forward<F>(fn), no_options());
+        CircuitState rejected = CircuitState::Open;
+        auto out = run<T>(fn, no_options(), true, false, &rejected);
+        return detail::value_or_throw<T, rejects_results>(std::move(out), rejected);
     }
 
     /// Runs `fn` under the policy and reports what happened; never throws for the
@@ -135,13 +137,14 @@ public:
     template <class F>
     auto execute(F&& fn, const CallOptions& options) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
-        return run<T>(fn, options, true, nullptr);
+        return run<T>(fn, options, false, true, nullptr);
     }
 
     /// `execute(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     auto execute(F&& fn) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
-        return execute(std::forward<F>(fn), no_options());
+        using T = detail::operation_result_t<std::remove_reference_t<F>>;
+        return run<T>(fn, no_options(), true, true, nullptr);
     }
 
     /// Binds options (operation name, hooks) for several calls:
@@ -215,6 +218,9 @@ public:
     }
 
 private:
+    /// A result classifier may reject returned values (so an outcome may carry one).
+    static constexpr bool rejects_results = detail::RejectsResults<RetryT>::value;
+
     static const CallOptions& no_options() noexcept {
         static const CallOptions empty{};
         return empty;
@@ -230,12 +236,12 @@ private:
         quiet_ = !retry_.on_metric && !retry_.on_log && !retry_.on_attempt_start && !retry_.on_attempt_end && !retry_.abort_if;
     }
 
+    /// `defaults`: `options` is `no_options()` (the caller passed none).
     template <class T, class F>
-    Outcome<T> run(F& fn, const CallOptions& options, bool measure, CircuitState* rejected) const {
+    Outcome<T> run(F& fn, const CallOptions& options, bool defaults, bool measure, CircuitState* rejected) const {
         Outcome<T> out;
         // A call with the policy's defaults on a quiet policy (no hooks, no abort sources)
         // needs no resolved hooks and takes the fast path for its first attempt.
-        const bool defaults = &options == &no_options();
         if (!defaults) out.timeline = options.capture_timeline.make();
         const auto& retry = retry_settings();
         const bool quiet_defaults = defaults && quiet_;
@@ -309,7 +315,7 @@ private:
         } else {
             continue_retry_loop<T>(fn, no_options(), quiet_hooks(), start, false, out, true, std::move(error));
         }
-        return detail::value_or_throw<T>(std::move(out), CircuitState::Open);
+        return detail::value_or_throw<T, rejects_results>(std::move(out), CircuitState::Open);
     }
 
     template <class Permit>
@@ -407,7 +413,7 @@ private:
         while (true) {
             if (first_attempt_done) {
                 first_attempt_done = false;
-                if (detail::settle_attempt(loop, retry_, out, std::move(first_error), std::nullopt) == Next::Stop) break;
+                if (detail::settle_attempt(loop, retry_, out, std::move(first_error), nullptr) == Next::Stop) break;
             } else {
                 if (loop.begin_attempt() == Next::Stop) break;
                 if (attempt<T>(fn, loop, hooks, out) == Next::Stop) break;
@@ -442,29 +448,39 @@ private:
     template <class T, class F>
     detail::Next attempt(F& fn, detail::AttemptLoop<RetryT>& loop, const detail::CallHooks& hooks, Outcome<T>& out) const {
         std::exception_ptr error;
-        std::optional<TimePoint> attempt_start;
+        TimePoint attempt_start{};
+        const bool timed = retry_.attempt_timeout.has_value();
         try {
-            if (retry_.attempt_timeout) {
-                attempt_start = retry_.clock.now();
-                detail::AttemptDeadline deadline(*retry_.attempt_timeout, hooks.stop_token);
-                if constexpr (std::is_void_v<T>) {
-                    detail::invoke_operation(fn, deadline.token());
+            if (timed) attempt_start = retry_.clock.now();
+            if constexpr (detail::TakesStopToken<F>) {
+                if (timed) {
+                    // Only an operation that takes a stop token can see the watchdog's request;
+                    // for the others the late-answer rule is the whole of attempt_timeout.
+                    detail::AttemptDeadline deadline(*retry_.attempt_timeout, hooks.stop_token);
+                    run_operation(fn, deadline.token(), out);
                 } else {
-                    out.value.emplace(detail::invoke_operation(fn, deadline.token()));
+                    run_operation(fn, hooks.stop_token, out);
                 }
             } else {
-                if constexpr (std::is_void_v<T>) {
-                    detail::invoke_operation(fn, hooks.stop_token);
-                } else {
-                    out.value.emplace(detail::invoke_operation(fn, hooks.stop_token));
-                }
+                run_operation(fn, hooks.stop_token, out);
             }
         } catch (const AbortRetryError&) {
             return detail::settle_abort(loop, out, std::current_exception());
         } catch (...) {
             error = std::current_exception();
         }
-        return detail::settle_attempt(loop, retry_, out, std::move(error), attempt_start);
+        return detail::settle_attempt(loop, retry_, out, std::move(error), timed ? &attempt_start : nullptr);
+    }
+
+    /// Runs the operation once, storing its value in `out` (nothing for `void`).
+    template <class T, class F>
+    static void run_operation(F& fn, const std::stop_token& token, Outcome<T>& out) {
+        if constexpr (std::is_void_v<T>) {
+            (void)out;
+            detail::invoke_operation(fn, token);
+        } else {
+            out.value.emplace(detail::invoke_operation(fn, token));
+        }
     }
 
     [[no_unique_address]] RetryT retry_{};

@@ -12,6 +12,7 @@
 #include <redress/budget.hpp>
 #include <redress/classify.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/event.hpp>
 #include <redress/hooks.hpp>
@@ -162,6 +163,12 @@ struct IsRetry : std::false_type {};
 template <class C, class S, class R>
 struct IsRetry<Retry<C, S, R>> : std::true_type {};
 
+/// Whether a retry component has a result classifier (so returned values may be rejected).
+template <class T>
+struct RejectsResults : std::false_type {};
+template <class C, class S, class R>
+struct RejectsResults<Retry<C, S, R>> : std::bool_constant<!std::is_same_v<R, NoResultClassifier>> {};
+
 /// Whether a strategy value is present: `NoStrategy` never, an empty `AnyStrategy` not.
 template <class S>
 [[nodiscard]] bool strategy_present(const S& s) noexcept {
@@ -176,8 +183,11 @@ template <class S>
     }
 }
 
+[[noreturn]] inline void invalid_option(std::string_view option, const Message& rule) {
+    throw std::invalid_argument((Message{} << "redress: Retry option '" << option << "' " << rule.c_str()).c_str());
+}
 [[noreturn]] inline void invalid_option(std::string_view option, std::string_view rule) {
-    throw std::invalid_argument("redress: Retry option '" + std::string(option) + "' " + std::string(rule));
+    invalid_option(option, Message{} << rule);
 }
 
 /// The validation of SPEC §3, shared by every policy constructor.
@@ -192,10 +202,10 @@ void validate(const Retry<C, S, R>& r) {
     r.per_class_max_attempts.for_each([](ErrorClass klass, int limit) {
         if (limit < 0)
             invalid_option("per_class_max_attempts",
-                           "must be >= 0 (class " + std::string(to_string(klass)) + " has " + std::to_string(limit) + ")");
+                           Message{} << "must be >= 0 (class " << to_string(klass) << " has " << limit << ")");
     });
     r.strategies.for_each([](ErrorClass klass, const AnyStrategy& s) {
-        if (!s) invalid_option("strategies", "has an empty strategy for class " + std::string(to_string(klass)));
+        if (!s) invalid_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
     });
 }
 

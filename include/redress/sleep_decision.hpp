@@ -15,7 +15,7 @@ enum class SleepDecision {
 
 template <>
 struct detail::WireNames<SleepDecision> {
-    static constexpr std::array<std::pair<SleepDecision, std::string_view>, 3> values{{
+    static constexpr std::array<WireName<SleepDecision>, 3> values{{
         {SleepDecision::Sleep, "sleep"},
         {SleepDecision::Defer, "defer"},
         {SleepDecision::Abort, "abort"},

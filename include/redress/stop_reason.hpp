@@ -22,7 +22,7 @@ enum class StopReason {
 
 template <>
 struct detail::WireNames<StopReason> {
-    static constexpr std::array<std::pair<StopReason, std::string_view>, 10> values{{
+    static constexpr std::array<WireName<StopReason>, 10> values{{
         {StopReason::MaxAttemptsGlobal, "MAX_ATTEMPTS_GLOBAL"},
         {StopReason::MaxAttemptsPerClass, "MAX_ATTEMPTS_PER_CLASS"},
         {StopReason::DeadlineExceeded, "DEADLINE_EXCEEDED"},

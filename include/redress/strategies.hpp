@@ -7,11 +7,9 @@
 // lock-free state (atomics) that all of its copies see.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <concepts>
 #include <cstdint>
 #include <functional>
@@ -24,6 +22,7 @@
 
 #include <redress/backoff_context.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/detail/random.hpp>
 #include <redress/error_class.hpp>
 
@@ -84,7 +83,7 @@ template <class R>
     Duration d{};
     if constexpr (IsChronoDuration<std::remove_cvref_t<R>>::value) {
         if constexpr (std::is_floating_point_v<typename std::remove_cvref_t<R>::rep>) {
-            if (!std::isfinite(value.count())) return Duration::zero();
+            if (!detail::is_finite(value.count())) return Duration::zero();
         }
         d = detail::saturate(value);
     } else {
@@ -199,9 +198,9 @@ inline void require_option(bool ok, const char* message) {
 /// `base · factor^attempt`, capped at `max`, in nanoseconds; never overflows (an infinite
 /// product is capped like any other).
 [[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
-    const int e = std::clamp(exponent, 0, 4096);
-    const double grown = ns(base) * std::pow(factor, e);
-    return std::min(ns(max), grown);
+    const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
+    const double grown = ns(base) * detail::pow(factor, e);
+    return detail::min_of(ns(max), grown);
 }
 
 }  // namespace detail
@@ -229,8 +228,8 @@ public:
     /// the calling thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         const double base = detail::ns(options_.base);
-        const double prev = ctx.prev_sleep ? std::max(detail::ns(*ctx.prev_sleep), base) : base;
-        return std::min(detail::uniform_ns(base, 3.0 * prev), options_.max);
+        const double prev = ctx.prev_sleep ? detail::max_of(detail::ns(*ctx.prev_sleep), base) : base;
+        return detail::min_of(detail::uniform_ns(base, 3.0 * prev), options_.max);
     }
 
     /// The validated options.
@@ -373,7 +372,7 @@ public:
     explicit Exponential(ExponentialOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "redress: exponential: base must be >= 0");
         detail::require_option(options_.max >= options_.base, "redress: exponential: max must be >= base");
-        detail::require_option(std::isfinite(options_.multiplier) && options_.multiplier >= 1.0,
+        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0,
                                "redress: exponential: multiplier must be finite and >= 1");
     }
 
@@ -438,9 +437,9 @@ public:
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double steps = static_cast<double>(std::max(ctx.attempt - 1, 0));
+        const double steps = static_cast<double>(detail::max_of(ctx.attempt - 1, 0));
         return detail::ns_to_duration(
-            std::min(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
+            detail::min_of(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
     }
 
     /// The validated options.
@@ -470,12 +469,12 @@ public:
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const {
         Duration d{};
         if (const auto& hint = ctx.classification.retry_after) {
-            const Duration floor = std::max(*hint, Duration::zero());
+            const Duration floor = detail::max_of(*hint, Duration::zero());
             d = detail::saturating_add(floor, detail::uniform_ns(0.0, detail::ns(jitter_)));
         } else {
             d = invoke_strategy(fallback_, ctx);
         }
-        if (ctx.remaining) d = std::min(d, std::max(*ctx.remaining, Duration::zero()));
+        if (ctx.remaining) d = detail::min_of(d, detail::max_of(*ctx.remaining, Duration::zero()));
         return d;
     }
 
@@ -532,7 +531,7 @@ public:
     AdaptiveState(const AdaptiveOptions& o)
         : clock_(o.clock),
           origin_(clock_.now()),
-          width_(std::max(Duration(1), o.window / static_cast<Duration::rep>(bucket_count))),
+          width_(detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count))),
           threshold_(1.0 - o.target_success),
           min_(o.min_multiplier),
           max_(o.max_multiplier) {}
@@ -644,9 +643,9 @@ private:
         detail::require_option(o.window > Duration::zero(), "redress: adaptive: window must be > 0");
         detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0,
                                "redress: adaptive: target_success must be in (0, 1]");
-        detail::require_option(std::isfinite(o.min_multiplier) && o.min_multiplier > 0.0,
+        detail::require_option(detail::is_finite(o.min_multiplier) && o.min_multiplier > 0.0,
                                "redress: adaptive: min_multiplier must be finite and > 0");
-        detail::require_option(std::isfinite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier,
+        detail::require_option(detail::is_finite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier,
                                "redress: adaptive: max_multiplier must be finite and >= min_multiplier");
         return std::make_shared<detail::AdaptiveState>(o);
     }

@@ -3,10 +3,10 @@
 
 #include <coroutine>
 #include <exception>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 #include <utility>
-#include <variant>
 
 namespace redress {
 
@@ -33,19 +33,22 @@ struct TaskPromiseBase {
 
 template <class T>
 struct TaskPromise : TaskPromiseBase {
-    std::variant<std::monostate, T, std::exception_ptr> result;
+    // The value or the exception, whichever the coroutine ended with (never both).
+    std::optional<T> value;
+    std::exception_ptr error;
 
     Task<T> get_return_object() noexcept;
     template <class U>
         requires std::is_convertible_v<U&&, T>
-    void return_value(U&& value) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
-        result.template emplace<1>(std::forward<U>(value));
+    void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+        value.emplace(std::forward<U>(v));
     }
-    void unhandled_exception() noexcept { result.template emplace<2>(std::current_exception()); }
+    void unhandled_exception() noexcept { error = std::current_exception(); }
 
     T take() {
-        if (result.index() == 2) std::rethrow_exception(std::get<2>(result));
-        return std::move(std::get<1>(result));
+        if (error) std::rethrow_exception(error);
+        if (!value) throw std::logic_error("redress::Task: the task has no result (it has not finished)");
+        return std::move(*value);
     }
 };
 

@@ -150,9 +150,10 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                     // ---- run one attempt --------------------------------------------------
                     std::exception_ptr error;
                     bool aborted = false;
-                    std::optional<TimePoint> attempt_start;
+                    TimePoint attempt_start{};
+                    const bool timed = retry.attempt_timeout.has_value();
                     try {
-                        if (retry.attempt_timeout) attempt_start = clock.now();
+                        if (timed) attempt_start = clock.now();
                         if constexpr (Traits::native_timeout) {
                             if (retry.attempt_timeout) {
                                 if constexpr (std::is_void_v<T>) {
@@ -165,15 +166,20 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                             } else {
                                 out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
                             }
-                        } else {
+                        } else if constexpr (AsyncTakesStopToken<F>) {
                             std::optional<AttemptDeadline> deadline;
-                            if (retry.attempt_timeout) deadline.emplace(*retry.attempt_timeout, hooks.stop_token);
+                            if (timed) deadline.emplace(*retry.attempt_timeout, hooks.stop_token);
                             const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
                             if constexpr (std::is_void_v<T>) {
                                 co_await invoke_async(fn, token);
                             } else {
                                 out.value.emplace(co_await invoke_async(fn, token));
                             }
+                        } else if constexpr (std::is_void_v<T>) {
+                            // No stop token to request: the late-answer rule is the whole timeout.
+                            co_await invoke_async(fn, hooks.stop_token);
+                        } else {
+                            out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
                         }
                     } catch (const AbortRetryError&) {
                         error = std::current_exception();
@@ -185,8 +191,9 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                     if constexpr (Traits::native_cancellation) {
                         if (error && !aborted) aborted = Traits::is_cancelled(co_await Traits::cancellation_probe());
                     }
+                    const TimePoint* started = timed ? &attempt_start : nullptr;
                     const Next next = aborted ? settle_abort(loop, out, std::move(error))
-                                              : settle_attempt(loop, retry, out, std::move(error), attempt_start);
+                                              : settle_attempt(loop, retry, out, std::move(error), started);
                     if (next == Next::Stop) break;
 
                     // ---- the sleep (rule 12): decide, observe, wait ------------------------

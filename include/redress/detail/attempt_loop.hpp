@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stop_token>
 #include <string_view>
@@ -53,6 +54,7 @@ struct CallHooks {
     const AbortPredicate* abort_if = nullptr;
     std::stop_token stop_token{};
     RetryTimeline* timeline = nullptr;
+    const TimelineOps* timeline_ops = nullptr;  ///< set with `timeline`
     std::string_view operation{};
 
     [[nodiscard]] bool observed() const noexcept {
@@ -88,6 +90,7 @@ template <class RetryT>
     h.abort_if = pick(o.abort_if, r.abort_if);
     h.stop_token = o.stop_token;
     h.timeline = timeline;
+    if (timeline != nullptr) h.timeline_ops = detail::capture_ops(o.capture_timeline);
     h.operation = o.operation;
     return h;
 }
@@ -96,9 +99,9 @@ template <class RetryT>
 inline void emit(const CallHooks& hooks, const Event& event, TimePoint start, const AnyClock& clock) {
     call_hook(hooks.on_metric, event);
     call_hook(hooks.on_log, event);
-    if (hooks.timeline != nullptr) {
+    if (hooks.timeline != nullptr && hooks.timeline_ops != nullptr) {
         try {
-            hooks.timeline->record(event, clock.now() - start);
+            hooks.timeline_ops->record(*hooks.timeline, event, clock.now() - start);
         } catch (...) {
         }
     }
@@ -191,7 +194,12 @@ public:
     [[nodiscard]] Next failed(Classification classification, FailureCause cause, const std::exception_ptr* exception) {
         // Record the failure first (Divergence: the original checks for abort before
         // classifying, so an aborted outcome reported the previous failure).
-        ctx_.classification = std::move(classification);
+        // Replaced rather than move-assigned: std::string's move assignment would compile its
+        // whole assign/replace family into every translation unit (C++20 libstdc++ compiles
+        // std::string members per use), and its move constructor is needed anyway. Both are
+        // noexcept, so the member is never left destroyed.
+        std::destroy_at(&ctx_.classification);
+        std::construct_at(&ctx_.classification, std::move(classification));
         ctx_.cause = cause;
         exception_ = exception;
         failed_ = true;

@@ -77,8 +77,8 @@ public:
         } else if (out.stop_reason == StopReason::Aborted) {
             emit_breaker_transition(hooks_, breaker_.record_cancel(permit_), start_, clock_);
         } else {
-            emit_breaker_transition(hooks_, breaker_.record_failure(out.last_class.value_or(ErrorClass::Unknown), permit_),
-                                    start_, clock_);
+            const ErrorClass klass = out.last_class ? *out.last_class : ErrorClass::Unknown;
+            emit_breaker_transition(hooks_, breaker_.record_failure(klass, permit_), start_, clock_);
         }
     }
     /// The driver itself failed (not the operation): free the probe slot.
@@ -124,12 +124,12 @@ template <class RC, class T>
 }
 
 /// Tells the core how one attempt ended. `error` is what the operation threw (null if it
-/// returned; the value is then in `out.value`); `attempt_start` is set when the policy has
-/// an `attempt_timeout`, and an answer later than that is a timed-out answer.
+/// returned; the value is then in `out.value`); `attempt_start` is set (non-null) when the
+/// policy has an `attempt_timeout`, and an answer later than that is a timed-out answer.
 template <class T, class RetryT>
 [[nodiscard]] Next settle_attempt(AttemptLoop<RetryT>& loop, const RetryT& retry, Outcome<T>& out, std::exception_ptr error,
-                                  std::optional<TimePoint> attempt_start) {
-    if (attempt_start && retry.clock.now() - *attempt_start > *retry.attempt_timeout) {
+                                  const TimePoint* attempt_start) {
+    if (attempt_start != nullptr && retry.clock.now() - *attempt_start > *retry.attempt_timeout) {
         error = std::make_exception_ptr(AttemptTimeoutError());
         if constexpr (!std::is_void_v<T>) out.value.reset();
     }
@@ -203,7 +203,9 @@ void settle_single_attempt(std::exception_ptr error, bool aborted, Outcome<T>& o
 }
 
 /// Ends an outcome for `call()`: the value, or the exception SPEC §4 "Ending" prescribes.
-template <class T>
+/// `MayHoldResult`: the outcome may carry a rejected result (the policy has a result
+/// classifier); without one, no `std::any` of `T` is ever built.
+template <class T, bool MayHoldResult = true>
 T value_or_throw(Outcome<T>&& out, CircuitState rejected_state) {
     if (out.ok) {
         if constexpr (std::is_void_v<T>) {
@@ -217,11 +219,11 @@ T value_or_throw(Outcome<T>&& out, CircuitState rejected_state) {
     if (out.cause == FailureCause::Exception && out.last_exception && out.stop_reason != StopReason::Scheduled)
         std::rethrow_exception(out.last_exception);
     std::any last;
-    if constexpr (!std::is_void_v<T>) {
+    if constexpr (!std::is_void_v<T> && MayHoldResult) {
         if (out.last_result) last = std::move(*out.last_result);
     }
-    throw RetryExhaustedError(out.stop_reason.value_or(StopReason::MaxAttemptsGlobal), out.attempts, out.last_class,
-                              std::move(last), out.next_sleep);
+    throw RetryExhaustedError(out.stop_reason ? *out.stop_reason : StopReason::MaxAttemptsGlobal, out.attempts,
+                              out.last_class, std::move(last), out.next_sleep);
 }
 
 }  // namespace redress::detail

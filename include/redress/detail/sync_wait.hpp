@@ -1,11 +1,13 @@
 // Waiting in sync code: an interruptible sleep, and the watchdog behind `attempt_timeout`.
+//
+// The functions and classes with code are templates (on a defaulted, unused parameter), so a
+// translation unit that never waits, or never runs an operation that takes a stop token under
+// an attempt timeout, instantiates none of them: the watchdog thread, its queue and its
+// condition variable cost compile time only where they are used.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
-#include <functional>
-#include <map>
 #include <mutex>
 #include <stop_token>
 #include <thread>
@@ -16,7 +18,8 @@ namespace redress::detail {
 
 /// Sleeps for `d` on the real steady clock, returning early when `token` is stopped.
 /// Allocates nothing: the stop callback and the condition variable live on the stack.
-inline void interruptible_sleep(Duration d, const std::stop_token& token) {
+template <class = void>
+void interruptible_sleep(Duration d, const std::stop_token& token) {
     if (d <= Duration::zero()) return;
     if (!token.stop_possible()) {
         std::this_thread::sleep_for(d);
@@ -36,35 +39,62 @@ inline void interruptible_sleep(Duration d, const std::stop_token& token) {
     cv.wait_until(lock, until, [&] { return stopped; });
 }
 
+/// One attempt's entry in the watchdog's queue. It lives inside the `AttemptDeadline` that
+/// scheduled it, so scheduling allocates nothing; the queue links entries in due order.
+struct TimeoutEntry {
+    std::chrono::steady_clock::time_point due{};
+    std::stop_source* source = nullptr;  ///< requested when `due` passes
+    TimeoutEntry* prev = nullptr;
+    TimeoutEntry* next = nullptr;
+    bool queued = false;
+};
+
 /// A process-wide watchdog thread that requests stop sources when their attempt's time is
-/// up. Started on first use (only by policies with `attempt_timeout`), stopped and joined
-/// at static destruction. Thread-safe.
-class TimeoutService {
+/// up. Started on first use (only by attempts under `attempt_timeout` whose operation takes
+/// a stop token), stopped and joined at static destruction. Thread-safe.
+template <class = void>
+class BasicTimeoutService {
 public:
-    static TimeoutService& instance() {
-        static TimeoutService service;
+    static BasicTimeoutService& instance() {
+        static BasicTimeoutService service;
         return service;
     }
 
-    TimeoutService(const TimeoutService&) = delete;
-    TimeoutService& operator=(const TimeoutService&) = delete;
+    BasicTimeoutService(const BasicTimeoutService&) = delete;
+    BasicTimeoutService& operator=(const BasicTimeoutService&) = delete;
 
-    /// Requests `source` at `due` (steady clock) unless cancelled first. Returns a ticket.
-    std::uint64_t schedule(std::chrono::steady_clock::time_point due, std::stop_source source) {
+    /// Requests `*entry.source` at `entry.due` unless cancelled first. Entries due at the same
+    /// time fire in the order they were scheduled.
+    void schedule(TimeoutEntry& entry) {
         std::lock_guard lock(mutex_);
-        if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-        const auto id = ++next_id_;
-        timers_.emplace(Key{due, id}, std::move(source));
-        cv_.notify_all();
-        return id;
+        if (!thread_.joinable()) thread_ = std::thread(&BasicTimeoutService::run_thread, this);
+        // Usually the latest deadline so far: walk from the tail.
+        TimeoutEntry* after = tail_;
+        while (after != nullptr && entry.due < after->due) after = after->prev;
+        entry.prev = after;
+        entry.next = after != nullptr ? after->next : head_;
+        if (entry.next != nullptr) {
+            entry.next->prev = &entry;
+        } else {
+            tail_ = &entry;
+        }
+        if (after != nullptr) {
+            after->next = &entry;
+        } else {
+            head_ = &entry;
+        }
+        entry.queued = true;
+        if (head_ == &entry) cv_.notify_all();  // the watchdog waits for an earlier deadline now
     }
 
-    void cancel(std::chrono::steady_clock::time_point due, std::uint64_t id) {
+    /// Takes `entry` out of the queue if it has not fired yet. After this returns, the
+    /// watchdog no longer refers to `entry`.
+    void cancel(TimeoutEntry& entry) {
         std::lock_guard lock(mutex_);
-        timers_.erase(Key{due, id});
+        if (entry.queued) unlink(entry);
     }
 
-    ~TimeoutService() {
+    ~BasicTimeoutService() {
         {
             std::lock_guard lock(mutex_);
             shutting_down_ = true;
@@ -74,28 +104,33 @@ public:
     }
 
 private:
-    TimeoutService() = default;
+    BasicTimeoutService() = default;
 
-    struct Key {
-        std::chrono::steady_clock::time_point due;
-        std::uint64_t id;
-        bool operator<(const Key& o) const noexcept { return due != o.due ? due < o.due : id < o.id; }
-    };
+    static void run_thread(BasicTimeoutService* self) { self->run(); }
+
+    void unlink(TimeoutEntry& entry) noexcept {
+        (entry.prev != nullptr ? entry.prev->next : head_) = entry.next;
+        (entry.next != nullptr ? entry.next->prev : tail_) = entry.prev;
+        entry.prev = entry.next = nullptr;
+        entry.queued = false;
+    }
 
     void run() {
         std::unique_lock lock(mutex_);
         while (!shutting_down_) {
-            if (timers_.empty()) {
+            if (head_ == nullptr) {
                 cv_.wait(lock);
                 continue;
             }
-            const auto first = timers_.begin()->first.due;
+            const auto first = head_->due;
             if (std::chrono::steady_clock::now() < first) {
                 cv_.wait_until(lock, first);
                 continue;
             }
-            auto source = std::move(timers_.begin()->second);
-            timers_.erase(timers_.begin());
+            TimeoutEntry& entry = *head_;
+            unlink(entry);
+            // A copy shares the stop state: the entry's owner may be gone once the lock is released.
+            std::stop_source source = *entry.source;
             lock.unlock();
             source.request_stop();
             lock.lock();
@@ -104,31 +139,43 @@ private:
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::map<Key, std::stop_source> timers_;
-    std::uint64_t next_id_ = 0;
+    TimeoutEntry* head_ = nullptr;
+    TimeoutEntry* tail_ = nullptr;
     bool shutting_down_ = false;
     std::thread thread_;
 };
 
+using TimeoutService = BasicTimeoutService<>;
+
+/// Requests a stop source: the callback linking the caller's token to an attempt's.
+struct RequestStop {
+    std::stop_source* source;
+    void operator()() const noexcept { source->request_stop(); }
+};
+
 /// RAII: one attempt's deadline. Its token is stopped when the attempt's time is up or when
 /// the caller's token is stopped.
-class AttemptDeadline {
+template <class = void>
+class BasicAttemptDeadline {
 public:
-    AttemptDeadline(Duration timeout, const std::stop_token& outer)
-        : due_(std::chrono::steady_clock::now() + timeout),
-          link_(outer, [this] { source_.request_stop(); }),
-          id_(TimeoutService::instance().schedule(due_, source_)) {}
-    AttemptDeadline(const AttemptDeadline&) = delete;
-    AttemptDeadline& operator=(const AttemptDeadline&) = delete;
-    ~AttemptDeadline() { TimeoutService::instance().cancel(due_, id_); }
+    BasicAttemptDeadline(Duration timeout, const std::stop_token& outer)
+        : link_(outer, RequestStop{&source_}) {
+        entry_.due = std::chrono::steady_clock::now() + timeout;
+        entry_.source = &source_;
+        BasicTimeoutService<>::instance().schedule(entry_);
+    }
+    BasicAttemptDeadline(const BasicAttemptDeadline&) = delete;
+    BasicAttemptDeadline& operator=(const BasicAttemptDeadline&) = delete;
+    ~BasicAttemptDeadline() { BasicTimeoutService<>::instance().cancel(entry_); }
 
     [[nodiscard]] std::stop_token token() const noexcept { return source_.get_token(); }
 
 private:
     std::stop_source source_{};
-    std::chrono::steady_clock::time_point due_;
-    std::stop_callback<std::function<void()>> link_;
-    std::uint64_t id_;
+    std::stop_callback<RequestStop> link_;
+    TimeoutEntry entry_{};
 };
+
+using AttemptDeadline = BasicAttemptDeadline<>;
 
 }  // namespace redress::detail

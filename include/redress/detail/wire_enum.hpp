@@ -8,13 +8,20 @@
 #include <ostream>
 #include <string_view>
 #include <type_traits>
-#include <utility>
 
 namespace redress {
 namespace detail {
 
-/// Specialised once per enum: `static constexpr std::array<std::pair<E, std::string_view>, N> values`,
-/// listed in enumerator order.
+/// One row of a wire-value table: an enumerator and its wire value. (A plain aggregate
+/// rather than `std::pair`, whose constructors every enum's table would instantiate.)
+template <class E>
+struct WireName {
+    E value;
+    std::string_view name;
+};
+
+/// Specialised once per enum: `static constexpr std::array<WireName<E>, N> values`, listed in
+/// enumerator order.
 template <class E>
 struct WireNames;
 
@@ -29,7 +36,7 @@ template <detail::WireEnum E>
 [[nodiscard]] constexpr std::string_view to_string(E value) noexcept {
     constexpr auto& table = detail::WireNames<E>::values;
     const auto index = static_cast<std::size_t>(value);
-    return index < table.size() ? table[index].second : std::string_view{"?"};
+    return index < table.size() ? table[index].name : std::string_view{"?"};
 }
 
 /// Parses a wire value (exact, case-sensitive); `std::nullopt` for anything else.
@@ -46,7 +53,7 @@ template <detail::WireEnum E>
 [[nodiscard]] constexpr auto all_values() noexcept {
     constexpr auto& table = detail::WireNames<E>::values;
     std::array<E, table.size()> out{};
-    for (std::size_t i = 0; i < table.size(); ++i) out[i] = table[i].first;
+    for (std::size_t i = 0; i < table.size(); ++i) out[i] = table[i].value;
     return out;
 }
 
