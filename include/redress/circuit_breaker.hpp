@@ -178,12 +178,17 @@ public:
         if (!trips && !options_.failure_ratio) return std::nullopt;
         if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
 
+        // The clock is read before the lock, so the critical section is a few stores; the
+        // recorded times are kept in order by never going below the last one recorded (so, as
+        // when the clock was read under the lock, a failure may be recorded up to the lock
+        // wait after it was reported, never before).
+        const auto read = now_rep();
         std::lock_guard lock(mutex_);
         // A failure reported while open or half-open belongs to a call admitted before the
         // breaker opened: the breaker already acted, and closing will clear the counts anyway.
         if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return std::nullopt;
-        // Read under the lock so the recorded times are in order.
-        const auto now = now_rep();
+        const auto now = read < last_failure_ ? last_failure_ : read;
+        last_failure_ = now;
         const auto window = options_.window.count();
         bool trip = false;
         if (options_.failure_ratio) {
@@ -387,6 +392,7 @@ private:
     std::atomic<Duration::rep> opened_at_{0};
     alignas(64) SpinThenBlockMutex mutex_;
     // Guarded by mutex_:
+    Duration::rep last_failure_ = std::numeric_limits<Duration::rep>::min();  ///< latest time recorded
     TimeRing all_;
     std::array<TimeRing, error_class_count> per_class_{};
     std::array<RatioBucket, ratio_buckets> ratio_{};
