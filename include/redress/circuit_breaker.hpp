@@ -105,7 +105,8 @@ class BreakerCore {
 public:
     explicit BreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
         validate_and_complete();
-        if (options_.failure_ratio) {
+        ratio_mode_ = options_.failure_ratio.has_value();
+        if (ratio_mode_) {
             width_ = bucket_width(options_.window);
         } else {
             all_.reset(static_cast<std::size_t>(options_.failure_threshold));
@@ -115,8 +116,15 @@ public:
         });
     }
 
+    /// Closed: one load, small enough to inline at the call site; other phases decide in
+    /// `allow_slow`.
     BreakerPermit allow() {
-        auto w = word_.load(std::memory_order_acquire);
+        const auto w = word_.load(std::memory_order_acquire);
+        if (phase_of(w) == Closed) return BreakerPermit{};
+        return allow_slow(w);
+    }
+
+    BreakerPermit allow_slow(std::uint64_t w) {
         for (;;) {
             switch (phase_of(w)) {
                 case Closed:
@@ -150,7 +158,13 @@ public:
         }
     }
 
+    /// Count mode, not the probe: nothing to record (inlined); otherwise `record_success_slow`.
     std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
+        if (!permit.probe && !ratio_mode_) return std::nullopt;
+        return record_success_slow(permit);
+    }
+
+    std::optional<BreakerTransition> record_success_slow(const BreakerPermit& permit) {
         if (!permit.allowed) return std::nullopt;
         if (permit.probe) {
             std::lock_guard lock(mutex_);
@@ -388,6 +402,7 @@ private:
     // The phase word is read by every call; the lock and the counts are written by failures.
     // Separate cache lines, so a failure recorded on one thread does not evict the word from
     // the other threads' caches (bench: shared/breaker_rare_failure).
+    bool ratio_mode_ = false;  ///< options_.failure_ratio is set (read on every success)
     alignas(64) std::atomic<std::uint64_t> word_{Closed};
     std::atomic<Duration::rep> opened_at_{0};
     alignas(64) SpinThenBlockMutex mutex_;
