@@ -197,7 +197,7 @@ TEST_CASE("retries leased by one thread are never admitted twice, and a small bu
     }
 }
 
-TEST_CASE("a refused thread is refused again without the shared count, until its bucket ends") {
+TEST_CASE("a refused thread stays refused in its bucket and is admitted once the window has passed") {
     ManualClock clock;
     Budget b{{.max_retries = 300, .window = 32s, .clock = clock}};
     REQUIRE(b.consume(300));
