@@ -2,9 +2,11 @@
 #pragma once
 
 #include <any>
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <redress/circuit_state.hpp>
 #include <redress/clock.hpp>
@@ -13,6 +15,48 @@
 #include <redress/stop_reason.hpp>
 
 namespace redress {
+
+/// Thrown at construction when an option is invalid (a `std::invalid_argument`, so existing
+/// handlers still catch it). Every component reports the same way: `option()` is the option's
+/// name as written in the options struct (`"max_attempts"`), `component()` the struct or
+/// function it belongs to (`"Retry"`, `"BudgetOptions"`, `"full_jitter"`), and `what()` is
+/// `redress: <component>::<option> <rule>`, for example
+/// `redress: Retry::max_attempts must be >= 1 (is 0)`. Copying never allocates.
+class InvalidOption : public std::invalid_argument {
+public:
+    /// `rule` says what the option must be (and, ideally, what it was).
+    InvalidOption(std::string_view component, std::string_view option, std::string_view rule)
+        : std::invalid_argument((detail::Message{} << "redress: " << component << "::" << option << " " << rule).c_str()) {
+        copy(component, component_, component_size_);
+        copy(option, option_, option_size_);
+    }
+
+    /// The invalid option's name, as spelled in its options struct (`"max_attempts"`).
+    [[nodiscard]] std::string_view option() const noexcept { return {option_, option_size_}; }
+    /// Where the option belongs (`"Retry"`, `"CircuitBreakerOptions"`, `"full_jitter"`).
+    [[nodiscard]] std::string_view component() const noexcept { return {component_, component_size_}; }
+
+private:
+    static constexpr std::size_t capacity = 48;
+    static void copy(std::string_view from, char (&to)[capacity], std::size_t& size) noexcept {
+        size = from.size() < capacity ? from.size() : capacity;
+        for (std::size_t i = 0; i < size; ++i) to[i] = from[i];
+    }
+    char component_[capacity] = {};
+    char option_[capacity] = {};
+    std::size_t component_size_ = 0;
+    std::size_t option_size_ = 0;
+};
+
+namespace detail {
+/// Throws `InvalidOption` (the one way the library reports an invalid option).
+[[noreturn]] inline void invalid_option(std::string_view component, std::string_view option, std::string_view rule) {
+    throw InvalidOption(component, option, rule);
+}
+[[noreturn]] inline void invalid_option(std::string_view component, std::string_view option, const Message& rule) {
+    throw InvalidOption(component, option, rule.c_str());
+}
+}  // namespace detail
 
 /// Marker: a failure that must not be retried. `default_classifier` maps it to `Permanent`.
 class PermanentError : public std::runtime_error {

@@ -14,6 +14,7 @@
 #include <redress/clock.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
+#include <redress/errors.hpp>
 #include <redress/event.hpp>
 #include <redress/hooks.hpp>
 #include <redress/outcome.hpp>
@@ -183,29 +184,30 @@ template <class S>
     }
 }
 
-[[noreturn]] inline void invalid_option(std::string_view option, const Message& rule) {
-    throw std::invalid_argument((Message{} << "redress: Retry option '" << option << "' " << rule.c_str()).c_str());
+/// Throws `InvalidOption` for an option of `Retry`.
+[[noreturn]] inline void invalid_retry_option(std::string_view option, std::string_view rule) {
+    invalid_option("Retry", option, rule);
 }
-[[noreturn]] inline void invalid_option(std::string_view option, std::string_view rule) {
-    invalid_option(option, Message{} << rule);
+[[noreturn]] inline void invalid_retry_option(std::string_view option, const Message& rule) {
+    invalid_option("Retry", option, rule);
 }
 
 /// The validation of SPEC §3, shared by every policy constructor.
 template <class C, class S, class R>
 void validate(const Retry<C, S, R>& r) {
     if (!strategy_present(r.strategy) && r.strategies.empty())
-        invalid_option("strategy", "is required: set 'strategy' or 'strategies' (no backoff is configured)");
-    if (r.max_attempts < 1) invalid_option("max_attempts", "must be >= 1");
-    if (r.deadline <= Duration::zero()) invalid_option("deadline", "must be > 0");
-    if (r.attempt_timeout && *r.attempt_timeout <= Duration::zero()) invalid_option("attempt_timeout", "must be > 0");
-    if (r.max_unknown_attempts && *r.max_unknown_attempts < 0) invalid_option("max_unknown_attempts", "must be >= 0");
+        invalid_retry_option("strategy", "is required: set 'strategy' or 'strategies' (no backoff is configured)");
+    if (r.max_attempts < 1) invalid_retry_option("max_attempts", Message{} << "must be >= 1 (is " << r.max_attempts << ")");
+    if (r.deadline <= Duration::zero()) invalid_retry_option("deadline", "must be > 0");
+    if (r.attempt_timeout && *r.attempt_timeout <= Duration::zero()) invalid_retry_option("attempt_timeout", "must be > 0");
+    if (r.max_unknown_attempts && *r.max_unknown_attempts < 0) invalid_retry_option("max_unknown_attempts", Message{} << "must be >= 0 (is " << *r.max_unknown_attempts << ")");
     r.per_class_max_attempts.for_each([](ErrorClass klass, int limit) {
         if (limit < 0)
-            invalid_option("per_class_max_attempts",
+            invalid_retry_option("per_class_max_attempts",
                            Message{} << "must be >= 0 (class " << to_string(klass) << " has " << limit << ")");
     });
     r.strategies.for_each([](ErrorClass klass, const AnyStrategy& s) {
-        if (!s) invalid_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
+        if (!s) invalid_retry_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
     });
 }
 
