@@ -1,7 +1,6 @@
 // Result-based retries: result_classifier turns returned values into failures.
 #include <redress/redress.hpp>
 
-#include <any>
 #include <cctype>
 #include <cstdio>
 #include <map>
@@ -50,7 +49,7 @@ int main() {
     try {
         policy.call(fetch_response, virtual_sleeps);
     } catch (const redress::RetryExhaustedError& err) {
-        last_status = std::any_cast<Response>(err.last_result()).status;
+        if (const Response* last = err.last_result<Response>()) last_status = last->status;
         std::printf("gave up: %s after %d attempts, last status %d\n",
                     std::string(redress::to_string(err.stop_reason())).c_str(), err.attempts(), last_status);
     }

@@ -1,4 +1,4 @@
-// <redress/asio.hpp>: the policy on Asio coroutines (SPEC §10). The only header that
+// <redress/asio.hpp>: the policy on Asio coroutines (docs/coroutines.md). The only header that
 // includes Asio (standalone, 1.22+). Link the `redress::asio` CMake target.
 //
 // When the operation returns `asio::awaitable<T, Executor>`, `policy.async_call(fn)` and
@@ -74,12 +74,13 @@ struct AsyncTraits<asio::awaitable<T, Executor>> {
 
     /// Runs one attempt racing a timer; when the timer wins, the attempt is cancelled (Asio
     /// terminal cancellation reaches whatever it awaits) and `AttemptTimeoutError` is thrown.
+    /// The operation receives `token` when it takes a `std::stop_token`.
     template <class U, class F>
-    static task<U> with_timeout(F& fn, Duration timeout) {
+    static task<U> with_timeout(F& fn, Duration timeout, std::stop_token token) {
         using namespace asio::experimental::awaitable_operators;
         auto executor = co_await asio::this_coro::executor;
         timer_type timer(executor, timeout);
-        auto raced = co_await (std::invoke(fn) || timer.async_wait(asio::use_awaitable_t<Executor>{}));
+        auto raced = co_await (detail::invoke_async(fn, token) || timer.async_wait(asio::use_awaitable_t<Executor>{}));
         if (raced.index() == 1) throw AttemptTimeoutError();
         if constexpr (!std::is_void_v<U>) co_return std::get<0>(std::move(raced));
     }

@@ -5,7 +5,7 @@
 
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
-#include <redress/failure_cause.hpp>
+#include <redress/vocabulary.hpp>
 
 namespace redress {
 

@@ -13,11 +13,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
-#include <redress/event_name.hpp>
 
 namespace redress {
 

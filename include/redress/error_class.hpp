@@ -1,4 +1,4 @@
-// ErrorClass: the small, fixed set of failure classes (SPEC §2).
+// Sets and tables of error classes: ErrorClassSet, PerClass, and which classes are retryable.
 #pragma once
 
 #include <array>
@@ -10,39 +10,7 @@
 #include <string>
 #include <utility>
 
-#include <redress/detail/wire_enum.hpp>
-
-namespace redress {
-
-/// The semantic class of a failure. Classification maps every failure to one of these;
-/// every response (backoff, caps, breaker counting) is chosen by class.
-/// `Permanent`, `Auth` and `Permission` are never retried.
-enum class ErrorClass {
-    Auth,
-    Permission,
-    Permanent,
-    Concurrency,
-    RateLimit,
-    ServerError,
-    Transient,
-    Unknown
-};
-
-template <>
-struct detail::WireNames<ErrorClass> {
-    static constexpr std::array<WireName<ErrorClass>, 8> values{{
-        {ErrorClass::Auth, "AUTH"},
-        {ErrorClass::Permission, "PERMISSION"},
-        {ErrorClass::Permanent, "PERMANENT"},
-        {ErrorClass::Concurrency, "CONCURRENCY"},
-        {ErrorClass::RateLimit, "RATE_LIMIT"},
-        {ErrorClass::ServerError, "SERVER_ERROR"},
-        {ErrorClass::Transient, "TRANSIENT"},
-        {ErrorClass::Unknown, "UNKNOWN"},
-    }};
-};
-
-}  // namespace redress
+#include <redress/vocabulary.hpp>
 
 namespace redress {
 

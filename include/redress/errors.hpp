@@ -1,18 +1,19 @@
-// The library's error types (SPEC §2).
+// The library's error types: the markers classifiers recognise, and what `call()` throws.
 #pragma once
 
-#include <any>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <typeinfo>
+#include <utility>
 
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
-#include <redress/stop_reason.hpp>
 
 namespace redress {
 
@@ -115,18 +116,28 @@ private:
 
 /// Thrown by `call()` when an operation stopped and there is no exception to rethrow: the
 /// last failure was a returned value the `result_classifier` rejected, or the retry was
-/// deferred by a sleep handler (`Scheduled`). Carries what `execute()`'s outcome would.
+/// deferred by a sleep handler (`Scheduled`). Carries what `execute()`'s outcome would,
+/// including the last rejected result (read it with `last_result<T>()`). Copies share the
+/// result (a reference count), so copying never copies or moves it; move-only results work.
 class RetryExhaustedError : public std::runtime_error {
 public:
-    /// Built by `call()` from the outcome; `what()` names the stop reason.
+    /// An error without a result; `what()` names the stop reason.
     RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
-                        std::any last_result = {}, std::optional<Duration> next_sleep = {})
+                        std::optional<Duration> next_sleep = {})
         : std::runtime_error((detail::Message{} << "redress: retries stopped: " << to_string(stop_reason)).c_str()),
           stop_reason_(stop_reason),
           attempts_(attempts),
           last_class_(last_class),
-          last_result_(std::move(last_result)),
           next_sleep_(next_sleep) {}
+
+    /// An error carrying the last rejected result (moved in; allocated once, shared by copies).
+    template <class T>
+    RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
+                        std::optional<Duration> next_sleep, T last_result)
+        : RetryExhaustedError(stop_reason, attempts, last_class, next_sleep) {
+        last_result_ = std::make_shared<const T>(std::move(last_result));
+        last_result_type_ = &typeid(T);
+    }
 
     /// Why the operation stopped.
     [[nodiscard]] StopReason stop_reason() const noexcept { return stop_reason_; }
@@ -134,9 +145,16 @@ public:
     [[nodiscard]] int attempts() const noexcept { return attempts_; }
     /// The last failure's class; empty when no attempt failed.
     [[nodiscard]] std::optional<ErrorClass> last_class() const noexcept { return last_class_; }
-    /// The last rejected result (as `std::any` holding the callable's return type) when the
-    /// cause was a result; empty otherwise. `std::any_cast<T>(&err.last_result())` reads it.
-    [[nodiscard]] const std::any& last_result() const noexcept { return last_result_; }
+    /// The last rejected result when the last failure was one and its type is `T` (the
+    /// operation's return type); null otherwise:
+    /// `if (const auto* r = err.last_result<Response>()) log(r->status);`
+    template <class T>
+    [[nodiscard]] const T* last_result() const noexcept {
+        if (!last_result_ || *last_result_type_ != typeid(T)) return nullptr;
+        return static_cast<const T*>(last_result_.get());
+    }
+    /// True when the error carries a rejected result (of any type).
+    [[nodiscard]] bool has_last_result() const noexcept { return last_result_ != nullptr; }
     /// The deferred sleep when the stop was `Scheduled`.
     [[nodiscard]] std::optional<Duration> next_sleep() const noexcept { return next_sleep_; }
 
@@ -144,8 +162,9 @@ private:
     StopReason stop_reason_;
     int attempts_;
     std::optional<ErrorClass> last_class_;
-    std::any last_result_;
     std::optional<Duration> next_sleep_;
+    std::shared_ptr<const void> last_result_{};
+    const std::type_info* last_result_type_ = nullptr;
 };
 
 }  // namespace redress

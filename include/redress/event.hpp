@@ -5,12 +5,9 @@
 #include <optional>
 #include <string_view>
 
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/error_class.hpp>
-#include <redress/event_name.hpp>
-#include <redress/failure_cause.hpp>
-#include <redress/stop_reason.hpp>
 
 namespace redress {
 

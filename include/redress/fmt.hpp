@@ -17,18 +17,13 @@
 
 #include <fmt/format.h>
 
-#include <redress/attempt_decision.hpp>
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/wire_enum.hpp>
 #include <redress/error_class.hpp>
 #include <redress/event.hpp>
-#include <redress/event_name.hpp>
-#include <redress/failure_cause.hpp>
 #include <redress/outcome.hpp>
-#include <redress/sleep_decision.hpp>
-#include <redress/stop_reason.hpp>
 
 namespace redress::detail {
 

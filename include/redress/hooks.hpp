@@ -6,14 +6,11 @@
 #include <optional>
 #include <string_view>
 
-#include <redress/attempt_decision.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/backoff_context.hpp>
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
 #include <redress/event.hpp>
-#include <redress/failure_cause.hpp>
-#include <redress/sleep_decision.hpp>
-#include <redress/stop_reason.hpp>
 
 namespace redress {
 

@@ -8,13 +8,10 @@
 #include <type_traits>
 #include <vector>
 
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/error_class.hpp>
 #include <redress/event.hpp>
-#include <redress/event_name.hpp>
-#include <redress/failure_cause.hpp>
-#include <redress/stop_reason.hpp>
 
 namespace redress {
 

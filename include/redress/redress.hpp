@@ -4,11 +4,10 @@
 // <redress/testing.hpp>, <redress/extras/*.hpp>, <redress/contrib/*.hpp>.
 #pragma once
 
-#include <redress/attempt_decision.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/backoff_context.hpp>
 #include <redress/budget.hpp>
 #include <redress/circuit_breaker.hpp>
-#include <redress/circuit_state.hpp>
 #include <redress/classification.hpp>
 #include <redress/classify.hpp>
 #include <redress/clock.hpp>
@@ -16,15 +15,11 @@
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
 #include <redress/event.hpp>
-#include <redress/event_name.hpp>
-#include <redress/failure_cause.hpp>
 #include <redress/hooks.hpp>
 #include <redress/lint.hpp>
 #include <redress/macros.hpp>
 #include <redress/outcome.hpp>
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>
-#include <redress/sleep_decision.hpp>
-#include <redress/stop_reason.hpp>
 #include <redress/strategies.hpp>
 #include <redress/task.hpp>

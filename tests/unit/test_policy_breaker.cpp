@@ -47,7 +47,7 @@ TEST_CASE("through a Policy: failures open the breaker, calls then fail fast, on
     }
     CHECK(calls == 6);
     CHECK(f.breaker.state() == CircuitState::Open);
-    CHECK(f.events.lines().back() == "circuit_opened#0 state=open");
+    CHECK(f.events.lines().back() == "circuit_opened#0 class=SERVER_ERROR state=open");
 
     // Open: rejected without calling the function.
     auto rejected = f.policy.execute([&] { return failing_hard(&calls); }, f.options());
@@ -135,7 +135,7 @@ TEST_CASE("a breaker-only policy runs one attempt, classifies with default_class
     CHECK(breaker.state() == CircuitState::Open);
     CHECK(policy.execute([] { return 1; }, {.on_metric = events.hook()}).stop_reason == StopReason::CircuitOpen);
     auto aborted = policy.execute([] { return 1; }, {.on_metric = events.hook(), .abort_if = [] { return true; }});
-    CHECK(events.lines() == Lines{"circuit_opened#0 state=open", "circuit_rejected#0 state=open",
+    CHECK(events.lines() == Lines{"circuit_opened#0 class=SERVER_ERROR state=open", "circuit_rejected#0 state=open",
                                   "circuit_rejected#0 state=open"});
     clock.advance(10s);
     auto probe_aborted = policy.execute([] { return 1; }, {.on_metric = events.hook(), .abort_if = [] { return true; }});

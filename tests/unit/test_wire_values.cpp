@@ -1,12 +1,7 @@
 // Wire values (SPEC §1, §2): every enumerator's to_string is pinned here, written out from the
 // SPEC independently of the tables in the headers, and round-trips through parse<E>.
-#include <redress/attempt_decision.hpp>
-#include <redress/circuit_state.hpp>
+#include <redress/vocabulary.hpp>
 #include <redress/error_class.hpp>
-#include <redress/event_name.hpp>
-#include <redress/failure_cause.hpp>
-#include <redress/sleep_decision.hpp>
-#include <redress/stop_reason.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,6 @@
 // (SPEC §11).
 #pragma once
 
-#include <any>
 #include <cstddef>
 #include <exception>
 #include <functional>
@@ -108,7 +107,7 @@ public:
     auto call(F&& fn, const CallOptions& options = {}) const -> redress::detail::operation_result_t<std::remove_reference_t<F>> {
         using T = redress::detail::operation_result_t<std::remove_reference_t<F>>;
         auto out = run<T>(fn, options);
-        return redress::detail::value_or_throw<T>(std::move(out), CircuitState::Open);
+        return redress::detail::value_or_throw<T, true>(std::move(out), CircuitState::Open, nullptr);
     }
 
     /// Like `Policy::execute()`: the outcome of the step.
@@ -211,8 +210,7 @@ private:
                 e.name = EventName::Success;
                 e.attempt = 1;
             } catch (const AbortRetryError&) {
-                out.stop_reason = StopReason::Aborted;
-                out.last_exception = std::current_exception();
+                out.stop_reason = StopReason::Aborted;  // an abort, not a failure: no last_*
                 e.name = EventName::Aborted;
                 e.stop_reason = StopReason::Aborted;
             } catch (...) {

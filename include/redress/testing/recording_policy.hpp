@@ -59,7 +59,7 @@ public:
         using T = redress::detail::operation_result_t<std::remove_reference_t<F>>;
         CircuitState rejected = CircuitState::Open;
         auto out = run(fn, options, &rejected);
-        return redress::detail::value_or_throw<T>(std::move(out), rejected);
+        return redress::detail::value_or_throw<T, true>(std::move(out), rejected, nullptr);
     }
 
     /// `execute()` of the wrapped policy, recorded.

@@ -1,11 +1,11 @@
-// The attempt-loop core: every retry decision of SPEC §4, in one place, in order.
+// The attempt-loop core: every retry decision, in one place, in order.
 //
 // The core never runs the user's operation and never waits. A driver (sync or coroutine)
 // tells it what happened — an attempt is about to start, it succeeded, it failed with this
 // classification, the sleep handler decided, the sleep is over — and the core answers what
 // to do next: run an attempt, sleep for `planned_sleep()`, or stop. It emits the events and
 // calls the observability hooks on the way (those never change a decision: exceptions they
-// throw are swallowed). Rule numbers below are those of SPEC §4.
+// throw are swallowed). Rule numbers below are those of docs/contract.md ("The attempt loop").
 #pragma once
 
 #include <array>
@@ -18,7 +18,6 @@
 #include <typeinfo>
 #include <utility>
 
-#include <redress/attempt_decision.hpp>
 #include <redress/backoff_context.hpp>
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
@@ -28,13 +27,12 @@
 #include <redress/hooks.hpp>
 #include <redress/outcome.hpp>
 #include <redress/retry.hpp>
-#include <redress/sleep_decision.hpp>
-#include <redress/stop_reason.hpp>
 #include <redress/strategies.hpp>
+#include <redress/vocabulary.hpp>
 
 namespace redress::detail {
 
-/// Calls an observability hook; whatever it throws is swallowed (SPEC §5).
+/// Calls an observability hook; whatever it throws is swallowed (observing never changes a decision).
 template <class Hook, class... Args>
 void call_hook(const Hook* hook, Args&&... args) noexcept {
     if (hook == nullptr || !*hook) return;
@@ -127,9 +125,24 @@ inline void emit(const CallHooks& hooks, const Event& event, TimePoint start, co
 /// What the driver does next.
 enum class Next { Run, Sleep, Stop };
 
+/// Which rules apply: a policy with a `Retry` runs the whole loop; a breaker-only policy runs
+/// one attempt, where a failure simply ends the operation (no retry rule fires, no stop
+/// reason, no retry events) and only an abort is reported.
+enum class Attempts { Retried, Single };
+
+/// Which rules a policy's attempts follow.
+template <class PolicyT>
+inline constexpr Attempts attempts_of = PolicyT::has_retry ? Attempts::Retried : Attempts::Single;
+
+/// An answer of a classifier outside the eight classes is treated as `Unknown` (a broken
+/// classifier must not index past the per-class tables). Documented in docs/limits.md.
+[[nodiscard]] constexpr ErrorClass known_class(ErrorClass klass) noexcept {
+    return static_cast<std::size_t>(klass) < error_class_count ? klass : ErrorClass::Unknown;
+}
+
 /// One operation's retry state machine. Lives on the driver's stack (or coroutine frame);
 /// allocates nothing unless a timeline is captured.
-template <class RetryT>
+template <class RetryT, Attempts Mode = Attempts::Retried>
 class AttemptLoop {
 public:
     /// `start` is the operation's start on the policy's clock (the driver reads it once and
@@ -140,7 +153,7 @@ public:
     AttemptLoop(const AttemptLoop&) = delete;
     AttemptLoop& operator=(const AttemptLoop&) = delete;
 
-    // ---- rule 1 and 2: before an attempt --------------------------------------------
+    // ---- rules 1 and 2: before an attempt -------------------------------------------
     /// Checks for an abort, then starts the next attempt (`on_attempt_start`).
     [[nodiscard]] Next begin_attempt() {
         if (hooks_.abort_requested()) {
@@ -149,7 +162,7 @@ public:
             emit_stop(StopReason::Aborted);
             return Next::Stop;
         }
-        ++attempt_;
+        start_attempt();
         if (hooks_.on_attempt_start != nullptr) {
             AttemptContext ctx;
             ctx.attempt = attempt_;
@@ -161,8 +174,8 @@ public:
     }
 
     /// The driver ran attempt 1 on its fast path (nothing observes the call, nothing can
-    /// abort it: rules 1 and 2 had nothing to do) and it failed: count it as started.
-    void adopt_first_attempt() noexcept { attempt_ = 1; }
+    /// abort it: rules 1 and 2 had nothing to do); it now reports how it ended.
+    void adopt_first_attempt() noexcept { start_attempt(); }
 
     /// Tells adaptive strategies of a success (rule 3); also used by the fast path.
     static void notify_success_all(const RetryT& cfg, bool notify_classes) {
@@ -172,8 +185,9 @@ public:
 
     // ---- rule 3: the attempt succeeded --------------------------------------------------
     void succeeded() {
+        succeeded_ = true;
         notify_success_all(cfg_, notify_classes_);
-        if (hooks_.observed()) {
+        if (Mode == Attempts::Retried && hooks_.observed()) {
             Event e;
             e.name = EventName::Success;
             e.attempt = attempt_;
@@ -183,8 +197,17 @@ public:
         attempt_end(AttemptDecision::Success, std::nullopt);
     }
 
-    /// The callable threw `AbortRetryError`: stop at once, nothing is classified.
+    /// The callable threw `AbortRetryError`: stop at once. The attempt is not a failure: it is
+    /// not classified, and the operation's last failure (if an earlier attempt failed) stays
+    /// what the outcome reports.
     void aborted_by_callable() { stop(StopReason::Aborted, AttemptDecision::Aborted); }
+
+    /// The policy's own configuration threw while judging this attempt (classifier, result
+    /// classifier, strategy): the exception propagates from `call()` and `execute()`. Ends
+    /// the attempt with decision `Raise` (once: a no-op if it has ended already).
+    void configuration_failed() noexcept {
+        if (!ended_) attempt_end(AttemptDecision::Raise, std::nullopt);
+    }
 
     // ---- rule 4: the attempt failed -------------------------------------------------------
     /// The attempt threw (`cause == Exception`, `exception` set) or returned a value the
@@ -198,12 +221,18 @@ public:
         // whole assign/replace family into every translation unit (C++20 libstdc++ compiles
         // std::string members per use), and its move constructor is needed anyway. Both are
         // noexcept, so the member is never left destroyed.
+        classification.klass = known_class(classification.klass);
         std::destroy_at(&ctx_.classification);
         std::construct_at(&ctx_.classification, std::move(classification));
         ctx_.cause = cause;
         exception_ = exception;
         failed_ = true;
+        attempt_failed_ = true;
         if (hooks_.observed()) error_type_.reset(exception_ != nullptr && *exception_ ? exception_type(*exception_) : nullptr);
+        if constexpr (Mode == Attempts::Single) {
+            attempt_end(AttemptDecision::Raise, std::nullopt);  // one attempt: its failure ends the operation
+            return Next::Stop;
+        }
         const ErrorClass klass = ctx_.classification.klass;
 
         // 4.1 abort requested
@@ -236,9 +265,13 @@ public:
         // 4.7 Divergence: the last attempt never sleeps, never emits `retry`, spends no budget
         if (attempt_ >= cfg_.max_attempts) return stop(StopReason::MaxAttemptsGlobal, AttemptDecision::Raise);
 
-        // 4.8 no time left
-        const Duration remaining = cfg_.deadline - spent;
+        // 4.8 no time left (a clock read before the start counts as no time spent); and a
+        // server-directed wait longer than what is left: retrying before the server said it
+        // may is useless, waiting past the deadline is not allowed
+        const Duration remaining = spent > Duration::zero() ? cfg_.deadline - spent : cfg_.deadline;
         if (remaining <= Duration::zero()) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
+        if (const auto& hint = ctx_.classification.retry_after; hint && *hint > remaining)
+            return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
 
         // 4.9 the sleep: finite, >= 0, <= remaining; an adaptive strategy learns of the failure
         ctx_.attempt = attempt_;
@@ -256,10 +289,8 @@ public:
         if (sleep > remaining) sleep = remaining;
         sleep_ = sleep;
 
-        // 4.10 the shared budget
-        // (A Budget is a handle to shared state: consuming never modifies the handle itself.)
-        if (cfg_.budget && !const_cast<Budget&>(*cfg_.budget).consume())
-            return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
+        // 4.10 the shared budget (a handle to shared state: consuming is const)
+        if (cfg_.budget && !cfg_.budget->consume()) return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
 
         // 4.11 announce the retry; a last look for an abort
         if (hooks_.observed()) {
@@ -277,7 +308,7 @@ public:
         switch (decision) {
             case SleepDecision::Defer:
                 next_sleep_ = sleep_;
-                return stop(StopReason::Scheduled, AttemptDecision::Scheduled);
+                return stop(StopReason::Scheduled, AttemptDecision::Scheduled, sleep_);
             case SleepDecision::Abort: return stop(StopReason::Aborted, AttemptDecision::Aborted);
             case SleepDecision::Sleep: break;
         }
@@ -299,18 +330,26 @@ public:
     [[nodiscard]] const BackoffContext& backoff_context() const noexcept { return ctx_; }
     [[nodiscard]] Duration planned_sleep() const noexcept { return sleep_; }
     [[nodiscard]] int attempts() const noexcept { return attempt_; }
+    [[nodiscard]] bool succeeded_last() const noexcept { return succeeded_; }
     [[nodiscard]] std::optional<StopReason> stop_reason() const noexcept { return stop_reason_; }
+    /// The failure the outcome reports: the operation's last failure, none after a success.
     [[nodiscard]] std::optional<ErrorClass> last_class() const noexcept {
-        return failed_ ? std::optional<ErrorClass>(ctx_.classification.klass) : std::nullopt;
+        return failed_ && !succeeded_ ? std::optional<ErrorClass>(ctx_.classification.klass) : std::nullopt;
     }
     [[nodiscard]] std::optional<FailureCause> cause() const noexcept {
-        return failed_ ? std::optional<FailureCause>(ctx_.cause) : std::nullopt;
+        return failed_ && !succeeded_ ? std::optional<FailureCause>(ctx_.cause) : std::nullopt;
     }
     [[nodiscard]] std::optional<Duration> next_sleep() const noexcept { return next_sleep_; }
     [[nodiscard]] TimePoint start() const noexcept { return start_; }
     [[nodiscard]] Duration elapsed() const { return cfg_.clock.now() - start_; }
 
 private:
+    void start_attempt() noexcept {
+        ++attempt_;
+        attempt_failed_ = false;
+        ended_ = false;
+    }
+
     Duration strategy_sleep() {
         if constexpr (std::is_same_v<typename RetryT::strategy_type, NoStrategy>) {
             return Duration::zero();  // unreachable: rule 4.6 stopped already
@@ -319,15 +358,25 @@ private:
         }
     }
 
-    Next stop(StopReason reason, AttemptDecision decision) {
+    Next stop(StopReason reason, AttemptDecision decision, std::optional<Duration> sleep = std::nullopt) {
         stop_reason_ = reason;
         emit_stop(reason);
-        attempt_end(decision, std::nullopt);
+        attempt_end(decision, sleep);
         return Next::Stop;
     }
 
     void emit_stop(StopReason reason) {
         if (!hooks_.observed()) return;
+        if (reason == StopReason::Aborted) {
+            // The tag set of `aborted` is stop_reason and operation, whatever failed before.
+            Event e;
+            e.name = EventName::Aborted;
+            e.attempt = attempt_;
+            e.operation = hooks_.operation;
+            e.stop_reason = reason;
+            emit_event(e);
+            return;
+        }
         Event e = failure_event(event_for(reason));
         e.stop_reason = reason;
         if (reason == StopReason::Scheduled) e.sleep = sleep_;
@@ -350,6 +399,7 @@ private:
     void emit_event(const Event& e) { emit(hooks_, e, start_, cfg_.clock); }
 
     void attempt_end(AttemptDecision decision, std::optional<Duration> sleep) {
+        ended_ = true;
         if (hooks_.on_attempt_end == nullptr) return;
         AttemptContext ctx;
         ctx.attempt = attempt_;
@@ -358,7 +408,7 @@ private:
         ctx.decision = decision;
         ctx.stop_reason = stop_reason_;
         ctx.sleep = sleep;
-        if (failed_ && decision != AttemptDecision::Success) {
+        if (attempt_failed_) {  // only this attempt's own failure, never an earlier one's
             ctx.classification = &ctx_.classification;
             if (exception_ != nullptr) ctx.exception = *exception_;
             ctx.cause = ctx_.cause;
@@ -373,7 +423,10 @@ private:
     int attempt_ = 0;
     int unknown_failures_ = 0;
     std::array<int, error_class_count> class_failures_{};
-    bool failed_ = false;
+    bool failed_ = false;          ///< some attempt failed (the outcome's last failure is set)
+    bool attempt_failed_ = false;  ///< the current attempt failed
+    bool succeeded_ = false;
+    bool ended_ = false;           ///< the current attempt's on_attempt_end was called
     BackoffContext ctx_{};
     const std::exception_ptr* exception_ = nullptr;
     DemangledName error_type_{};

@@ -1,0 +1,235 @@
+// The coroutine driver: the same attempt-loop core as the sync driver, awaiting instead of
+// blocking. It only runs the operation and waits; every decision comes from the core.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <redress/engine/attempt_loop.hpp>
+#include <redress/engine/gate.hpp>
+#include <redress/engine/settle.hpp>
+#include <redress/engine/sync_wait.hpp>
+#include <redress/hooks.hpp>
+#include <redress/outcome.hpp>
+#include <redress/retry.hpp>
+#include <redress/task.hpp>
+
+namespace redress {
+
+/// Async versions of the sleep hooks ("async versions may return awaitables"),
+/// in the coroutine type of the operation (`Task` for `redress::Task`, `asio::awaitable`
+/// with <redress/asio.hpp>). Each, when set, wins over the sync hook of the same name.
+template <template <class> class Coro>
+struct AsyncSleepHooks {
+    /// Performs each wait (for example a scheduler's timer); wins over `sleeper`.
+    std::function<Coro<void>(Duration)> sleeper{};
+    /// Observes each sleep before it starts; wins over `before_sleep`. Exceptions are swallowed.
+    std::function<Coro<void>(const BackoffContext&, Duration)> before_sleep{};
+    /// Decides each planned sleep (`Sleep`, `Defer`, `Abort`); wins over `sleep`.
+    std::function<Coro<SleepDecision>(const BackoffContext&, Duration)> sleep{};
+};
+
+/// How the coroutine driver speaks a coroutine type. The primary template serves
+/// `redress::Task` and any awaitable a `Task` can await; <redress/asio.hpp> specialises it
+/// for `asio::awaitable`.
+template <class Awaitable, class = void>
+struct AsyncTraits {
+    /// The coroutine type the driver returns: `redress::Task`.
+    template <class U>
+    using task = Task<U>;
+    /// The async sleep hooks, as `Task`s.
+    using hooks = AsyncSleepHooks<Task>;
+    /// No native cancellation: attempt timeouts are cooperative (a `std::stop_token` the
+    /// operation may take) plus the late-answer rule; stop tokens are polled.
+    static constexpr bool native_timeout = false;
+    /// A `Task` cannot be cancelled from outside (destroying it is the only way to stop it).
+    static constexpr bool native_cancellation = false;
+
+    /// Without an async sleeper the Task driver waits on the calling thread (documented:
+    /// pass `AsyncSleepHooks::sleeper`, e.g. a scheduler's, to avoid blocking).
+    static std::suspend_never default_sleep(Duration d, const std::stop_token& token) {
+        detail::interruptible_sleep(d, token);
+        return {};
+    }
+};
+
+namespace detail {
+
+template <class F>
+concept AsyncTakesStopToken = std::invocable<F&, std::stop_token>;
+
+template <class F>
+decltype(auto) invoke_async(F& fn, const std::stop_token& token) {
+    if constexpr (AsyncTakesStopToken<F>) {
+        return std::invoke(fn, token);
+    } else {
+        (void)token;
+        return std::invoke(fn);
+    }
+}
+
+template <class F>
+using async_awaitable_t = std::remove_cvref_t<decltype(invoke_async(std::declval<F&>(), std::declval<const std::stop_token&>()))>;
+
+template <class F>
+using async_traits_t = AsyncTraits<async_awaitable_t<F>>;
+
+/// The value type an awaitable yields.
+template <class A>
+auto await_result_of(A&& a) {
+    if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+        return std::type_identity<decltype(std::forward<A>(a).operator co_await().await_resume())>{};
+    } else if constexpr (requires { operator co_await(std::forward<A>(a)); }) {
+        return std::type_identity<decltype(operator co_await(std::forward<A>(a)).await_resume())>{};
+    } else {
+        return std::type_identity<decltype(a.await_resume())>{};
+    }
+}
+template <class F>
+using async_result_t = std::decay_t<typename decltype(await_result_of(std::declval<async_awaitable_t<F>>()))::type>;
+
+/// One operation under `policy`, as a coroutine in the operation's coroutine type.
+/// `Throwing` gives `call()` semantics (the value, or an exception); else an `Outcome`.
+template <class Traits, class T, bool Throwing, class PolicyT, class F>
+auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits::hooks async, bool measure)
+    -> typename Traits::template task<std::conditional_t<Throwing, T, Outcome<T>>> {
+    // The frame owns everything the operation refers to: the options and the operation name.
+    const std::string operation(options.operation);
+    options.operation = operation;
+    Outcome<T> out;
+    out.timeline = options.capture_timeline.make();
+    const auto& cfg = policy.retry_settings();
+    const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get());
+    const TimePoint start = cfg.clock.now();
+    std::exception_ptr abort;
+
+    // The gate lives in the frame: destroying a suspended task that holds the half-open probe
+    // frees the probe (the gate, untold, reports a cancel).
+    using Gate = std::conditional_t<PolicyT::has_breaker, BreakerGate<typename PolicyT::breaker_type>, NoGate>;
+    Gate gate = [&] {
+        if constexpr (PolicyT::has_breaker) {
+            return Gate(policy.circuit_breaker(), hooks, cfg.clock, start);
+        } else {
+            return NoGate{};
+        }
+    }();
+    const CircuitState rejected_state = gate.state();
+    if (gate.admitted(out)) {
+        AttemptLoop<std::remove_cvref_t<decltype(cfg)>, attempts_of<PolicyT>> loop(cfg, hooks,
+                                                                                 policy.notifies_class_strategies(), start);
+        const SleepHandler* sleep_handler = pick(options.sleep, cfg.sleep);
+        const BeforeSleepHook* before_sleep = pick(options.before_sleep, cfg.before_sleep);
+        const Sleeper* sleeper = pick(options.sleeper, cfg.sleeper);
+
+        while (loop.begin_attempt() == Next::Run) {
+            // ---- run one attempt ------------------------------------------------------
+            std::exception_ptr error;
+            bool aborted = false;
+            const TimePoint attempt_start = cfg.attempt_timeout ? cfg.clock.now() : TimePoint{};
+            try {
+                // (Written out rather than in a helper coroutine: each attempt then costs the
+                // operation's own frame only.)
+                if constexpr (Traits::native_timeout) {
+                    if (cfg.attempt_timeout) {
+                        if constexpr (std::is_void_v<T>) {
+                            co_await Traits::template with_timeout<void>(fn, *cfg.attempt_timeout, hooks.stop_token);
+                        } else {
+                            out.value.emplace(
+                                co_await Traits::template with_timeout<T>(fn, *cfg.attempt_timeout, hooks.stop_token));
+                        }
+                    } else if constexpr (std::is_void_v<T>) {
+                        co_await invoke_async(fn, hooks.stop_token);
+                    } else {
+                        out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
+                    }
+                } else if constexpr (AsyncTakesStopToken<F>) {
+                    std::optional<AttemptDeadline> deadline;
+                    if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
+                    const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
+                    if constexpr (std::is_void_v<T>) {
+                        co_await invoke_async(fn, token);
+                    } else {
+                        out.value.emplace(co_await invoke_async(fn, token));
+                    }
+                } else if constexpr (std::is_void_v<T>) {
+                    // No stop token to request: the late-answer rule is the whole timeout.
+                    co_await invoke_async(fn, hooks.stop_token);
+                } else {
+                    out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
+                }
+            } catch (const AbortRetryError&) {
+                error = std::current_exception();
+                aborted = true;
+            } catch (...) {
+                error = std::current_exception();
+            }
+            // Cancellation of the caller's coroutine is never retried.
+            if constexpr (Traits::native_cancellation) {
+                if (error && !aborted) aborted = Traits::is_cancelled(co_await Traits::cancellation_probe());
+            }
+            if (aborted) {
+                abort = std::move(error);
+                loop.aborted_by_callable();
+                break;
+            }
+            if (settle_attempt(loop, cfg, out, std::move(error), cfg.attempt_timeout ? &attempt_start : nullptr) ==
+                Next::Stop)
+                break;
+
+            // ---- the sleep (rule 12): decide, observe, wait --------------------------------
+            if (async.sleep || sleep_handler != nullptr) {
+                SleepDecision decision = SleepDecision::Abort;  // a throwing handler aborts
+                try {
+                    if (async.sleep) {
+                        decision = co_await async.sleep(loop.backoff_context(), loop.planned_sleep());
+                    } else {
+                        decision = (*sleep_handler)(loop.backoff_context(), loop.planned_sleep());
+                    }
+                } catch (...) {
+                }
+                if (loop.sleep_decided(decision) == Next::Stop) break;
+            }
+            if (async.before_sleep) {
+                try {
+                    co_await async.before_sleep(loop.backoff_context(), loop.planned_sleep());
+                } catch (...) {
+                }
+            } else {
+                call_hook(before_sleep, loop.backoff_context(), loop.planned_sleep());
+            }
+            bool wait_failed = false;
+            try {
+                if (async.sleeper) {
+                    co_await async.sleeper(loop.planned_sleep());
+                } else if (sleeper != nullptr) {
+                    (*sleeper)(loop.planned_sleep());
+                } else {
+                    co_await Traits::default_sleep(loop.planned_sleep(), hooks.stop_token);
+                }
+            } catch (...) {
+                wait_failed = true;  // a cancelled or broken wait ends the operation as Aborted
+            }
+            if (wait_failed && loop.sleep_decided(SleepDecision::Abort) == Next::Stop) break;
+            if (loop.slept() == Next::Stop) break;
+        }
+        finish_outcome(loop, out, measure);
+        gate.tell(out);
+    } else if (measure) {
+        out.elapsed = cfg.clock.now() - start;
+    }
+    if constexpr (Throwing) {
+        co_return value_or_throw<T, may_reject_results<T, std::remove_cvref_t<decltype(cfg)>>>(std::move(out),
+                                                                                                rejected_state, abort);
+    } else {
+        co_return out;
+    }
+}
+
+}  // namespace detail
+}  // namespace redress

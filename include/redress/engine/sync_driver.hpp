@@ -1,0 +1,272 @@
+// The synchronous driver: runs the operation and waits on the calling thread; every decision
+// comes from the attempt-loop core (engine/attempt_loop.hpp). The coroutine driver beside it
+// (engine/async_driver.hpp) is the same loop, awaiting instead of blocking.
+#pragma once
+
+#include <exception>
+#include <optional>
+#include <stop_token>
+#include <type_traits>
+#include <utility>
+
+#include <redress/engine/attempt_loop.hpp>
+#include <redress/engine/gate.hpp>
+#include <redress/engine/operation.hpp>
+#include <redress/engine/settle.hpp>
+#include <redress/engine/sync_wait.hpp>
+#include <redress/errors.hpp>
+#include <redress/hooks.hpp>
+#include <redress/outcome.hpp>
+#include <redress/retry.hpp>
+
+#if defined(__GNUC__)
+#define REDRESS_COLD [[gnu::noinline, gnu::cold]]
+#else
+#define REDRESS_COLD
+#endif
+
+namespace redress::detail {
+
+/// Whether the driver measures `Outcome::elapsed` (`execute()` does; `call()` has no outcome
+/// to show it in, and saves the clock read).
+enum class Measure : bool { No, Yes };
+
+/// The sleep hooks of one call, resolved once: the call's option when set, else the policy's.
+struct SleepHooks {
+    const SleepHandler* sleep = nullptr;
+    const BeforeSleepHook* before_sleep = nullptr;
+    const Sleeper* sleeper = nullptr;
+};
+
+template <class RetryT>
+[[nodiscard]] SleepHooks resolve_sleep_hooks(const RetryT& r, const CallOptions& o) noexcept {
+    return {pick(o.sleep, r.sleep), pick(o.before_sleep, r.before_sleep), pick(o.sleeper, r.sleeper)};
+}
+
+/// The policy's own sleep hooks (a call without options).
+template <class RetryT>
+[[nodiscard]] SleepHooks policy_sleep_hooks(const RetryT& r) noexcept {
+    const auto own = [](const auto& hook) { return hook ? &hook : nullptr; };
+    return {own(r.sleep), own(r.before_sleep), own(r.sleeper)};
+}
+
+/// Where one run of the operation puts its value: the outcome's `value` (nothing for `void`).
+template <class T>
+struct ValueSlot {
+    std::optional<T>* value;
+    void emplace_from(auto&& produce) const { value->emplace(produce()); }
+};
+template <>
+struct ValueSlot<void> {
+    void emplace_from(auto&& produce) const { produce(); }
+};
+template <class T>
+[[nodiscard]] ValueSlot<T> slot_of(Outcome<T>& out) noexcept {
+    if constexpr (std::is_void_v<T>) {
+        (void)out;
+        return {};
+    } else {
+        return {&out.value};
+    }
+}
+
+/// How one run of the operation ended.
+enum class Ran { Returned, Threw, Aborted };
+
+/// Runs the operation once — the one place a sync attempt runs — storing its value in `slot`
+/// and what it threw in `error`. `AbortRetryError` is told apart: it ends the operation.
+template <class T, class F>
+Ran run_once(F& fn, const std::stop_token& token, ValueSlot<T> slot, std::exception_ptr& error) {
+    try {
+        slot.emplace_from([&]() -> decltype(auto) { return invoke_operation(fn, token); });
+        return Ran::Returned;
+    } catch (const AbortRetryError&) {
+        error = std::current_exception();
+        return Ran::Aborted;
+    } catch (...) {
+        error = std::current_exception();
+        return Ran::Threw;
+    }
+}
+
+/// Runs one attempt (under the attempt's deadline when the policy has `attempt_timeout`) and
+/// tells the core how it ended. The `AbortRetryError` the operation threw lands in `abort`.
+template <class T, class RetryT, class F, class Loop>
+Next run_attempt(const RetryT& cfg, F& fn, Loop& loop, const CallHooks& hooks, Outcome<T>& out, std::exception_ptr& abort) {
+    std::exception_ptr error;
+    TimePoint attempt_start{};
+    const bool timed = cfg.attempt_timeout.has_value();
+    if (timed) attempt_start = cfg.clock.now();
+    Ran ran{};
+    if constexpr (TakesStopToken<F>) {
+        if (timed) {
+            // Only an operation that takes a stop token can see the watchdog's request; for
+            // the others the late-answer rule is the whole of attempt_timeout.
+            AttemptDeadline deadline(*cfg.attempt_timeout, hooks.stop_token);
+            ran = run_once<T>(fn, deadline.token(), slot_of(out), error);
+        } else {
+            ran = run_once<T>(fn, hooks.stop_token, slot_of(out), error);
+        }
+    } else {
+        ran = run_once<T>(fn, hooks.stop_token, slot_of(out), error);
+    }
+    if (ran == Ran::Aborted) {
+        abort = std::move(error);
+        loop.aborted_by_callable();
+        return Next::Stop;
+    }
+    return settle_attempt(loop, cfg, out, std::move(error), timed ? &attempt_start : nullptr);
+}
+
+/// Rule 12 and 13: the sleep handler decides, `before_sleep` observes, the sleeper waits (a
+/// stop request wakes the default one), then the core checks the deadline.
+template <class Loop>
+Next wait(Loop& loop, const SleepHooks& hooks, const std::stop_token& token) {
+    if (hooks.sleep != nullptr) {
+        SleepDecision decision = SleepDecision::Abort;  // a throwing handler aborts (documented)
+        try {
+            decision = (*hooks.sleep)(loop.backoff_context(), loop.planned_sleep());
+        } catch (...) {
+        }
+        if (loop.sleep_decided(decision) == Next::Stop) return Next::Stop;
+    }
+    call_hook(hooks.before_sleep, loop.backoff_context(), loop.planned_sleep());
+    bool waited = true;
+    if (hooks.sleeper != nullptr) {
+        try {
+            (*hooks.sleeper)(loop.planned_sleep());
+        } catch (...) {
+            return loop.sleep_decided(SleepDecision::Abort);  // a throwing sleeper aborts (documented)
+        }
+    } else if (loop.planned_sleep() > Duration::zero()) {
+        interruptible_sleep(loop.planned_sleep(), token);
+    } else {
+        waited = false;
+    }
+    return loop.slept(waited);
+}
+
+/// How attempt 1 ended when the caller ran it before any loop state existed.
+struct FirstAttempt {
+    Ran ran;
+    std::exception_ptr error;
+};
+
+/// The attempts of one operation, from the first (or from how `first` ended) to the stop.
+template <Attempts Mode, class T, class RetryT, class F>
+void run_attempts(const RetryT& cfg, bool notify_classes, F& fn, const CallHooks& hooks, const SleepHooks& sleeps,
+                  TimePoint start, Measure measure, Outcome<T>& out, std::exception_ptr& abort,
+                  FirstAttempt* first = nullptr) {
+    AttemptLoop<RetryT, Mode> loop(cfg, hooks, notify_classes, start);
+    Next next = Next::Run;
+    if (first != nullptr) {
+        loop.adopt_first_attempt();
+        if (first->ran == Ran::Aborted) {
+            abort = std::move(first->error);
+            loop.aborted_by_callable();
+            next = Next::Stop;
+        } else {
+            next = settle_attempt(loop, cfg, out, std::move(first->error), nullptr);
+        }
+    } else if (loop.begin_attempt() == Next::Run) {
+        next = run_attempt(cfg, fn, loop, hooks, out, abort);
+    } else {
+        next = Next::Stop;
+    }
+    while (next != Next::Stop) {
+        if (wait(loop, sleeps, hooks.stop_token) == Next::Stop) break;
+        if (loop.begin_attempt() == Next::Stop) break;
+        next = run_attempt(cfg, fn, loop, hooks, out, abort);
+    }
+    finish_outcome(loop, out, measure == Measure::Yes);
+}
+
+/// How an operation ended, besides its outcome: what `call()` needs to throw.
+struct SyncEnding {
+    CircuitState state = CircuitState::Closed;  ///< the breaker's answer (for `CircuitOpenError`)
+    std::exception_ptr abort{};                 ///< the `AbortRetryError` the operation threw
+};
+
+/// One operation under `policy`: the breaker gate around the attempts.
+template <class T, class PolicyT, class F>
+Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending) {
+    const auto& cfg = policy.retry_settings();
+    Outcome<T> out;
+    out.timeline = options.capture_timeline.make();
+    const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get());
+    const SleepHooks sleeps = resolve_sleep_hooks(cfg, options);
+    const TimePoint start = cfg.clock.now();  // the one read shared by breaker and loop
+    const bool notify = policy.notifies_class_strategies();
+    if constexpr (PolicyT::has_breaker) {
+        BreakerGate<typename PolicyT::breaker_type> gate(policy.circuit_breaker(), hooks, cfg.clock, start);
+        ending.state = gate.state();
+        if (!gate.admitted(out)) {
+            if (measure == Measure::Yes) out.elapsed = cfg.clock.now() - start;
+            return out;
+        }
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, ending.abort);
+        gate.tell(out);  // (a gate left untold by an exception frees its probe slot)
+    } else {
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, ending.abort);
+    }
+    return out;
+}
+
+/// The rest of a quiet `call()` whose first attempt did not return: the same attempts and
+/// gate as `run_sync`, with no hooks. Out of line and cold, so the success path that calls it
+/// keeps a small frame.
+template <class T, class PolicyT, class F, class Permit>
+REDRESS_COLD T continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit& permit, FirstAttempt first) {
+    const auto& cfg = policy.retry_settings();
+    const CallHooks hooks{};
+    const SleepHooks sleeps = policy_sleep_hooks(cfg);
+    const bool notify = policy.notifies_class_strategies();
+    Outcome<T> out;
+    std::exception_ptr abort;
+    if constexpr (PolicyT::has_breaker) {
+        BreakerGate<typename PolicyT::breaker_type> gate(policy.circuit_breaker(), hooks, cfg.clock, start, std::move(permit));
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, Measure::No, out, abort, &first);
+        gate.tell(out);
+    } else {
+        (void)permit;
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, Measure::No, out, abort, &first);
+    }
+    return value_or_throw<T, false>(std::move(out), CircuitState::Closed, abort);
+}
+
+/// `call(fn)` on a quiet policy (see `Policy::quiet_`): attempt 1 runs with no outcome, loop
+/// or hook state — a clock read, the breaker's permit, the call — and a success returns at
+/// once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
+template <class T, class PolicyT, class F>
+T call_quietly(const PolicyT& policy, F& fn) {
+    const auto& cfg = policy.retry_settings();
+    const TimePoint start = cfg.clock.now();
+    auto permit = [&] {
+        if constexpr (PolicyT::has_breaker) {
+            return policy.circuit_breaker().allow();
+        } else {
+            return 0;  // no breaker, no permit
+        }
+    }();
+    if constexpr (PolicyT::has_breaker) {
+        if (!permit.allowed) throw CircuitOpenError(permit.state);
+    }
+    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> value;
+    std::exception_ptr error;
+    const Ran ran = [&] {
+        if constexpr (std::is_void_v<T>) {
+            return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{}, error);
+        } else {
+            return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value}, error);
+        }
+    }();
+    if (ran == Ran::Returned) {
+        AttemptLoop<std::remove_cvref_t<decltype(cfg)>>::notify_success_all(cfg, policy.notifies_class_strategies());
+        if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(permit);
+        if constexpr (!std::is_void_v<T>) return std::move(*value);
+        else return;
+    }
+    return continue_quietly<T>(policy, fn, start, permit, FirstAttempt{ran, std::move(error)});
+}
+
+}  // namespace redress::detail
