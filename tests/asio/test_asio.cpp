@@ -239,3 +239,62 @@ TEST_CASE("redress::retry wraps an asio coroutine function into one returning as
     CHECK(result == 42);
     CHECK(calls == 2);
 }
+
+TEST_CASE("an Asio operation that takes a std::stop_token runs under attempt_timeout with the caller's token") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms), .attempt_timeout = 50ms}};
+    std::stop_source caller;
+    std::optional<redress::Outcome<int>> result;
+    int calls = 0;
+    bool token_linked = true;
+    asio::co_spawn(
+        io,
+        policy.async_execute(
+            [&](std::stop_token token) -> awaitable<int> {
+                token_linked = token_linked && token.stop_possible();
+                if (calls++ == 0) co_await wait_for(10s);  // hangs; cut by the timeout
+                co_return 5;
+            },
+            {.stop_token = caller.get_token()}),
+        [&](std::exception_ptr e, redress::Outcome<int> out) {
+            REQUIRE_FALSE(e);
+            result = std::move(out);
+        });
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->ok);
+    CHECK(result->value == 5);
+    CHECK(result->attempts == 2);
+    CHECK(token_linked);
+}
+
+TEST_CASE("a stop request ends an Asio backoff of Duration::max() under a deadline of Duration::max() within 100 ms") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(redress::Duration::max()),
+                                          .deadline = redress::Duration::max()}};
+    std::stop_source source;
+    std::optional<redress::Outcome<int>> result;
+    std::atomic<bool> sleeping{false};
+    asio::co_spawn(io,
+                   policy.async_execute(
+                       [&]() -> awaitable<int> {
+                           sleeping = true;
+                           throw redress::ServerError("503");
+                           co_return 0;
+                       },
+                       {.stop_token = source.get_token()}),
+                   [&](std::exception_ptr, redress::Outcome<int> out) { result = std::move(out); });
+    Clock::time_point requested{};
+    std::jthread stopper([&] {
+        while (!sleeping) std::this_thread::yield();
+        std::this_thread::sleep_for(20ms);  // into the backoff
+        requested = Clock::now();
+        source.request_stop();
+    });
+    run_bounded(io);
+    stopper.join();
+    REQUIRE(result);
+    CHECK(result->stop_reason == redress::StopReason::Aborted);
+    CHECK(result->attempts == 1);
+    CHECK(Clock::now() - requested < 100ms);
+}
