@@ -7,13 +7,16 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include <redress/redress.hpp>
 #include <redress/task.hpp>
 
 #include "alloc_counter.hpp"
 #include "baselines.hpp"
+#include "paths.hpp"
 #include "workloads.hpp"
 
 namespace rb = redress_bench;
@@ -31,86 +34,12 @@ void measured(benchmark::State& state, Body&& body) {
         benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
 }
 
-// ---- reference costs ----------------------------------------------------------------------
+// ---- the sync paths: every function of paths.cpp, registered in main() ---------------------
 
-void clock_read(benchmark::State& state) {
-    measured(state, [] { benchmark::DoNotOptimize(std::chrono::steady_clock::now()); });
+void run_path(benchmark::State& state, const rb::Path* path) {
+    int (*volatile run)() = path->run;  // an indirect call, as in the callgrind driver
+    measured(state, [&] { benchmark::DoNotOptimize(run()); });
 }
-BENCHMARK(clock_read)->Name("ref/steady_clock_now");
-
-void plain_call(benchmark::State& state) {
-    measured(state, [] { benchmark::DoNotOptimize(rb::succeed()); });
-}
-BENCHMARK(plain_call)->Name("ref/plain_call");
-
-// ---- success path -------------------------------------------------------------------------
-
-void success_hand_loop(benchmark::State& state) {
-    measured(state, [] { benchmark::DoNotOptimize(rb::hand_retry(rb::succeed, rb::max_attempts, rb::deadline)); });
-}
-BENCHMARK(success_hand_loop)->Name("success/hand_loop");
-
-void success_policy(benchmark::State& state) {
-    const auto policy = rb::retry_policy();
-    measured(state, [&] { benchmark::DoNotOptimize(policy.call([] { return rb::succeed(); })); });
-}
-BENCHMARK(success_policy)->Name("success/policy_retry");
-
-void success_policy_execute(benchmark::State& state) {
-    const auto policy = rb::retry_policy();
-    measured(state, [&] { benchmark::DoNotOptimize(policy.execute([] { return rb::succeed(); }).value); });
-}
-BENCHMARK(success_policy_execute)->Name("success/policy_retry_execute");
-
-void success_hand_loop_mutex_breaker(benchmark::State& state) {
-    rb::MutexDequeBreaker breaker(5, 60s, 30s);
-    measured(state, [&] {
-        const auto permit = breaker.allow();
-        if (!permit.allowed) state.SkipWithError("the baseline breaker rejected a call");
-        try {
-            benchmark::DoNotOptimize(rb::hand_retry(rb::succeed, rb::max_attempts, rb::deadline));
-        } catch (...) {
-            breaker.record_failure(permit);
-            throw;
-        }
-        breaker.record_success(permit);
-    });
-}
-BENCHMARK(success_hand_loop_mutex_breaker)->Name("success/hand_loop_mutex_breaker");
-
-void success_policy_breaker(benchmark::State& state) {
-    const auto policy = rb::retry_breaker_policy();
-    measured(state, [&] { benchmark::DoNotOptimize(policy.call([] { return rb::succeed(); })); });
-}
-BENCHMARK(success_policy_breaker)->Name("success/policy_retry_breaker");
-
-// ---- retry path: fails twice, then succeeds, zero sleep ---------------------------------------
-
-void retry_hand_loop(benchmark::State& state) {
-    int calls = 0;
-    measured(state, [&] {
-        benchmark::DoNotOptimize(rb::hand_retry([&] { return rb::fail_twice(calls); }, rb::max_attempts, rb::deadline));
-    });
-}
-BENCHMARK(retry_hand_loop)->Name("retry/hand_loop");
-
-template <class Policy>
-void retry_with(benchmark::State& state, const Policy& policy) {
-    int calls = 0;
-    measured(state, [&] { benchmark::DoNotOptimize(policy.call([&] { return rb::fail_twice(calls); })); });
-    if (calls % 3 != 0) state.SkipWithError("the operation did not succeed on its third attempt");
-}
-
-void retry_policy_fixed_class(benchmark::State& state) { retry_with(state, rb::retry_policy_fixed_class()); }
-BENCHMARK(retry_policy_fixed_class)->Name("retry/policy_fixed_class");
-
-void retry_policy_default_classifier(benchmark::State& state) {
-    retry_with(state, rb::retry_policy_default_classifier());
-}
-BENCHMARK(retry_policy_default_classifier)->Name("retry/policy_default_classifier");
-
-void retry_policy_breaker(benchmark::State& state) { retry_with(state, rb::retry_breaker_policy_fixed_class()); }
-BENCHMARK(retry_policy_breaker)->Name("retry/policy_breaker_fixed_class");
 
 // ---- coroutine path (redress::Task, run by sync_wait: zero sleeps never suspend) ------------
 //
@@ -322,4 +251,14 @@ BENCHMARK(shared_budget_saturated_mutex)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+    for (std::size_t i = 0; i < rb::path_count; ++i) {
+        const rb::Path* path = &rb::paths[i];
+        benchmark::RegisterBenchmark(std::string(path->name).c_str(), [path](benchmark::State& state) { run_path(state, path); });
+    }
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,5 +1,5 @@
-// The operations and policies measured by the benchmarks and by the callgrind driver, so
-// both measure exactly the same code.
+// The policies measured by the benchmarks and by the callgrind driver (through paths.cpp),
+// so both measure exactly the same code. The operations are in ops.cpp.
 #pragma once
 
 #include <chrono>
@@ -8,38 +8,14 @@
 #include <redress/redress.hpp>
 
 #include "baselines.hpp"
+#include "ops.hpp"
 
 namespace redress_bench {
 
 using namespace std::chrono_literals;
 
-/// `[[gnu::noinline, gnu::noipa]]` where the compiler knows `noipa` (g++); clang has no such
-/// attribute, so it gets `noinline` only (the figures in docs/performance.md are g++'s).
-#if defined(__clang__)
-#define REDRESS_BENCH_OPAQUE [[gnu::noinline]]
-#else
-#define REDRESS_BENCH_OPAQUE [[gnu::noinline, gnu::noipa]]
-#endif
-
 inline constexpr int max_attempts = 6;
 inline constexpr redress::Duration deadline = 60s;
-
-/// The user's operation on the success path. Not inlinable, not analysable: without
-/// `noipa` g++ 12 sees the constant result and hoists it out of the benchmark loop.
-REDRESS_BENCH_OPAQUE inline int succeed() { return 42; }
-
-/// Thrown by the failing operation. Carries no message (a std::runtime_error would allocate
-/// one), so any allocation counted on the retry path is not the operation's. The name makes
-/// `default_classifier` classify it `Transient` (the "connection" heuristic).
-struct ConnectionReset : std::exception {
-    const char* what() const noexcept override { return "connection reset"; }
-};
-
-/// Fails twice, then succeeds; cycles, so each three calls are one retried operation.
-REDRESS_BENCH_OPAQUE inline int fail_twice(int& calls) {
-    if (calls++ % 3 < 2) throw ConnectionReset();
-    return 42;
-}
 
 /// A zero-sleep backoff: the retry path measures the policy, not a sleep.
 struct ZeroSleep {

