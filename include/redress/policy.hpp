@@ -93,7 +93,7 @@ public:
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
         if constexpr (!rejects_results) {
             // Nothing observes the call and nothing can abort it: attempt 1 needs no state.
-            if (quiet_) return detail::call_quietly<T>(*this, fn);
+            if (quiet_) return detail::run_quietly<T, detail::Ending::Value>(*this, fn);
         }
         return call_with<T>(fn, no_options());
     }
@@ -103,15 +103,17 @@ public:
     /// result classifier or a strategy) propagates, as from `call()`.
     template <class F>
     auto execute(F&& fn, const CallOptions& options) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
-        detail::SyncEnding ending;
-        return detail::run_sync<detail::operation_result_t<std::remove_reference_t<F>>>(*this, fn, options,
-                                                                                         detail::Measure::Yes, ending);
+        return execute_with<detail::operation_result_t<std::remove_reference_t<F>>>(fn, options);
     }
 
     /// `execute(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     auto execute(F&& fn) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
-        return execute(fn, no_options());
+        using T = detail::operation_result_t<std::remove_reference_t<F>>;
+        if constexpr (!rejects_results) {
+            if (quiet_) return detail::run_quietly<T, detail::Ending::Outcome>(*this, fn);
+        }
+        return execute_with<T>(fn, no_options());
     }
 
     /// Binds options (operation name, hooks) for several calls:
@@ -207,13 +209,19 @@ private:
                                                                                        ending.abort);
     }
 
+    template <class T, class F>
+    REDRESS_NOINLINE Outcome<T> execute_with(F& fn, const CallOptions& options) const {
+        detail::SyncEnding ending;
+        return detail::run_sync<T>(*this, fn, options, detail::Measure::Yes, ending);
+    }
+
     using settings_type = std::conditional_t<has_retry, RetryT, detail::SingleAttemptRetry>;
     settings_type retry_{};
     [[no_unique_address]] mutable BreakerT breaker_{};
     bool notify_class_strategies_ = false;
     /// No policy-level hook, abort predicate, attempt timeout or per-class strategy to tell of
     /// a success: a `call()` without options runs attempt 1 with no loop state
-    /// (`detail::call_quietly`). One flag, so the success path tests one branch.
+    /// (`detail::run_quietly`). One flag, so the success path tests one branch.
     bool quiet_ = false;
 };
 

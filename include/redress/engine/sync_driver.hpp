@@ -218,35 +218,47 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
 /// `CircuitOpenError`, thrown out of line.
 [[noreturn]] REDRESS_COLD inline void throw_circuit_open(CircuitState state) { throw CircuitOpenError(state); }
 
-/// The rest of a quiet `call()` whose first attempt did not return: the same attempts and
+/// What a quiet run gives: the value (`call()`, failures thrown) or the outcome (`execute()`).
+enum class Ending { Value, Outcome };
+template <class T, Ending E>
+using ending_t = std::conditional_t<E == Ending::Value, T, Outcome<T>>;
+
+/// The rest of a quiet operation whose first attempt did not return: the same attempts and
 /// gate as `run_sync`, with no hooks. Out of line and cold, so the success path that calls it
 /// keeps a small frame.
-template <class T, class PolicyT, class F, class Permit>
-REDRESS_COLD T continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit& permit, FirstAttempt first) {
+template <class T, Ending E, class PolicyT, class F, class Permit>
+REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit& permit,
+                                             FirstAttempt first) {
     const auto& cfg = policy.retry_settings();
+    Outcome<T> out;
     const CallHooks hooks{};
     const SleepHooks sleeps = policy_sleep_hooks(cfg);
     const bool notify = policy.notifies_class_strategies();
-    Outcome<T> out;
+    const Measure measure = E == Ending::Outcome ? Measure::Yes : Measure::No;
     std::exception_ptr abort;
     if constexpr (PolicyT::has_breaker) {
         BreakerGate<typename PolicyT::breaker_type> gate(policy.circuit_breaker(), hooks, cfg.clock, start, std::move(permit));
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, Measure::No, out, abort, &first);
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort, &first);
         gate.tell(out);
     } else {
         (void)permit;
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, Measure::No, out, abort, &first);
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort, &first);
     }
-    return value_or_throw<T, false>(std::move(out), CircuitState::Closed, abort);
+    if constexpr (E == Ending::Value) {
+        return value_or_throw<T, false>(std::move(out), CircuitState::Closed, abort);
+    } else {
+        return out;
+    }
 }
 
-/// `call(fn)` on a quiet policy (see `Policy::quiet_`): attempt 1 runs with no outcome, loop
-/// or hook state — a clock read, the breaker's permit, the call — and a success returns at
-/// once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
-/// (callgrind, g++ -O2: 38 instructions for a Policy<Retry> success against 34 for a
-/// hand-written loop; it was 66 with the loop's state built first.)
-template <class T, class PolicyT, class F>
-REDRESS_INLINE T call_quietly(const PolicyT& policy, F& fn) {
+/// `call(fn)` or `execute(fn)` on a quiet policy (see `Policy::quiet_`): attempt 1 runs with no
+/// loop or hook state — a clock read, the breaker's permit, the call — and a success returns
+/// at once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
+/// (callgrind, g++ -O2, `call()`: 40 instructions for a Policy<Retry> success against 34 for
+/// a hand-written loop; 66 with the loop's state built first. `execute()`: 418 -> see
+/// docs/performance.md.)
+template <class T, Ending E, class PolicyT, class F>
+REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
     const auto& cfg = policy.retry_settings();
     const TimePoint start = cfg.clock.now();
     auto permit = [&] {
@@ -256,22 +268,42 @@ REDRESS_INLINE T call_quietly(const PolicyT& policy, F& fn) {
             return 0;  // no breaker, no permit
         }
     }();
+    // `execute()` builds its outcome in place; `call()` holds only the value.
+    struct Unused {};
+    [[maybe_unused]] std::conditional_t<E == Ending::Outcome, Outcome<T>, Unused> out;
+    [[maybe_unused]] std::optional<std::conditional_t<std::is_void_v<T> || E == Ending::Outcome, char, T>> value;
     if constexpr (PolicyT::has_breaker) {
-        if (!permit.allowed) throw_circuit_open(permit.state);
+        if (!permit.allowed) [[unlikely]] {
+            if constexpr (E == Ending::Value) {
+                throw_circuit_open(permit.state);
+            } else {
+                out.stop_reason = StopReason::CircuitOpen;
+                out.elapsed = cfg.clock.now() - start;
+                return out;
+            }
+        }
     }
-    std::optional<std::conditional_t<std::is_void_v<T>, char, T>> value;
     RunResult first = [&] {
         if constexpr (std::is_void_v<T>) {
             return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{});
+        } else if constexpr (E == Ending::Outcome) {
+            return run_once<T>(fn, std::stop_token{}, slot_of(out));
         } else {
             return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value});
         }
     }();
     if (first.ran != Ran::Returned) [[unlikely]]
-        return continue_quietly<T>(policy, fn, start, permit, std::move(first));
+        return continue_quietly<T, E>(policy, fn, start, permit, std::move(first));
     notify_success(cfg.strategy);  // (a quiet policy has no per-class strategy to tell)
     if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(permit);
-    if constexpr (!std::is_void_v<T>) return std::move(*value);
+    if constexpr (E == Ending::Outcome) {
+        out.ok = true;
+        out.attempts = 1;
+        out.elapsed = cfg.clock.now() - start;
+        return out;
+    } else if constexpr (!std::is_void_v<T>) {
+        return std::move(*value);
+    }
 }
 
 }  // namespace redress::detail
