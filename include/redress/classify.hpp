@@ -1,6 +1,6 @@
-// Classifiers (SPEC §9): the Classifier concept, default_classifier, strict_classifier, the
-// status customization point, and the HTTP-status and errno tables they share with the
-// extras headers.
+// Classifiers (see docs/classifiers.md): the Classifier concept, default_classifier,
+// strict_classifier, the status customization point, and the HTTP-status and errno tables
+// they share with the extras headers.
 #pragma once
 
 #include <atomic>
@@ -66,7 +66,7 @@ template <class C>
 
 // ---- tables ----------------------------------------------------------------------------
 
-/// The status table of SPEC §9: 401 `Auth`; 403 `Permission`; 400, 404, 422 `Permanent`;
+/// The status table of the classifiers: 401 `Auth`; 403 `Permission`; 400, 404, 422 `Permanent`;
 /// 409 `Concurrency`; 408 `Transient`; 429 `RateLimit`; 500–599 `ServerError`; anything
 /// else none. Constant time.
 [[nodiscard]] constexpr std::optional<ErrorClass> classify_status(int status) noexcept {
@@ -248,28 +248,128 @@ void register_status_type() {
 
 namespace detail {
 
+[[nodiscard]] constexpr bool is_ascii_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+[[nodiscard]] constexpr bool is_ascii_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+[[nodiscard]] constexpr bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
 [[nodiscard]] constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return is_ascii_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-/// Case-insensitive (ASCII) substring search; `needle` must be lower case. No allocation.
-[[nodiscard]] constexpr bool icontains(std::string_view haystack, std::string_view needle) noexcept {
-    if (needle.size() > haystack.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size() && ascii_lower(haystack[i + j]) == needle[j]) ++j;
-        if (j == needle.size()) return true;
+/// A character of an identifier as a demangler prints it (UTF-8 bytes included).
+[[nodiscard]] constexpr bool identifier_char(char c) noexcept {
+    return is_ascii_upper(c) || is_ascii_lower(c) || is_ascii_digit(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+/// The class's own name in a demangled type name: namespaces, enclosing classes and
+/// functions, trailing template arguments and ABI tags stripped (`a::Outer<int>::Error<T>`
+/// → `Error`, `(anonymous namespace)::X` → `X`, `f()::Local` → `Local`). Empty when the last
+/// component is not an identifier (a lambda's closure type, an unnamed type) or the brackets
+/// do not balance. Linear; no allocation.
+[[nodiscard]] constexpr std::string_view unqualified_name(std::string_view name) noexcept {
+    std::size_t end = name.size();
+    while (end > 0 && (name[end - 1] == '>' || name[end - 1] == ']')) {
+        const char close = name[end - 1];
+        const char open = close == '>' ? '<' : '[';
+        int depth = 0;
+        int parens = 0;  // `<` and `>` inside parentheses are operators in an expression argument
+        std::size_t i = end;
+        while (i > 0) {
+            const char c = name[--i];
+            if (c == ')') {
+                ++parens;
+            } else if (c == '(') {
+                --parens;
+            } else if (parens == 0 && c == close) {
+                ++depth;
+            } else if (parens == 0 && c == open && --depth == 0) {
+                break;
+            }
+        }
+        if (depth != 0) return {};
+        end = i;
     }
-    return false;
+    std::size_t begin = end;
+    while (begin > 0 && identifier_char(name[begin - 1])) --begin;
+    return name.substr(begin, end - begin);
 }
 
-/// Rule 5 of SPEC §9 on a demangled type name (namespaces included).
-[[nodiscard]] constexpr std::optional<ErrorClass> classify_type_name(std::string_view name) noexcept {
-    if (icontains(name, "auth") || icontains(name, "unauthoriz") || icontains(name, "credential"))
-        return ErrorClass::Auth;
-    if (icontains(name, "forbid") || icontains(name, "permission")) return ErrorClass::Permission;
-    if (icontains(name, "timeout") || icontains(name, "connection")) return ErrorClass::Transient;
+/// Whether position `i` of an identifier starts a word: the first character; a letter after
+/// `_` or a digit; an upper-case letter after a lower-case one (`read|Timeout`); the last
+/// upper-case letter of a run followed by a lower-case one (`HTTP|Timeout`, `O|Auth`).
+[[nodiscard]] constexpr bool word_start(std::string_view name, std::size_t i) noexcept {
+    if (i == 0) return true;
+    if (i >= name.size()) return false;
+    const char c = name[i];
+    const char before = name[i - 1];
+    if (!is_ascii_upper(c) && !is_ascii_lower(c)) return false;
+    if (before == '_' || is_ascii_digit(before)) return true;
+    if (!is_ascii_upper(c)) return false;
+    if (is_ascii_lower(before)) return true;
+    return is_ascii_upper(before) && i + 1 < name.size() && is_ascii_lower(name[i + 1]);
+}
+
+/// Whether a word ends just before position `i`: the end of the name, a character that is
+/// not a letter, or the start of the next word.
+[[nodiscard]] constexpr bool word_end(std::string_view name, std::size_t i) noexcept {
+    if (i >= name.size()) return true;
+    const char c = name[i];
+    if (!is_ascii_upper(c) && !is_ascii_lower(c)) return true;
+    return word_start(name, i);
+}
+
+/// Whether `name` continues at `i` with `needle` (lower case), ignoring ASCII case.
+[[nodiscard]] constexpr bool continues_with(std::string_view name, std::size_t i, std::string_view needle) noexcept {
+    if (i > name.size() || name.size() - i < needle.size()) return false;
+    for (std::size_t j = 0; j < needle.size(); ++j) {
+        if (ascii_lower(name[i + j]) != needle[j]) return false;
+    }
+    return true;
+}
+
+/// The Auth words at `i`: `auth` as a whole word, or `authent…`, `authoriz…`, `authoris…`;
+/// each may carry an `un` prefix. `author`, `authority`, `authored` are not Auth words.
+[[nodiscard]] constexpr bool auth_word_at(std::string_view name, std::size_t i) noexcept {
+    if (continues_with(name, i, "un")) {
+        if (auth_word_at(name, i + 2)) return true;
+    }
+    if (!continues_with(name, i, "auth")) return false;
+    return word_end(name, i + 4) || continues_with(name, i + 4, "ent") || continues_with(name, i + 4, "oriz") ||
+           continues_with(name, i + 4, "oris");
+}
+
+/// Rule 5 on a class's own name (see `unqualified_name`): at a word start, the Auth words or
+/// `credential…` → `Auth`; `forbid…` or `permission…` → `Permission`; `timeout…` or
+/// `connection…` → `Transient`; the first class in that order wins. A needle may run across
+/// a word boundary (`TimeOut`) but not across `_`. Linear; no allocation.
+[[nodiscard]] constexpr std::optional<ErrorClass> classify_class_name(std::string_view name) noexcept {
+    bool permission = false;
+    bool transient = false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (!word_start(name, i)) continue;
+        switch (ascii_lower(name[i])) {
+            case 'a':
+            case 'u':
+                if (auth_word_at(name, i)) return ErrorClass::Auth;
+                break;
+            case 'c':
+                if (continues_with(name, i, "credential")) return ErrorClass::Auth;
+                transient = transient || continues_with(name, i, "connection");
+                break;
+            case 'f': permission = permission || continues_with(name, i, "forbid"); break;
+            case 'p': permission = permission || continues_with(name, i, "permission"); break;
+            case 't': transient = transient || continues_with(name, i, "timeout"); break;
+            default: break;
+        }
+    }
+    if (permission) return ErrorClass::Permission;
+    if (transient) return ErrorClass::Transient;
     return std::nullopt;
+}
+
+/// Rule 5 on a demangled type name: `classify_class_name(unqualified_name(name))`.
+[[nodiscard]] constexpr std::optional<ErrorClass> classify_type_name(std::string_view name) noexcept {
+    return classify_class_name(unqualified_name(name));
 }
 
 [[nodiscard]] inline bool is_timeout_code(const std::error_code& code) noexcept {
@@ -278,7 +378,7 @@ namespace detail {
            condition.value() == static_cast<int>(std::errc::timed_out);
 }
 
-/// SPEC §9 in order; `heuristics` switches rule 5.
+/// The rules of `default_classifier` in order; `heuristics` switches rule 5.
 [[nodiscard]] inline ErrorClass classify_exception(const std::exception_ptr& error, bool heuristics) noexcept {
     if (!error) return ErrorClass::Unknown;
     try {
@@ -327,11 +427,12 @@ namespace detail {
 
 // ---- the classifiers -----------------------------------------------------------------------
 
-/// SPEC §9, first match wins: timeouts → `Transient`; the marker errors; a numeric status
-/// (`StatusError`, `register_status_type`) through `classify_status`; `std::system_error`
-/// network codes → `Transient`; name heuristics on the demangled dynamic type name
-/// (auth / unauthoriz / credential → `Auth`, forbid / permission → `Permission`,
-/// timeout / connection → `Transient`); else `Unknown`. Stateless; thread-safe; never throws;
+/// First match wins (docs/classifiers.md): timeouts → `Transient`; the marker errors; a
+/// numeric status (`StatusError`, `register_status_type`) through `classify_status`;
+/// `std::system_error` network codes → `Transient`; name heuristics on the word starts of the
+/// class's own name, namespaces and template arguments stripped (auth / unauthoriz /
+/// credential → `Auth`, forbid / permission → `Permission`, timeout / connection →
+/// `Transient`); else `Unknown`. Stateless; thread-safe; never throws;
 /// no operator new (the demangled name uses the ABI's malloc). Rethrows the exception a few
 /// times, so it belongs on failure paths, which is where it is called.
 struct DefaultClassifier {
