@@ -3,6 +3,8 @@
 # comment at the top of that file for how to build it):
 #   bench/classifier_cost.sh /tmp/classifier_cost [case...]
 # Ir/call = (Ir(N2) - Ir(N1)) / (N2 - N1), counted only inside the measured_* functions.
+# COLLECT=all counts the whole program instead (the difference still cancels start-up): use it
+# for the retry/* cases with libc++, whose unwinder callgrind's --toggle-collect loses track of.
 set -euo pipefail
 exe=${1:?usage: $0 <classifier_cost executable> [case...]}
 shift
@@ -16,8 +18,10 @@ n1=${N1:-100}
 n2=${N2:-1100}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
+collect=(--toggle-collect='*measured_*')
+[ "${COLLECT:-}" = all ] && collect=()
 ir() {  # case calls -> collected Ir
-    valgrind --tool=callgrind --toggle-collect='*measured_*' --callgrind-out-file="$out/cg" \
+    valgrind --tool=callgrind "${collect[@]}" --callgrind-out-file="$out/cg" \
         "$exe" "$1" "$2" >"$out/stdout" 2>/dev/null
     awk '/^(summary|totals):/ { print $2; exit }' "$out/cg"
 }

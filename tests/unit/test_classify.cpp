@@ -1,6 +1,7 @@
 // Classifiers (docs/classifiers.md): the rule order of default_classifier and
 // strict_classifier, the status table, the errc table, the status customization point, the
-// name heuristics (word starts of the class's own name), the concept.
+// name heuristics (word starts of the class's own name), the look at a thrown object
+// without rethrowing it, the concept.
 #include <catch2/catch.hpp>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <typeinfo>
 #include <vector>
 
 #include <redress/classify.hpp>
@@ -449,6 +451,165 @@ TEST_CASE("unqualified_name strips scopes, template arguments and ABI tags") {
     CHECK(unqualified_name("F<&(operator>(A const&, A const&))>") == "F");  // operators inside parentheses
     CHECK(unqualified_name("f()::{lambda()#1}").empty());
     CHECK(unqualified_name("X>").empty());
+}
+
+namespace {
+template <class T>
+void check_mangled_shortcut(std::vector<std::string>& seen) {
+    const std::type_info& type = typeid(T);
+    const redress::detail::DemangledName demangled(&type);
+    const auto shortcut = redress::detail::plain_mangled_name(type.name());
+    INFO("type " << demangled.view() << " mangled " << type.name());
+    if (shortcut) {
+        seen.emplace_back(*shortcut);
+        CHECK(*shortcut == redress::detail::unqualified_name(demangled.view()));
+    }
+    CHECK(redress::detail::classify_type(type) == redress::detail::classify_type_name(demangled.view()));
+}
+}  // namespace
+
+TEST_CASE("reading the mangled name directly agrees with demangling, for every shape of type") {
+    std::vector<std::string> seen;
+    check_mangled_shortcut<std::runtime_error>(seen);
+    check_mangled_shortcut<std::system_error>(seen);
+    check_mangled_shortcut<clsapp::ReadTimeout>(seen);
+    check_mangled_shortcut<clsapp::TIMEOUTNotAStdException>(seen);
+    check_mangled_shortcut<clsapp::auth::Expired>(seen);
+    check_mangled_shortcut<author_service::UpstreamTimeout>(seen);
+    check_mangled_shortcut<auth::Error>(seen);
+    check_mangled_shortcut<clsnames::Wrapper<clsnames::AuthError>>(seen);
+    check_mangled_shortcut<clsnames::tmpl::AuthError<int>>(seen);
+    check_mangled_shortcut<clsnames::Outer::AuthError>(seen);
+    check_mangled_shortcut<clsnames::AuthOuter::Inner>(seen);
+    check_mangled_shortcut<clsnames::TimeoutBox<int>::Inner>(seen);
+    check_mangled_shortcut<clsnames::connection_reset_error>(seen);
+    check_mangled_shortcut<AnonymousReadTimeout>(seen);
+    check_mangled_shortcut<auth_detail::Plain>(seen);
+    check_mangled_shortcut<redress::PermanentError>(seen);
+    check_mangled_shortcut<int>(seen);
+    check_mangled_shortcut<const char*>(seen);
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+    // the shortcut is taken for the plain shapes (Itanium mangling)
+    CHECK(seen == std::vector<std::string>{"runtime_error", "system_error", "ReadTimeout", "TIMEOUTNotAStdException",
+                                           "Expired", "UpstreamTimeout", "Error", "AuthError", "Inner",
+                                           "connection_reset_error", "AnonymousReadTimeout", "Plain",
+                                           "PermanentError"});
+#endif
+    // malformed mangled names are not read
+    using redress::detail::plain_mangled_name;
+    CHECK(plain_mangled_name("N3abc") == std::nullopt);
+    CHECK(plain_mangled_name("N3abE") == std::nullopt);
+    CHECK(plain_mangled_name("9Short") == std::nullopt);
+    CHECK(plain_mangled_name("5ShortX") == std::nullopt);
+    CHECK(plain_mangled_name("NE") == std::nullopt);
+    CHECK(plain_mangled_name("N0E") == std::nullopt);
+    CHECK(plain_mangled_name("99999999999999999999999x") == std::nullopt);
+    CHECK(plain_mangled_name("5Short") == "Short");
+}
+
+// ---- looking at the thrown object (issue 15) ---------------------------------------------------
+
+namespace clsview {
+struct HasCode {
+    int code() const { return 429; }
+};
+struct Both : std::runtime_error, HasCode {
+    Both() : std::runtime_error("both") {}
+};
+struct PrivateStd : private std::runtime_error {
+    PrivateStd() : std::runtime_error("private") {}
+};
+struct A : std::runtime_error {
+    A() : std::runtime_error("a") {}
+};
+struct B : std::runtime_error {
+    B() : std::runtime_error("b") {}
+};
+struct Ambiguous : A, B {};
+struct RawBase {
+    int v = 1;
+};
+struct RawDerived : RawBase {};
+
+// Records whether status() ran inside a handler, that is after a rethrow.
+inline bool status_ran_in_handler = false;
+struct ProbeStd : std::runtime_error {
+    ProbeStd() : std::runtime_error("probe") {}
+    int status() const {
+        status_ran_in_handler = std::current_exception() != nullptr;
+        return 503;
+    }
+};
+struct ProbeRaw {
+    int status() const {
+        status_ran_in_handler = std::current_exception() != nullptr;
+        return 429;
+    }
+};
+}  // namespace clsview
+
+TEST_CASE("with_thrown sees what a catch clause would, including cross-casts and inaccessible bases") {
+    using redress::detail::ThrownView;
+    using redress::detail::with_thrown;
+    const auto look = [](const std::exception_ptr& e, auto f) { return with_thrown(e, f); };
+
+    CHECK(look(ptr(std::runtime_error("x")), [](const ThrownView& t) {
+        return t.as_std() != nullptr && *t.type() == typeid(std::runtime_error) &&
+               t.as<std::runtime_error>() == t.as_std() && t.as<std::logic_error>() == nullptr;
+    }));
+    CHECK(look(ptr(clsview::Both{}), [](const ThrownView& t) {
+        const auto* both = t.as<clsview::Both>();
+        return both != nullptr && t.as<clsview::HasCode>() == static_cast<const clsview::HasCode*>(both) &&
+               t.as_std() == static_cast<const std::exception*>(both);
+    }));
+    CHECK(look(ptr(clsview::PrivateStd{}), [](const ThrownView& t) {
+        return t.as_std() == nullptr && t.as<std::runtime_error>() == nullptr && t.as<clsview::PrivateStd>() != nullptr;
+    }));
+    CHECK(look(ptr(clsview::Ambiguous{}), [](const ThrownView& t) {
+        return t.as_std() == nullptr && t.as<clsview::A>() != nullptr && t.as<clsview::B>() != nullptr &&
+               *t.type() == typeid(clsview::Ambiguous);
+    }));
+    CHECK(look(ptr(clsview::RawDerived{}), [](const ThrownView& t) {
+        const auto* base = t.as<clsview::RawBase>();
+        return t.as_std() == nullptr && base != nullptr && base->v == 1 && t.as<clsview::HasCode>() == nullptr;
+    }));
+    CHECK(look(ptr(42), [](const ThrownView& t) {
+        const int* i = t.as<int>();
+        return i != nullptr && *i == 42 && t.as<long>() == nullptr && t.as_std() == nullptr && *t.type() == typeid(int);
+    }));
+    CHECK(look(std::exception_ptr{}, [](const ThrownView& t) {
+        return t.as_std() == nullptr && t.type() == nullptr && t.as<int>() == nullptr;
+    }));
+    // an exception_ptr taken inside a handler holds the same object
+    std::exception_ptr caught;
+    try {
+        throw clsview::Both{};
+    } catch (...) {
+        caught = std::current_exception();
+    }
+    CHECK(look(caught, [](const ThrownView& t) { return t.as<clsview::HasCode>() != nullptr; }));
+    CHECK(redress::detail::exception_type(caught) == &typeid(clsview::Both));
+}
+
+TEST_CASE("registered status types are read through cross-casts and from derived non-std types") {
+    redress::register_status_type<clsview::HasCode>();
+    redress::register_status_type<clsview::ProbeStd>();
+    redress::register_status_type<clsview::ProbeRaw>();
+    CHECK(def(ptr(clsview::Both{})) == ErrorClass::RateLimit);
+    CHECK(redress::exception_status(ptr(clsview::Both{})) == 429);
+
+    clsview::status_ran_in_handler = true;
+    CHECK(def(ptr(clsview::ProbeStd{})) == ErrorClass::ServerError);
+#if REDRESS_INSPECTS_EXCEPTION_PTR
+    CHECK_FALSE(clsview::status_ran_in_handler);  // no rethrow: the object was read in place
+#endif
+    clsview::status_ran_in_handler = true;
+    CHECK(def(ptr(clsview::ProbeRaw{})) == ErrorClass::RateLimit);
+#if REDRESS_INSPECTS_EXCEPTION_PTR
+    CHECK_FALSE(clsview::status_ran_in_handler);
+#else
+    CHECK(clsview::status_ran_in_handler);
+#endif
 }
 
 TEST_CASE("error_type_name gives the demangled dynamic type") {
