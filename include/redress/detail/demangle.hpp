@@ -86,8 +86,12 @@ public:
         if (!typeid(E).__do_catch(type_, &adjusted, 1)) return nullptr;
         return static_cast<const E*>(adjusted);
 #else
-        if constexpr (std::is_class_v<E>) {
-            if (std_ != nullptr) return dynamic_cast<const E*>(std_);
+        if (std_ != nullptr) {
+            if constexpr (std::is_class_v<E>) {
+                return dynamic_cast<const E*>(std_);
+            } else {
+                return nullptr;
+            }
         }
         if constexpr (std::is_convertible_v<const E*, const std::exception*>) {
             return nullptr;  // not a std::exception, so not an E
