@@ -93,9 +93,8 @@ public:
                 return nullptr;
             }
         }
-        if constexpr (std::is_convertible_v<const E*, const std::exception*>) {
-            return nullptr;  // not a std::exception, so not an E
-        }
+        // Not caught as a std::exception, yet possibly an E: a class with two std::exception
+        // bases is neither, but is each of them. Only the catch clause can tell.
         if (!in_handler_) return nullptr;
         // Inside with_thrown's handler: `throw;` rethrows the handled object itself (never a
         // copy), which stays alive until that handler exits.
