@@ -1,6 +1,6 @@
-// Classifiers (SPEC §9): the Classifier concept, default_classifier, strict_classifier, the
-// status customization point, and the HTTP-status and errno tables they share with the
-// extras headers.
+// Classifiers (see docs/classifiers.md): the Classifier concept, default_classifier,
+// strict_classifier, the status customization point, and the HTTP-status and errno tables
+// they share with the extras headers.
 #pragma once
 
 #include <atomic>
@@ -66,7 +66,7 @@ template <class C>
 
 // ---- tables ----------------------------------------------------------------------------
 
-/// The status table of SPEC §9: 401 `Auth`; 403 `Permission`; 400, 404, 422 `Permanent`;
+/// The status table of the classifiers: 401 `Auth`; 403 `Permission`; 400, 404, 422 `Permanent`;
 /// 409 `Concurrency`; 408 `Transient`; 429 `RateLimit`; 500–599 `ServerError`; anything
 /// else none. Constant time.
 [[nodiscard]] constexpr std::optional<ErrorClass> classify_status(int status) noexcept {
@@ -177,10 +177,10 @@ template <class E>
     }
 }
 
-/// One registered exception type: a function that reads its status from an
-/// `exception_ptr`, or none when the pointer holds something else.
+/// One registered exception type: reads the status of a thrown object, or none when the
+/// object is not one of its kind.
 struct StatusReader {
-    std::optional<int> (*read)(const std::exception_ptr&) noexcept;
+    std::optional<int> (*read)(const ThrownView&) noexcept;
     const StatusReader* next;
 };
 
@@ -189,18 +189,24 @@ struct StatusReader {
 inline std::atomic<const StatusReader*> status_readers{nullptr};
 
 template <class E>
-std::optional<int> read_status_as(const std::exception_ptr& error) noexcept {
+std::optional<int> read_status_as(const ThrownView& thrown) noexcept {
+    const E* e = thrown.as<E>();
+    if (e == nullptr) return std::nullopt;
     try {
-        std::rethrow_exception(error);
-    } catch (const E& e) {
-        try {
-            return read_status(e);
-        } catch (...) {
-            return std::nullopt;
-        }
+        return read_status(*e);
     } catch (...) {
         return std::nullopt;
     }
+}
+
+/// Rule 3's reading: `StatusError::status()`, else the first registered type that matches.
+/// `runtime` is the thrown object as a `std::runtime_error` (null when it is not one).
+[[nodiscard]] inline std::optional<int> thrown_status(const ThrownView& thrown, const std::runtime_error* runtime) noexcept {
+    if (const auto* status = dynamic_cast<const StatusError*>(runtime)) return status->status();
+    for (auto* r = status_readers.load(std::memory_order_acquire); r != nullptr; r = r->next) {
+        if (auto s = r->read(thrown)) return s;
+    }
+    return std::nullopt;
 }
 
 }  // namespace detail
@@ -209,8 +215,9 @@ std::optional<int> read_status_as(const std::exception_ptr& error) noexcept {
 /// (and types derived from it). The status is read, in this order of preference, from an
 /// ADL-found `status_of(const E&)` (returning an integer, an enum or an optional of one),
 /// a `status()` member, or a `code()` member (integral or enum). Idempotent; thread-safe
-/// (lock-free push); call it once at start-up. Each registered type costs one rethrow per
-/// classification of a failure that reached the status rule.
+/// (lock-free push); call it once at start-up. Each registered type costs a `dynamic_cast`
+/// per classification of a failure that reaches the status rule (under libc++, a failure
+/// that is not a `std::exception` costs a rethrow per registered type instead).
 template <class E>
 void register_status_type() {
     static_assert(detail::HasAdlStatusOf<E> || detail::HasStatusMember<E> || detail::HasCodeMember<E>,
@@ -232,44 +239,176 @@ void register_status_type() {
 /// type registered with `register_status_type`. None otherwise (and for an empty pointer).
 [[nodiscard]] inline std::optional<int> exception_status(const std::exception_ptr& error) noexcept {
     if (!error) return std::nullopt;
-    try {
-        std::rethrow_exception(error);
-    } catch (const StatusError& e) {
-        return e.status();
-    } catch (...) {
-    }
-    for (auto* r = detail::status_readers.load(std::memory_order_acquire); r != nullptr; r = r->next) {
-        if (auto s = r->read(error)) return s;
-    }
-    return std::nullopt;
+    return detail::with_thrown(error, [](const detail::ThrownView& thrown) {
+        return detail::thrown_status(thrown, dynamic_cast<const std::runtime_error*>(thrown.as_std()));
+    });
 }
 
 // ---- names ---------------------------------------------------------------------------------
 
 namespace detail {
 
+[[nodiscard]] constexpr bool is_ascii_upper(char c) noexcept { return c >= 'A' && c <= 'Z'; }
+[[nodiscard]] constexpr bool is_ascii_lower(char c) noexcept { return c >= 'a' && c <= 'z'; }
+[[nodiscard]] constexpr bool is_ascii_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
 [[nodiscard]] constexpr char ascii_lower(char c) noexcept {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    return is_ascii_upper(c) ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-/// Case-insensitive (ASCII) substring search; `needle` must be lower case. No allocation.
-[[nodiscard]] constexpr bool icontains(std::string_view haystack, std::string_view needle) noexcept {
-    if (needle.size() > haystack.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-        std::size_t j = 0;
-        while (j < needle.size() && ascii_lower(haystack[i + j]) == needle[j]) ++j;
-        if (j == needle.size()) return true;
+/// A character of an identifier as a demangler prints it (UTF-8 bytes included).
+[[nodiscard]] constexpr bool identifier_char(char c) noexcept {
+    return is_ascii_upper(c) || is_ascii_lower(c) || is_ascii_digit(c) || c == '_' || static_cast<unsigned char>(c) >= 0x80;
+}
+
+/// The class's own name in a demangled type name: namespaces, enclosing classes and
+/// functions, trailing template arguments and ABI tags stripped (`a::Outer<int>::Error<T>`
+/// → `Error`, `(anonymous namespace)::X` → `X`, `f()::Local` → `Local`). Empty when the last
+/// component is not an identifier (a lambda's closure type, an unnamed type) or the brackets
+/// do not balance. Linear; no allocation.
+[[nodiscard]] constexpr std::string_view unqualified_name(std::string_view name) noexcept {
+    std::size_t end = name.size();
+    while (end > 0 && (name[end - 1] == '>' || name[end - 1] == ']')) {
+        const char close = name[end - 1];
+        const char open = close == '>' ? '<' : '[';
+        int depth = 0;
+        int parens = 0;  // `<` and `>` inside parentheses are operators in an expression argument
+        std::size_t i = end;
+        while (i > 0) {
+            const char c = name[--i];
+            if (c == ')') {
+                ++parens;
+            } else if (c == '(') {
+                --parens;
+            } else if (parens == 0 && c == close) {
+                ++depth;
+            } else if (parens == 0 && c == open && --depth == 0) {
+                break;
+            }
+        }
+        if (depth != 0) return {};
+        end = i;
     }
-    return false;
+    std::size_t begin = end;
+    while (begin > 0 && identifier_char(name[begin - 1])) --begin;
+    return name.substr(begin, end - begin);
 }
 
-/// Rule 5 of SPEC §9 on a demangled type name (namespaces included).
-[[nodiscard]] constexpr std::optional<ErrorClass> classify_type_name(std::string_view name) noexcept {
-    if (icontains(name, "auth") || icontains(name, "unauthoriz") || icontains(name, "credential"))
-        return ErrorClass::Auth;
-    if (icontains(name, "forbid") || icontains(name, "permission")) return ErrorClass::Permission;
-    if (icontains(name, "timeout") || icontains(name, "connection")) return ErrorClass::Transient;
+/// Whether position `i` of an identifier starts a word: the first character; a letter after
+/// `_` or a digit; an upper-case letter after a lower-case one (`read|Timeout`); the last
+/// upper-case letter of a run followed by a lower-case one (`HTTP|Timeout`, `O|Auth`).
+[[nodiscard]] constexpr bool word_start(std::string_view name, std::size_t i) noexcept {
+    if (i == 0) return true;
+    if (i >= name.size()) return false;
+    const char c = name[i];
+    const char before = name[i - 1];
+    if (!is_ascii_upper(c) && !is_ascii_lower(c)) return false;
+    if (before == '_' || is_ascii_digit(before)) return true;
+    if (!is_ascii_upper(c)) return false;
+    if (is_ascii_lower(before)) return true;
+    return is_ascii_upper(before) && i + 1 < name.size() && is_ascii_lower(name[i + 1]);
+}
+
+/// Whether a word ends just before position `i`: the end of the name, a character that is
+/// not a letter, or the start of the next word.
+[[nodiscard]] constexpr bool word_end(std::string_view name, std::size_t i) noexcept {
+    if (i >= name.size()) return true;
+    const char c = name[i];
+    if (!is_ascii_upper(c) && !is_ascii_lower(c)) return true;
+    return word_start(name, i);
+}
+
+/// Whether `name` continues at `i` with `needle` (lower case), ignoring ASCII case.
+[[nodiscard]] constexpr bool continues_with(std::string_view name, std::size_t i, std::string_view needle) noexcept {
+    if (i > name.size() || name.size() - i < needle.size()) return false;
+    for (std::size_t j = 0; j < needle.size(); ++j) {
+        if (ascii_lower(name[i + j]) != needle[j]) return false;
+    }
+    return true;
+}
+
+/// The Auth words at `i`: `auth` as a whole word, or `authent…`, `authoriz…`, `authoris…`;
+/// each may carry an `un` prefix. `author`, `authority`, `authored` are not Auth words.
+[[nodiscard]] constexpr bool auth_word_at(std::string_view name, std::size_t i) noexcept {
+    if (continues_with(name, i, "un")) {
+        if (auth_word_at(name, i + 2)) return true;
+    }
+    if (!continues_with(name, i, "auth")) return false;
+    return word_end(name, i + 4) || continues_with(name, i + 4, "ent") || continues_with(name, i + 4, "oriz") ||
+           continues_with(name, i + 4, "oris");
+}
+
+/// Rule 5 on a class's own name (see `unqualified_name`): at a word start, the Auth words or
+/// `credential…` → `Auth`; `forbid…` or `permission…` → `Permission`; `timeout…` or
+/// `connection…` → `Transient`; the first class in that order wins. A needle may run across
+/// a word boundary (`TimeOut`) but not across `_`. Linear; no allocation.
+[[nodiscard]] constexpr std::optional<ErrorClass> classify_class_name(std::string_view name) noexcept {
+    bool permission = false;
+    bool transient = false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        if (!word_start(name, i)) continue;
+        switch (ascii_lower(name[i])) {
+            case 'a':
+            case 'u':
+                if (auth_word_at(name, i)) return ErrorClass::Auth;
+                break;
+            case 'c':
+                if (continues_with(name, i, "credential")) return ErrorClass::Auth;
+                transient = transient || continues_with(name, i, "connection");
+                break;
+            case 'f': permission = permission || continues_with(name, i, "forbid"); break;
+            case 'p': permission = permission || continues_with(name, i, "permission"); break;
+            case 't': transient = transient || continues_with(name, i, "timeout"); break;
+            default: break;
+        }
+    }
+    if (permission) return ErrorClass::Permission;
+    if (transient) return ErrorClass::Transient;
     return std::nullopt;
+}
+
+/// The class's own name read straight from an Itanium-mangled type name (`type_info::name()`)
+/// when the name is made of plain identifiers only: `6Boring`, `St13runtime_error`,
+/// `N3app7network12ReadTimeoutE`, `N12_GLOBAL__N_15LocalE`. None for anything else
+/// (templates, local classes, ABI tags, other ABIs), which must be demangled. Saves the
+/// demangler's ~1,500 instructions and its malloc on the common shape.
+[[nodiscard]] constexpr std::optional<std::string_view> plain_mangled_name(std::string_view mangled) noexcept {
+    std::size_t i = 0;
+    const bool nested = !mangled.empty() && mangled[0] == 'N';
+    if (nested) ++i;
+    if (mangled.substr(i, 2) == "St") i += 2;
+    std::string_view last{};
+    while (i < mangled.size() && is_ascii_digit(mangled[i])) {
+        std::size_t length = 0;
+        while (i < mangled.size() && is_ascii_digit(mangled[i])) {
+            length = length * 10 + static_cast<std::size_t>(mangled[i] - '0');
+            if (length > mangled.size()) return std::nullopt;
+            ++i;
+        }
+        if (length == 0 || mangled.size() - i < length) return std::nullopt;
+        last = mangled.substr(i, length);
+        i += length;
+        if (!nested) break;
+    }
+    if (last.empty()) return std::nullopt;
+    if (nested) {
+        if (i >= mangled.size() || mangled[i] != 'E') return std::nullopt;
+        ++i;
+    }
+    if (i != mangled.size()) return std::nullopt;
+    return last;
+}
+
+/// Rule 5 on a demangled type name: `classify_class_name(unqualified_name(name))`.
+[[nodiscard]] constexpr std::optional<ErrorClass> classify_type_name(std::string_view name) noexcept {
+    return classify_class_name(unqualified_name(name));
+}
+
+/// Rule 5 on a dynamic type: its mangled name read directly when plain, else demangled.
+[[nodiscard]] inline std::optional<ErrorClass> classify_type(const std::type_info& type) noexcept {
+    if (const auto own = plain_mangled_name(type.name())) return classify_class_name(*own);
+    const DemangledName name(&type);
+    return classify_type_name(name.view());
 }
 
 [[nodiscard]] inline bool is_timeout_code(const std::error_code& code) noexcept {
@@ -278,42 +417,45 @@ namespace detail {
            condition.value() == static_cast<int>(std::errc::timed_out);
 }
 
-/// SPEC §9 in order; `heuristics` switches rule 5.
-[[nodiscard]] inline ErrorClass classify_exception(const std::exception_ptr& error, bool heuristics) noexcept {
-    if (!error) return ErrorClass::Unknown;
-    try {
-        std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-        const auto* system = dynamic_cast<const std::system_error*>(&e);
+/// The rules of `default_classifier` in order, on a thrown object; `heuristics` switches
+/// rule 5. Costs `dynamic_cast`s and, for rule 5 on a template or local class, one demangling
+/// (malloc, no operator new).
+[[nodiscard]] inline ErrorClass classify_thrown(const ThrownView& thrown, bool heuristics) noexcept {
+    // Every type rules 1 to 4 name derives from std::runtime_error: one cast spares the
+    // others (about 1,000 instructions) for the rest, at the price of one for runtime errors.
+    const auto* e = dynamic_cast<const std::runtime_error*>(thrown.as_std());
+    const auto* system = dynamic_cast<const std::system_error*>(e);
+    if (e != nullptr) {
         // 1. timeouts
-        if (dynamic_cast<const AttemptTimeoutError*>(&e) != nullptr) return ErrorClass::Transient;
+        if (dynamic_cast<const AttemptTimeoutError*>(e) != nullptr) return ErrorClass::Transient;
         if (system != nullptr && is_timeout_code(system->code())) return ErrorClass::Transient;
         // 2. markers
-        if (dynamic_cast<const PermanentError*>(&e) != nullptr) return ErrorClass::Permanent;
-        if (dynamic_cast<const RateLimitError*>(&e) != nullptr) return ErrorClass::RateLimit;
-        if (dynamic_cast<const ConcurrencyError*>(&e) != nullptr) return ErrorClass::Concurrency;
-        if (dynamic_cast<const ServerError*>(&e) != nullptr) return ErrorClass::ServerError;
-        // 3. status
-        if (auto status = exception_status(error)) {
-            if (auto klass = classify_status(*status)) return *klass;
-        }
-        // 4. network codes
-        if (system != nullptr) {
-            if (auto klass = classify_error_code(system->code())) return *klass;
-        }
-    } catch (...) {
-        // Not a std::exception: only a registered status type or the name can tell.
-        if (auto status = exception_status(error)) {
-            if (auto klass = classify_status(*status)) return *klass;
-        }
+        if (dynamic_cast<const PermanentError*>(e) != nullptr) return ErrorClass::Permanent;
+        if (dynamic_cast<const RateLimitError*>(e) != nullptr) return ErrorClass::RateLimit;
+        if (dynamic_cast<const ConcurrencyError*>(e) != nullptr) return ErrorClass::Concurrency;
+        if (dynamic_cast<const ServerError*>(e) != nullptr) return ErrorClass::ServerError;
+    }
+    // 3. status
+    if (auto status = thrown_status(thrown, e)) {
+        if (auto klass = classify_status(*status)) return *klass;
+    }
+    // 4. network codes
+    if (system != nullptr) {
+        if (auto klass = classify_error_code(system->code())) return *klass;
     }
     // 5. name heuristics
-    if (heuristics) {
-        const DemangledName name(exception_type(error));
-        if (auto klass = classify_type_name(name.view())) return *klass;
+    if (heuristics && thrown.type() != nullptr) {
+        if (auto klass = classify_type(*thrown.type())) return *klass;
     }
     // 6.
     return ErrorClass::Unknown;
+}
+
+/// `classify_thrown` on the object `error` holds; `Unknown` for an empty pointer. No rethrow
+/// under libstdc++, one elsewhere.
+[[nodiscard]] inline ErrorClass classify_exception(const std::exception_ptr& error, bool heuristics) noexcept {
+    if (!error) return ErrorClass::Unknown;
+    return with_thrown(error, [heuristics](const ThrownView& thrown) { return classify_thrown(thrown, heuristics); });
 }
 
 }  // namespace detail
@@ -327,16 +469,19 @@ namespace detail {
 
 // ---- the classifiers -----------------------------------------------------------------------
 
-/// SPEC §9, first match wins: timeouts → `Transient`; the marker errors; a numeric status
-/// (`StatusError`, `register_status_type`) through `classify_status`; `std::system_error`
-/// network codes → `Transient`; name heuristics on the demangled dynamic type name
-/// (auth / unauthoriz / credential → `Auth`, forbid / permission → `Permission`,
-/// timeout / connection → `Transient`); else `Unknown`. Stateless; thread-safe; never throws;
-/// no operator new (the demangled name uses the ABI's malloc). Rethrows the exception a few
-/// times, so it belongs on failure paths, which is where it is called.
+/// First match wins (docs/classifiers.md): timeouts → `Transient`; the marker errors; a
+/// numeric status (`StatusError`, `register_status_type`) through `classify_status`;
+/// `std::system_error` network codes → `Transient`; name heuristics on the word starts of the
+/// class's own name, namespaces and template arguments stripped (auth / unauthoriz /
+/// credential → `Auth`, forbid / permission → `Permission`, timeout / connection →
+/// `Transient`); else `Unknown`. Stateless; thread-safe; never throws; no operator new (the
+/// demangled name, for template and local classes only, uses the ABI's malloc). Cost per
+/// failure: under libstdc++ no rethrow (the object is looked at in place), a few
+/// `dynamic_cast`s and a scan of the type's name, 900 to 2,300 instructions; under libc++
+/// one rethrow (about 38,000 with LLVM's unwinder).
 struct DefaultClassifier {
     /// The class of the exception `error` holds, by the rules above (no `retry_after`).
-    [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
+    [[nodiscard]] Classification operator()(const std::exception_ptr& error) const noexcept {
         return Classification{detail::classify_exception(error, true)};
     }
 };
@@ -344,7 +489,7 @@ struct DefaultClassifier {
 /// `DefaultClassifier` without the name heuristics (rule 5): only explicit signals count.
 struct StrictClassifier {
     /// The class of the exception `error` holds, as `DefaultClassifier` minus the name rule.
-    [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
+    [[nodiscard]] Classification operator()(const std::exception_ptr& error) const noexcept {
         return Classification{detail::classify_exception(error, false)};
     }
 };

@@ -3,8 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <optional>
+#include <exception>
 #include <stdexcept>
 #include <string_view>
+#include <system_error>
 
 #include <redress/extras/curl.hpp>
 #include <redress/extras/grpc.hpp>
@@ -188,4 +190,50 @@ TEST_CASE("classify_curl maps every listed CURLcode, and the HTTP status for OK 
     CHECK(redress::extras::curl_classifier(std::make_exception_ptr(redress::PermanentError("x"))).klass ==
           ErrorClass::Permanent);
     STATIC_REQUIRE(redress::Classifier<redress::extras::CurlClassifier>);
+}
+
+namespace extras_names {
+struct UpstreamTimeout : std::runtime_error {
+    UpstreamTimeout() : std::runtime_error("x") {}
+};
+struct NotStd {};
+struct WrappedGrpc : redress::extras::GrpcError {
+    WrappedGrpc() : redress::extras::GrpcError(redress::extras::GrpcCode::Unavailable) {}
+};
+struct WrappedCurl : redress::extras::CurlError {
+    WrappedCurl() : redress::extras::CurlError(67) {}
+};
+struct WrappedSql : redress::extras::SqlError {
+    WrappedSql() : redress::extras::SqlError("40001") {}
+};
+}  // namespace extras_names
+
+TEST_CASE("the extras classifiers read their own error types, derived ones too, and answer as default_classifier for the rest") {
+    using redress::extras::curl_classifier;
+    using redress::extras::grpc_classifier;
+    using redress::extras::sqlstate_classifier;
+    CHECK(grpc_classifier(std::make_exception_ptr(extras_names::WrappedGrpc{})).klass == ErrorClass::Transient);
+    CHECK(curl_classifier(std::make_exception_ptr(extras_names::WrappedCurl{})).klass == ErrorClass::Auth);
+    CHECK(sqlstate_classifier(std::make_exception_ptr(extras_names::WrappedSql{})).klass == ErrorClass::Concurrency);
+
+    const std::exception_ptr others[] = {
+        std::make_exception_ptr(std::runtime_error("plain")),
+        std::make_exception_ptr(redress::RateLimitError("x")),
+        std::make_exception_ptr(redress::StatusError(503)),
+        std::make_exception_ptr(redress::StatusError(401)),
+        std::make_exception_ptr(redress::AttemptTimeoutError{}),
+        std::make_exception_ptr(std::system_error(std::make_error_code(std::errc::connection_reset))),
+        std::make_exception_ptr(extras_names::UpstreamTimeout{}),
+        std::make_exception_ptr(extras_names::NotStd{}),
+        std::make_exception_ptr(42),
+        std::exception_ptr{},
+    };
+    for (const auto& error : others) {
+        INFO("error " << redress::error_type_name(error));
+        const auto expected = redress::default_classifier(error);
+        CHECK(grpc_classifier(error) == expected);
+        CHECK(curl_classifier(error) == expected);
+        CHECK(sqlstate_classifier(error) == expected);
+    }
+    CHECK(grpc_classifier(std::make_exception_ptr(extras_names::UpstreamTimeout{})).klass == ErrorClass::Transient);
 }

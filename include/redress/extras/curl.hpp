@@ -91,18 +91,16 @@ private:
 };
 
 /// `CurlError` → `classify_curl(curl_code(), http_status())`; everything else as
-/// `redress::default_classifier`. Stateless; thread-safe.
+/// `redress::default_classifier`. Stateless; thread-safe; never throws. Looks at the
+/// exception once, as `default_classifier` does (no rethrow under libstdc++).
 struct CurlClassifier {
     /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
-        try {
-            std::rethrow_exception(error);
-        } catch (const CurlError& e) {
-            return Classification{classify_curl(e.curl_code(), e.http_status())};
-        } catch (...) {
-        }
-        return default_classifier(error);
+        return redress::detail::with_thrown(error, [](const redress::detail::ThrownView& thrown) {
+            if (const auto* e = thrown.as<CurlError>()) return Classification{classify_curl(e->curl_code(), e->http_status())};
+            return Classification{redress::detail::classify_thrown(thrown, true)};
+        });
     }
 };
 

@@ -33,7 +33,7 @@ enum class GrpcCode : int {
     Unauthenticated = 16,
 };
 
-/// gRPC code → class (SPEC §9): RESOURCE_EXHAUSTED → `RateLimit`; UNAVAILABLE,
+/// gRPC code → class: RESOURCE_EXHAUSTED → `RateLimit`; UNAVAILABLE,
 /// DEADLINE_EXCEEDED → `Transient`; UNAUTHENTICATED → `Auth`; PERMISSION_DENIED →
 /// `Permission`; INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND, CANCELLED →
 /// `Permanent`; INTERNAL, DATA_LOSS → `ServerError`; ABORTED → `Concurrency`; anything else
@@ -78,18 +78,16 @@ private:
 };
 
 /// `GrpcError` → `classify_grpc(code())`; everything else as `redress::default_classifier`.
-/// Stateless; thread-safe.
+/// Stateless; thread-safe; never throws. Looks at the exception once, as `default_classifier`
+/// does (no rethrow under libstdc++).
 struct GrpcClassifier {
     /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
-        try {
-            std::rethrow_exception(error);
-        } catch (const GrpcError& e) {
-            return Classification{classify_grpc(e.code())};
-        } catch (...) {
-        }
-        return default_classifier(error);
+        return redress::detail::with_thrown(error, [](const redress::detail::ThrownView& thrown) {
+            if (const auto* e = thrown.as<GrpcError>()) return Classification{classify_grpc(e->code())};
+            return Classification{redress::detail::classify_thrown(thrown, true)};
+        });
     }
 };
 

@@ -119,22 +119,21 @@ private:
 
 /// `SqlError` → `classify_sqlstate(sqlstate())`; another `std::exception` whose `what()`
 /// holds a SQLSTATE (see `extract_sqlstate`) of a known class → that class; everything else
-/// as `redress::default_classifier`. Stateless; thread-safe.
+/// as `redress::default_classifier`. Stateless; thread-safe; never throws. Looks at the
+/// exception once, as `default_classifier` does (no rethrow under libstdc++).
 struct SqlstateClassifier {
     /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
-        try {
-            std::rethrow_exception(error);
-        } catch (const SqlError& e) {
-            return Classification{classify_sqlstate(e.sqlstate())};
-        } catch (const std::exception& e) {
-            if (const auto code = extract_sqlstate(e.what())) {
-                if (const auto klass = classify_sqlstate(*code); klass != ErrorClass::Unknown) return Classification{klass};
+        return redress::detail::with_thrown(error, [](const redress::detail::ThrownView& thrown) {
+            if (const auto* e = thrown.as<SqlError>()) return Classification{classify_sqlstate(e->sqlstate())};
+            if (const auto* e = thrown.as_std()) {
+                if (const auto code = extract_sqlstate(e->what())) {
+                    if (const auto klass = classify_sqlstate(*code); klass != ErrorClass::Unknown) return Classification{klass};
+                }
             }
-        } catch (...) {
-        }
-        return default_classifier(error);
+            return Classification{redress::detail::classify_thrown(thrown, true)};
+        });
     }
 };
 
