@@ -146,7 +146,7 @@ public:
                 case Open: {
                     const auto opened = opened_at_.load(std::memory_order_acquire);
                     const auto now = options_.clock.now().time_since_epoch().count();
-                    if (now - opened < options_.recovery_timeout.count()) return rejected(CircuitState::Open);
+                    if (elapsed(now, opened) < options_.recovery_timeout.count()) return rejected(CircuitState::Open);
                     const auto probing = next(w, Probing);
                     if (word_.compare_exchange_strong(w, probing, std::memory_order_acq_rel,
                                                       std::memory_order_acquire)) {
@@ -283,6 +283,17 @@ private:
         return (((w >> phase_bits) + 1) << phase_bits) | p;
     }
 
+    /// `later - earlier` in nanoseconds, saturated to the `Duration::rep` range: clock readings
+    /// may lie anywhere in it (a clock starting at 0, at -290 years, at +290 years), and two
+    /// readings more than 292 years apart must compare as "long ago", not wrap to negative.
+    static constexpr Duration::rep elapsed(Duration::rep later, Duration::rep earlier) noexcept {
+        constexpr auto max = std::numeric_limits<Duration::rep>::max();
+        constexpr auto min = std::numeric_limits<Duration::rep>::min();
+        if (earlier < 0 && later > max + earlier) return max;
+        if (earlier > 0 && later < min + earlier) return min;
+        return later - earlier;
+    }
+
     /// The last `n` failure times, oldest overwritten first: `n` failures lie within the
     /// window exactly when the oldest of the last `n` does. Exact, and bounded by the threshold
     /// (itself at most `CircuitBreakerOptions::max_threshold`).
@@ -305,7 +316,7 @@ private:
             next_ = (next_ + 1) % capacity_;
             if (size_ < capacity_) ++size_;
             // When full, next_ now indexes the oldest of the last `capacity` failures.
-            return size_ == capacity_ && now - times_[next_] < window;
+            return size_ == capacity_ && elapsed(now, times_[next_]) < window;
         }
 
     private:
@@ -408,9 +419,10 @@ private:
         std::uint64_t calls = 0;
         std::uint64_t failures = 0;
         for (const auto& slot : ratio_) {
-            // (Compared this way round: an unused slot's index is the minimum value, and
-            // subtracting it would overflow.)
-            if (slot.index <= current && slot.index > current - static_cast<std::int64_t>(ratio_buckets)) {
+            // The distance in unsigned arithmetic: exact for any index <= current (an unused
+            // slot's index is the minimum value; and current - 32 overflows near it).
+            if (slot.index <= current &&
+                static_cast<std::uint64_t>(current) - static_cast<std::uint64_t>(slot.index) < ratio_buckets) {
                 calls += slot.calls;
                 failures += slot.failures;
             }
@@ -450,6 +462,10 @@ private:
 /// clock read. Memory is `failure_threshold + sum of class thresholds` timestamps in count
 /// mode (each threshold is at most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32
 /// buckets instead of the `failure_threshold` ring.
+///
+/// Total over its inputs: every clock reading and every duration up to `Duration::max()` is
+/// handled without overflow (differences saturate), and a failure class outside the eight
+/// `ErrorClass` values is counted as `Unknown`.
 ///
 /// Protocol: call `allow()` once per operation; if `allowed`, run it and report exactly one
 /// of `record_success`, `record_failure(class)` or `record_cancel` with the same permit.
