@@ -1,4 +1,4 @@
-// CircuitBreaker: fail fast while a downstream is unhealthy (SPEC §6).
+// CircuitBreaker: fail fast while a downstream is unhealthy (see docs/circuit_breaker.md).
 #pragma once
 
 #include <array>
@@ -10,29 +10,39 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
+#include <string_view>
 #include <utility>
 
-#include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
+#include <redress/errors.hpp>
+#include <redress/vocabulary.hpp>
 
 namespace redress {
 
 /// Settings of a `CircuitBreaker`. Designated initializers name what differs from the defaults:
 /// `redress::CircuitBreaker{{.failure_threshold = 5, .window = 60s, .recovery_timeout = 30s}}`.
 struct CircuitBreakerOptions {
-    /// Failures of a `trip_on` class within `window` that open the breaker (count mode).
+    /// The largest `failure_threshold` and class threshold accepted. Count mode keeps the
+    /// times of the last `n` failures (8 bytes each), so this bounds the breaker's memory;
+    /// thresholds in the thousands are rates, which ratio mode (`failure_ratio`) expresses in
+    /// constant memory. See docs/circuit_breaker.md.
+    static constexpr int max_threshold = 10'000;
+
+    /// Failures of a `trip_on` class within `window` that open the breaker (count mode);
+    /// 1 to `max_threshold`.
     int failure_threshold = 5;
     /// The rolling window in which failures (and, in ratio mode, calls) are counted.
     Duration window = std::chrono::seconds(60);
     /// Time the breaker stays open before the next call becomes the half-open probe.
     Duration recovery_timeout = std::chrono::seconds(30);
-    /// Classes that count as failures; the keys of `class_thresholds` are added.
+    /// Classes that count as failures; the keys of `class_thresholds` are added. A value
+    /// outside `ErrorClass` is rejected at construction.
     ErrorClassSet trip_on{ErrorClass::Transient, ErrorClass::ServerError};
     /// Per-class thresholds: `n` failures of that class within `window` open the breaker,
     /// whatever the other counts. Such failures also count toward `failure_threshold`.
+    /// Each 1 to `max_threshold`.
     PerClass<int> class_thresholds{};
     /// Ratio mode when set: the breaker opens when (trip_on failures) / (calls) within `window`
     /// reaches this ratio, in (0, 1]; `failure_threshold` is then not used.
@@ -135,7 +145,7 @@ public:
                 case Open: {
                     const auto opened = opened_at_.load(std::memory_order_acquire);
                     const auto now = options_.clock.now().time_since_epoch().count();
-                    if (now - opened < options_.recovery_timeout.count()) return rejected(CircuitState::Open);
+                    if (elapsed(now, opened) < options_.recovery_timeout.count()) return rejected(CircuitState::Open);
                     const auto probing = next(w, Probing);
                     if (word_.compare_exchange_strong(w, probing, std::memory_order_acq_rel,
                                                       std::memory_order_acquire)) {
@@ -180,11 +190,15 @@ public:
 
     std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
         if (!permit.allowed) return std::nullopt;
+        // A value outside the eight classes (a cast, a classifier's bug) is counted as Unknown:
+        // it indexes the per-class rings below, so it must never pass through as it is.
+        if (static_cast<unsigned>(klass) >= error_class_count) klass = ErrorClass::Unknown;
         const bool trips = options_.trip_on.contains(klass);
         if (permit.probe) {
             std::lock_guard lock(mutex_);
             if (word_.load(std::memory_order_acquire) == permit.ticket) {
-                // Divergence (SPEC §6): a class outside trip_on means the downstream answered.
+                // Divergence from the Python original: a class outside trip_on means the
+                // downstream answered, so the probe closes the breaker.
                 return trips ? open_locked(now_rep()) : close_locked();
             }
         }
@@ -268,8 +282,20 @@ private:
         return (((w >> phase_bits) + 1) << phase_bits) | p;
     }
 
+    /// `later - earlier` in nanoseconds, saturated to the `Duration::rep` range: clock readings
+    /// may lie anywhere in it (a clock starting at 0, at -290 years, at +290 years), and two
+    /// readings more than 292 years apart must compare as "long ago", not wrap to negative.
+    static constexpr Duration::rep elapsed(Duration::rep later, Duration::rep earlier) noexcept {
+        constexpr auto max = std::numeric_limits<Duration::rep>::max();
+        constexpr auto min = std::numeric_limits<Duration::rep>::min();
+        if (earlier < 0 && later > max + earlier) return max;
+        if (earlier > 0 && later < min + earlier) return min;
+        return later - earlier;
+    }
+
     /// The last `n` failure times, oldest overwritten first: `n` failures lie within the
-    /// window exactly when the oldest of the last `n` does. Exact, and bounded by the threshold.
+    /// window exactly when the oldest of the last `n` does. Exact, and bounded by the threshold
+    /// (itself at most `CircuitBreakerOptions::max_threshold`).
     /// (An array and its size rather than a `std::vector`: every translation unit that builds a
     /// breaker compiles what the ring uses, and `std::vector` brings far more.)
     class TimeRing {
@@ -289,7 +315,7 @@ private:
             next_ = (next_ + 1) % capacity_;
             if (size_ < capacity_) ++size_;
             // When full, next_ now indexes the oldest of the last `capacity` failures.
-            return size_ == capacity_ && now - times_[next_] < window;
+            return size_ == capacity_ && elapsed(now, times_[next_]) < window;
         }
 
     private:
@@ -316,25 +342,30 @@ private:
         return q;
     }
 
+    [[noreturn]] static void invalid(std::string_view option, std::string_view rule) {
+        invalid_option("CircuitBreakerOptions", option, rule);
+    }
+    [[noreturn]] static void invalid(std::string_view option, const Message& rule) {
+        invalid_option("CircuitBreakerOptions", option, rule);
+    }
+
     void validate_and_complete() {
         auto& o = options_;
-        if (o.failure_threshold < 1)
-            throw std::invalid_argument("redress: CircuitBreakerOptions::failure_threshold must be >= 1");
-        if (o.window <= Duration::zero())
-            throw std::invalid_argument("redress: CircuitBreakerOptions::window must be > 0");
-        if (o.recovery_timeout < Duration::zero())
-            throw std::invalid_argument("redress: CircuitBreakerOptions::recovery_timeout must be >= 0");
+        constexpr int cap = CircuitBreakerOptions::max_threshold;
+        if (o.failure_threshold < 1 || o.failure_threshold > cap)
+            invalid("failure_threshold", Message{} << "must be in [1, " << cap << "] (is " << o.failure_threshold << ")");
+        if (o.window <= Duration::zero()) invalid("window", "must be > 0");
+        if (o.recovery_timeout < Duration::zero()) invalid("recovery_timeout", "must be >= 0");
+        if (!o.trip_on.valid()) invalid("trip_on", "must hold only ErrorClass values (a value outside the eight classes was inserted)");
         o.class_thresholds.for_each([](ErrorClass k, int n) {
-            if (n < 1) {
-                throw std::invalid_argument((Message{} << "redress: CircuitBreakerOptions::class_thresholds["
-                                                     << to_string(k) << "] must be >= 1")
-                                                        .c_str());
-            }
+            if (n < 1 || n > cap)
+                invalid("class_thresholds",
+                        Message{} << "must be in [1, " << cap << "] (class " << to_string(k) << " has " << n << ")");
         });
         if (o.failure_ratio && !(*o.failure_ratio > 0.0 && *o.failure_ratio <= 1.0))
-            throw std::invalid_argument("redress: CircuitBreakerOptions::failure_ratio must be in (0, 1]");
+            invalid("failure_ratio", "must be in (0, 1]");
         if (o.minimum_throughput < 1)
-            throw std::invalid_argument("redress: CircuitBreakerOptions::minimum_throughput must be >= 1");
+            invalid("minimum_throughput", Message{} << "must be >= 1 (is " << o.minimum_throughput << ")");
         o.class_thresholds.for_each([&o](ErrorClass k, int) { o.trip_on.insert(k); });
     }
 
@@ -387,9 +418,10 @@ private:
         std::uint64_t calls = 0;
         std::uint64_t failures = 0;
         for (const auto& slot : ratio_) {
-            // (Compared this way round: an unused slot's index is the minimum value, and
-            // subtracting it would overflow.)
-            if (slot.index <= current && slot.index > current - static_cast<std::int64_t>(ratio_buckets)) {
+            // The distance in unsigned arithmetic: exact for any index <= current (an unused
+            // slot's index is the minimum value; and current - 32 overflows near it).
+            if (slot.index <= current &&
+                static_cast<std::uint64_t>(current) - static_cast<std::uint64_t>(slot.index) < ratio_buckets) {
                 calls += slot.calls;
                 failures += slot.failures;
             }
@@ -415,7 +447,7 @@ private:
 
 }  // namespace detail
 
-/// A circuit breaker (SPEC §6): counts failures of the `trip_on` classes in a rolling window,
+/// A circuit breaker: counts failures of the `trip_on` classes in a rolling window,
 /// opens at a threshold (or, in ratio mode, at a failure ratio), rejects while open, lets one
 /// probe through after `recovery_timeout`, and closes when the probe succeeds.
 ///
@@ -426,8 +458,13 @@ private:
 /// Cost: in the closed state, `allow()` and (count mode) `record_success()` are one atomic load:
 /// no lock, no clock read. A failure of a `trip_on` class takes a short lock and reads the
 /// clock once. Ratio mode also records successes and other failures under the lock, with a
-/// clock read. Memory is `O(failure_threshold + sum of class thresholds)` timestamps in count
-/// mode; ratio mode uses 32 buckets instead of the `failure_threshold` ring.
+/// clock read. Memory is `failure_threshold + sum of class thresholds` timestamps in count
+/// mode (each threshold is at most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32
+/// buckets instead of the `failure_threshold` ring.
+///
+/// Total over its inputs: every clock reading and every duration up to `Duration::max()` is
+/// handled without overflow (differences saturate), and a failure class outside the eight
+/// `ErrorClass` values is counted as `Unknown`.
 ///
 /// Protocol: call `allow()` once per operation; if `allowed`, run it and report exactly one
 /// of `record_success`, `record_failure(class)` or `record_cancel` with the same permit.
@@ -438,7 +475,10 @@ public:
     /// A breaker with the default options.
     CircuitBreaker() : CircuitBreaker(CircuitBreakerOptions{}) {}
 
-    /// Validates `options`; throws `std::invalid_argument` naming the offending option.
+    /// Validates `options`; throws `InvalidOption` (component `"CircuitBreakerOptions"`) naming
+    /// the offending option: `failure_threshold` or a class threshold outside
+    /// [1, `max_threshold`], `window <= 0`, `recovery_timeout < 0`, `trip_on` holding a value
+    /// outside `ErrorClass`, `failure_ratio` outside (0, 1], `minimum_throughput < 1`.
     // Not make_shared: the control block is a second allocation, once per breaker, and a
     // translation unit that builds a breaker compiles far less than make_shared's machinery.
     explicit CircuitBreaker(CircuitBreakerOptions options)
@@ -464,8 +504,9 @@ public:
 
     /// The operation failed with `klass`. Closed: a `trip_on` class is counted and may open
     /// the breaker (`circuit_opened`). A probe failing with a `trip_on` class reopens it; with
-    /// any other class it closes it like a success (SPEC §6 Divergence). Failures reported while
-    /// open or half-open by calls admitted earlier are ignored.
+    /// any other class it closes it like a success (a divergence from the Python original:
+    /// the downstream answered). Failures reported while open or half-open by calls admitted
+    /// earlier are ignored. A `klass` outside the eight `ErrorClass` values counts as `Unknown`.
     std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
         return core_->record_failure(klass, permit);
     }

@@ -28,41 +28,57 @@ namespace redress {
 
 /// A set of error classes (a bitmask): `ErrorClassSet{ErrorClass::Transient, ErrorClass::ServerError}`.
 /// Value type, constexpr, no allocation.
+///
+/// Only the eight `ErrorClass` enumerators can be members. A value outside them
+/// (`static_cast<ErrorClass>(8)`) is never added and never found; inserting one clears
+/// `valid()`, so a component that takes the set as an option can reject it (a breaker's
+/// `trip_on` does). Every member is total: no input is undefined behaviour.
 class ErrorClassSet {
 public:
     constexpr ErrorClassSet() noexcept = default;
-    /// The set of `classes` (duplicates are harmless).
+    /// The set of `classes` (duplicates are harmless; a value outside `ErrorClass` clears `valid()`).
     constexpr ErrorClassSet(std::initializer_list<ErrorClass> classes) noexcept {
         for (auto c : classes) insert(c);
     }
 
-    /// Adds `c` (no-op when present).
-    constexpr void insert(ErrorClass c) noexcept { bits_ |= bit(c); }
-    /// Removes `c` (no-op when absent).
-    constexpr void erase(ErrorClass c) noexcept { bits_ &= static_cast<std::uint8_t>(~bit(c)); }
-    /// True when `c` is in the set.
-    [[nodiscard]] constexpr bool contains(ErrorClass c) const noexcept { return (bits_ & bit(c)) != 0; }
+    /// Adds `c` (no-op when present). A value outside `ErrorClass` is not added; it clears `valid()`.
+    constexpr void insert(ErrorClass c) noexcept { bits_ = static_cast<Bits>(bits_ | bit(c)); }
+    /// Removes `c` (no-op when absent, and for a value outside `ErrorClass`).
+    constexpr void erase(ErrorClass c) noexcept { bits_ = static_cast<Bits>(bits_ & ~(bit(c) & class_mask)); }
+    /// True when `c` is in the set; always false for a value outside `ErrorClass`.
+    [[nodiscard]] constexpr bool contains(ErrorClass c) const noexcept { return (bits_ & bit(c) & class_mask) != 0; }
     /// True when no class is in the set.
-    [[nodiscard]] constexpr bool empty() const noexcept { return bits_ == 0; }
+    [[nodiscard]] constexpr bool empty() const noexcept { return (bits_ & class_mask) == 0; }
     /// How many classes are in the set.
     [[nodiscard]] constexpr std::size_t size() const noexcept {
         std::size_t n = 0;
-        for (auto b = bits_; b != 0; b &= static_cast<std::uint8_t>(b - 1)) ++n;
+        for (unsigned b = bits_ & class_mask; b != 0; b &= b - 1) ++n;
         return n;
     }
+    /// False when a value outside `ErrorClass` was ever inserted (it was dropped).
+    [[nodiscard]] constexpr bool valid() const noexcept { return (bits_ & invalid_bit) == 0; }
 
     friend constexpr bool operator==(ErrorClassSet, ErrorClassSet) noexcept = default;
 
 private:
-    static constexpr std::uint8_t bit(ErrorClass c) noexcept {
-        return static_cast<std::uint8_t>(1U << static_cast<unsigned>(c));
+    using Bits = std::uint16_t;
+    /// Bits 0-7: the classes, by enumerator value. Bit 8: an out-of-range value was inserted.
+    static constexpr unsigned class_mask = (1U << error_class_count) - 1;
+    static constexpr unsigned invalid_bit = 1U << error_class_count;
+
+    /// The class's bit, or `invalid_bit` for a value outside `ErrorClass` (the shift is only
+    /// ever by 0-7: shifting by the raw value would be undefined from 32 up).
+    static constexpr unsigned bit(ErrorClass c) noexcept {
+        const auto i = static_cast<unsigned>(c);  // a negative value wraps to a large one
+        return i < error_class_count ? 1U << i : invalid_bit;
     }
-    std::uint8_t bits_ = 0;
+    Bits bits_ = 0;
 };
 
 /// A per-class table: at most one `T` for each `ErrorClass`, looked up by array index.
 /// Built from pairs: `PerClass<int>{{ErrorClass::RateLimit, 3}, {ErrorClass::ServerError, 5}}`.
-/// A class listed twice keeps the last value.
+/// A class listed twice keeps the last value. A value outside `ErrorClass` can never be a
+/// key: `set` throws, and the lookups (`find`, `contains`, `erase`) treat it as absent.
 template <class T>
 class PerClass {
 public:
@@ -75,17 +91,23 @@ public:
 
     /// Sets (or replaces) the entry for `klass`. Throws `std::invalid_argument` for a value
     /// outside `ErrorClass`.
-    void set(ErrorClass klass, T value) { slots_[index(klass)] = std::move(value); }
-    /// Removes the entry for `klass`, if any.
-    void erase(ErrorClass klass) { slots_[index(klass)].reset(); }
-
-    /// The entry for `klass`, or null.
-    [[nodiscard]] const T* find(ErrorClass klass) const noexcept {
-        const auto& slot = slots_[index(klass)];
-        return slot ? &*slot : nullptr;
+    void set(ErrorClass klass, T value) {
+        const auto i = slot_of(klass);
+        if (i == error_class_count) throw std::invalid_argument("redress: not an ErrorClass value");
+        slots_[i] = std::move(value);
     }
-    /// True when `klass` has an entry.
-    [[nodiscard]] bool contains(ErrorClass klass) const noexcept { return slots_[index(klass)].has_value(); }
+    /// Removes the entry for `klass`, if any (a value outside `ErrorClass` has none).
+    void erase(ErrorClass klass) noexcept {
+        if (const auto i = slot_of(klass); i != error_class_count) slots_[i].reset();
+    }
+
+    /// The entry for `klass`, or null (always null for a value outside `ErrorClass`).
+    [[nodiscard]] const T* find(ErrorClass klass) const noexcept {
+        const auto i = slot_of(klass);
+        return i != error_class_count && slots_[i] ? &*slots_[i] : nullptr;
+    }
+    /// True when `klass` has an entry (never for a value outside `ErrorClass`).
+    [[nodiscard]] bool contains(ErrorClass klass) const noexcept { return find(klass) != nullptr; }
     /// True when no class has an entry.
     [[nodiscard]] bool empty() const noexcept {
         for (const auto& s : slots_)
@@ -101,10 +123,10 @@ public:
     }
 
 private:
-    static std::size_t index(ErrorClass klass) {
-        const auto i = static_cast<std::size_t>(klass);
-        if (i >= error_class_count) throw std::invalid_argument("redress: not an ErrorClass value");
-        return i;
+    /// The slot of `klass`, or `error_class_count` for a value outside `ErrorClass`.
+    static constexpr std::size_t slot_of(ErrorClass klass) noexcept {
+        const auto i = static_cast<std::size_t>(static_cast<unsigned>(klass));
+        return i < error_class_count ? i : error_class_count;
     }
     std::array<std::optional<T>, error_class_count> slots_{};
 };
