@@ -1,4 +1,4 @@
-// FakeCircuitBreaker: a scripted stand-in for CircuitBreaker in tests (SPEC §11).
+// FakeCircuitBreaker: a scripted stand-in for CircuitBreaker in tests (docs/testing.md).
 #pragma once
 
 #include <cstddef>
@@ -107,6 +107,8 @@ public:
     /// Counts a failure and remembers `klass`; a probe's failure opens (`circuit_opened`) when
     /// `klass` is in `trip_on`, and closes (`circuit_closed`) otherwise.
     std::optional<BreakerTransition> record_failure(ErrorClass klass, const BreakerPermit& permit) {
+        // A value outside the eight classes counts as Unknown, as in CircuitBreaker.
+        if (static_cast<std::size_t>(klass) >= error_class_count) klass = ErrorClass::Unknown;
         std::lock_guard lock(state_->mutex);
         ++state_->failures;
         state_->last_failure_class = klass;
