@@ -1,7 +1,8 @@
 // <redress/redress.hpp>: the whole core, standard library only.
 //
-// Integrations live in their own headers: <redress/fmt.hpp>, <redress/asio.hpp>,
-// <redress/testing.hpp>, <redress/extras/*.hpp>, <redress/contrib/*.hpp>.
+// Integrations live in their own headers: <redress/fmt.hpp>, <redress/asio.hpp>; domain
+// classifiers in <redress/extras/*.hpp>; test doubles in <redress/testing.hpp>. The contract
+// these headers keep is docs/contract.md.
 #pragma once
 
 #include <redress/vocabulary.hpp>
