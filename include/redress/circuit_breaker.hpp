@@ -14,6 +14,7 @@
 #include <utility>
 
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
@@ -127,13 +128,13 @@ public:
 
     /// Closed: one load, small enough to inline at the call site; other phases decide in
     /// `allow_slow`.
-    BreakerPermit allow() {
+    REDRESS_INLINE BreakerPermit allow() {
         const auto w = word_.load(std::memory_order_acquire);
         if (phase_of(w) == Closed) return BreakerPermit{};
         return allow_slow(w);
     }
 
-    BreakerPermit allow_slow(std::uint64_t w) {
+    REDRESS_NOINLINE BreakerPermit allow_slow(std::uint64_t w) {
         for (;;) {
             switch (phase_of(w)) {
                 case Closed:
@@ -168,12 +169,12 @@ public:
     }
 
     /// Count mode, not the probe: nothing to record (inlined); otherwise `record_success_slow`.
-    std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
+    REDRESS_INLINE std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
         if (!permit.probe && !ratio_mode_) return std::nullopt;
         return record_success_slow(permit);
     }
 
-    std::optional<BreakerTransition> record_success_slow(const BreakerPermit& permit) {
+    REDRESS_NOINLINE std::optional<BreakerTransition> record_success_slow(const BreakerPermit& permit) {
         if (!permit.allowed) return std::nullopt;
         if (permit.probe) {
             std::lock_guard lock(mutex_);
@@ -494,11 +495,11 @@ public:
     /// `Open`) until `recovery_timeout` has passed since it opened; then the first caller
     /// becomes the probe (`circuit_half_open`). Half-open with a probe in flight: rejected
     /// (state `HalfOpen`). Isolated: rejected (state `Open`).
-    [[nodiscard]] BreakerPermit allow() { return core_->allow(); }
+    [[nodiscard]] REDRESS_INLINE BreakerPermit allow() { return core_->allow(); }
 
     /// The operation succeeded. A probe closes the breaker (`circuit_closed`, counts cleared);
     /// in count mode anything else changes nothing; in ratio mode it counts as a call.
-    std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
+    REDRESS_INLINE std::optional<BreakerTransition> record_success(const BreakerPermit& permit) {
         return core_->record_success(permit);
     }
 

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <utility>
 
+#include <redress/detail/attributes.hpp>
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/gate.hpp>
 #include <redress/engine/operation.hpp>
@@ -19,15 +20,6 @@
 #include <redress/outcome.hpp>
 #include <redress/retry.hpp>
 
-#if defined(__GNUC__)
-#define REDRESS_COLD [[gnu::noinline, gnu::cold]]
-#define REDRESS_NOINLINE [[gnu::noinline]]
-#define REDRESS_INLINE [[gnu::always_inline]] inline
-#else
-#define REDRESS_COLD
-#define REDRESS_NOINLINE
-#define REDRESS_INLINE inline
-#endif
 
 namespace redress::detail {
 
@@ -223,12 +215,12 @@ enum class Ending { Value, Outcome };
 template <class T, Ending E>
 using ending_t = std::conditional_t<E == Ending::Value, T, Outcome<T>>;
 
-/// The rest of a quiet operation whose first attempt did not return: the same attempts and
-/// gate as `run_sync`, with no hooks. Out of line and cold, so the success path that calls it
-/// keeps a small frame.
+/// The rest of a quiet operation whose first attempt did not return (`first`), or all of it
+/// (`first` null: the half-open probe): the same attempts and gate as `run_sync`, with no
+/// hooks. Out of line and cold, so the success path that calls it keeps a small frame.
 template <class T, Ending E, class PolicyT, class F, class Permit>
-REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit& permit,
-                                             FirstAttempt first) {
+REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit permit,
+                                             std::optional<FirstAttempt> first) {
     const auto& cfg = policy.retry_settings();
     Outcome<T> out;
     const CallHooks hooks{};
@@ -238,11 +230,13 @@ REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimeP
     std::exception_ptr abort;
     if constexpr (PolicyT::has_breaker) {
         BreakerGate<typename PolicyT::breaker_type> gate(policy.circuit_breaker(), hooks, cfg.clock, start, std::move(permit));
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort, &first);
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort,
+                                           first ? &*first : nullptr);
         gate.tell(out);
     } else {
         (void)permit;
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort, &first);
+        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, abort,
+                                           first ? &*first : nullptr);
     }
     if constexpr (E == Ending::Value) {
         return value_or_throw<T, false>(std::move(out), CircuitState::Closed, abort);
@@ -282,7 +276,19 @@ REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
                 return out;
             }
         }
+        if (permit.probe) [[unlikely]]
+            return continue_quietly<T, E>(policy, fn, start, std::move(permit), std::nullopt);
     }
+    // Past the probe check, redress::CircuitBreaker's permit is its plain closed permit: a
+    // constant, so nothing of it stays live across the call (callgrind: 68 -> see
+    // docs/performance.md for Policy<Retry, CircuitBreaker>).
+    const auto held = [&] {
+        if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>) {
+            return BreakerPermit{};
+        } else {
+            return permit;
+        }
+    };
     RunResult first = [&] {
         if constexpr (std::is_void_v<T>) {
             return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{});
@@ -293,9 +299,9 @@ REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
         }
     }();
     if (first.ran != Ran::Returned) [[unlikely]]
-        return continue_quietly<T, E>(policy, fn, start, permit, std::move(first));
+        return continue_quietly<T, E>(policy, fn, start, held(), std::move(first));
     notify_success(cfg.strategy);  // (a quiet policy has no per-class strategy to tell)
-    if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(permit);
+    if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(held());
     if constexpr (E == Ending::Outcome) {
         out.ok = true;
         out.attempts = 1;
