@@ -10,7 +10,7 @@
 //   // retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch
 //   fmt::print("{}\n", outcome);                           // failed stop_reason=... elapsed=312.457ms
 //   fmt::print("{}\n", redress::fmt_duration(outcome.elapsed));  // 312.457ms
-//   fmt::print("{}\n", outcome.elapsed);                   // 312457000ns (fmt's chrono formatter)
+//   fmt::print("{}\n", outcome.elapsed);                   // 312456789ns (fmt's chrono formatter)
 //
 // Formatters are defined for redress's own types only. Standard types belong to fmt:
 // durations use fmt's chrono formatter (<fmt/chrono.h>, included here so that
@@ -187,7 +187,8 @@ namespace redress {
 /// Allocates the returned string; thread-safe (reads only `event`).
 [[nodiscard]] inline std::string format_event(const Event& event) { return fmt::format("{}", event); }
 
-/// A duration that fmt prints in redress's compact form; made by `fmt_duration`.
+/// A duration that fmt prints in redress's compact form; made by `fmt_duration`. A plain
+/// value: copy it freely, format it from any thread.
 struct CompactDuration {
     Duration value{};  ///< The duration to print.
 };
@@ -199,7 +200,7 @@ struct CompactDuration {
 /// overflows. The format specification is a string's: fill, alignment, width (`{:>10}`).
 /// Any duration that converts to `Duration` without loss is accepted (`std::chrono::seconds`,
 /// `milliseconds`, ...). Plain `{}` on a duration is fmt's own chrono formatter instead
-/// (`312457000ns`). Free to make; formatting does not allocate.
+/// (`312456789ns`). Free to make; formatting it does not allocate and is thread-safe.
 [[nodiscard]] constexpr CompactDuration fmt_duration(Duration d) noexcept { return CompactDuration{d}; }
 
 }  // namespace redress
