@@ -1,25 +1,63 @@
 # Integration targets. Each is an INTERFACE target over redress::redress that brings one
 # third-party dependency; the core target never does. A target exists only when its
 # dependency is found, and REDRESS_REQUIRE_INTEGRATIONS turns "not found" into an error.
+# Configure ends this file with one status line saying which integrations were found:
+#   -- redress: integrations: fmt (found 9.1.0), asio (found 1.22.1); not found: -
 option(REDRESS_REQUIRE_INTEGRATIONS "Fail configuration when an integration's dependency is missing" OFF)
 
 set(_redress_mode QUIET)
 if(REDRESS_REQUIRE_INTEGRATIONS)
     set(_redress_mode REQUIRED)
 endif()
+set(_redress_found "")
+set(_redress_not_found "")
 
-# fmt: <redress/fmt.hpp>
-find_package(fmt 9 ${_redress_mode})
-if(fmt_FOUND)
+# Why a dependency is absent, for the summary line.
+function(_redress_why_missing out package hint)
+    if(CMAKE_DISABLE_FIND_PACKAGE_${package})
+        set(${out} "disabled by CMAKE_DISABLE_FIND_PACKAGE_${package}" PARENT_SCOPE)
+    else()
+        set(${out} "${hint}" PARENT_SCOPE)
+    endif()
+endfunction()
+
+# fmt: <redress/fmt.hpp>. A parent project that builds fmt itself (add_subdirectory,
+# FetchContent) already has fmt::fmt: use that one rather than look for another.
+if(TARGET fmt::fmt)
+    set(_redress_fmt_found TRUE)
+    set(_redress_fmt_how "fmt::fmt of the including project")
+    if(DEFINED fmt_VERSION)
+        string(APPEND _redress_fmt_how ", ${fmt_VERSION}")
+    endif()
+else()
+    find_package(fmt 9 ${_redress_mode})
+    set(_redress_fmt_found ${fmt_FOUND})
+    set(_redress_fmt_how "found ${fmt_VERSION}")
+endif()
+if(_redress_fmt_found)
     add_library(redress_fmt INTERFACE)
     add_library(redress::fmt ALIAS redress_fmt)
     set_target_properties(redress_fmt PROPERTIES EXPORT_NAME fmt)
     target_link_libraries(redress_fmt INTERFACE redress::redress fmt::fmt)
+    list(APPEND _redress_found "fmt (${_redress_fmt_how})")
+else()
+    _redress_why_missing(_redress_why fmt "needs fmt >= 9: install libfmt-dev or set fmt_DIR")
+    list(APPEND _redress_not_found "fmt (${_redress_why})")
 endif()
 
 # Asio (standalone, header-only): <redress/asio.hpp>
-find_package(Asio 1.22 ${_redress_mode})
-if(Asio_FOUND)
+if(TARGET Asio::Asio)
+    set(_redress_asio_found TRUE)
+    set(_redress_asio_how "Asio::Asio of the including project")
+    if(DEFINED Asio_VERSION)
+        string(APPEND _redress_asio_how ", ${Asio_VERSION}")
+    endif()
+else()
+    find_package(Asio 1.22 ${_redress_mode})
+    set(_redress_asio_found ${Asio_FOUND})
+    set(_redress_asio_how "found ${Asio_VERSION}")
+endif()
+if(_redress_asio_found)
     add_library(redress_asio INTERFACE)
     add_library(redress::asio ALIAS redress_asio)
     set_target_properties(redress_asio PROPERTIES EXPORT_NAME asio)
@@ -29,4 +67,29 @@ if(Asio_FOUND)
     # C++20 <coroutine> would see no asio::awaitable. Asio leaves both macros alone when they
     # are already defined, and every C++20 compiler redress supports has <coroutine>.
     target_compile_definitions(redress_asio INTERFACE ASIO_HAS_CO_AWAIT=1 ASIO_HAS_STD_COROUTINE=1)
+    list(APPEND _redress_found "asio (${_redress_asio_how})")
+else()
+    _redress_why_missing(_redress_why Asio "needs standalone Asio >= 1.22: install libasio-dev or set Asio_INCLUDE_DIR")
+    list(APPEND _redress_not_found "asio (${_redress_why})")
 endif()
+
+# ---- the summary line --------------------------------------------------------------------
+foreach(_redress_list IN ITEMS _redress_found _redress_not_found)
+    if(${_redress_list})
+        list(JOIN ${_redress_list} ", " ${_redress_list})
+    else()
+        set(${_redress_list} "-")
+    endif()
+endforeach()
+message(STATUS "redress: integrations: ${_redress_found}; not found: ${_redress_not_found}")
+
+unset(_redress_list)
+unset(_redress_found)
+unset(_redress_not_found)
+unset(_redress_why)
+unset(_redress_mode)
+foreach(_redress_dep IN ITEMS fmt asio)
+    unset(_redress_${_redress_dep}_found)
+    unset(_redress_${_redress_dep}_how)
+endforeach()
+unset(_redress_dep)

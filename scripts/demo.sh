@@ -17,7 +17,7 @@ redress_require_packages "${REDRESS_DEMO_PACKAGES[@]}"
 build_dir="${REDRESS_BUILD_ROOT:-$repo/build}/demo"
 cd "$repo"
 cmake --preset demo -B "$build_dir"
-cmake --build "$build_dir" --target example_flagship -j "$(redress_jobs)"
+cmake --build "$build_dir" --target redress_example_flagship -j "$(redress_jobs)"
 
 printf '\n==== examples/flagship.cpp ====\n\n'
-exec "$build_dir/examples/example_flagship"
+exec "$build_dir/examples/redress_example_flagship"

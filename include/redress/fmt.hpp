@@ -1,4 +1,5 @@
-// {fmt} integration: formatters for redress types and one-line event formatting (SPEC §1, §5).
+// {fmt} integration: formatters for redress types and one-line event formatting (see
+// docs/observability.md).
 //
 // This is the only redress header that includes {fmt} (9 or later); link `redress::fmt`,
 // which brings fmt. The core headers never include it.
@@ -7,6 +8,15 @@
 //   fmt::print("{:>12}|\n", redress::CircuitState::Open);  //         open|
 //   on_log = [](const redress::Event& e) { fmt::print(stderr, "{}\n", e); };
 //   // retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch
+//   fmt::print("{}\n", outcome);                           // failed stop_reason=... elapsed=312.457ms
+//   fmt::print("{}\n", redress::fmt_duration(outcome.elapsed));  // 312.457ms
+//   fmt::print("{}\n", outcome.elapsed);                   // 312456789ns (fmt's chrono formatter)
+//
+// Formatters are defined for redress's own types only. Standard types belong to fmt:
+// durations use fmt's chrono formatter (<fmt/chrono.h>, included here so that
+// `outcome.elapsed` prints), and `std::optional` is formatted by fmt 10 and later
+// (<fmt/std.h>); for fmt 9, which has no std::optional formatter, this header supplies one
+// for the redress enums that prints what fmt 10 prints (`optional(SCHEDULED)`, `none`).
 #pragma once
 
 #include <chrono>
@@ -15,6 +25,7 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <redress/vocabulary.hpp>
@@ -24,6 +35,19 @@
 #include <redress/error_class.hpp>
 #include <redress/event.hpp>
 #include <redress/outcome.hpp>
+
+/// 1 when {fmt} formats `std::optional` itself (fmt 10.0.0 added `formatter<std::optional<T>>`
+/// to <fmt/std.h>); redress then defines no `std::optional` formatter, since a second one
+/// would make `fmt::print("{}", outcome.stop_reason)` ambiguous. 0 (fmt 9): redress formats
+/// `std::optional<E>` for its own enums `E`. Derived from FMT_VERSION; define it before
+/// including this header only for a fmt that differs from its version (a patched fmt 9).
+#ifndef REDRESS_FMT_HAS_STD_OPTIONAL
+#if FMT_VERSION >= 100000
+#define REDRESS_FMT_HAS_STD_OPTIONAL 1
+#else
+#define REDRESS_FMT_HAS_STD_OPTIONAL 0
+#endif
+#endif
 
 namespace redress::detail {
 
@@ -105,6 +129,11 @@ struct fmt::formatter<E, char> : fmt::formatter<fmt::string_view, char> {
         const std::string_view name = redress::to_string(value);
         return fmt::formatter<fmt::string_view, char>::format(fmt::string_view(name.data(), name.size()), ctx);
     }
+    // A wire value is a name, not a string: inside a range or an optional it stays bare
+    // (`[TRANSIENT, AUTH]`, `optional(SCHEDULED)`) instead of quoted as strings are. fmt
+    // quotes an element when its formatter has set_debug_format (fmt 9 calls it with no
+    // argument, fmt 10 with a bool); a deleted one opts out, as fmt's own ostream formatter does.
+    void set_debug_format(bool = true) = delete;
 };
 
 /// An event as one logfmt-style line: the event name, `attempt`, `sleep` (on `retry`, or
@@ -153,21 +182,68 @@ namespace redress {
 /// Allocates the returned string; thread-safe (reads only `event`).
 [[nodiscard]] inline std::string format_event(const Event& event) { return fmt::format("{}", event); }
 
+/// A duration that fmt prints in redress's compact form; made by `fmt_duration`. A plain
+/// value: copy it freely, format it from any thread.
+struct CompactDuration {
+    Duration value{};  ///< The duration to print.
+};
+
+/// Wraps a duration so that fmt prints it as redress's event and outcome lines do:
+/// `fmt::print("took {}", redress::fmt_duration(outcome.elapsed))` prints `took 312.457ms`.
+/// The text is the largest exact unit when one fits (`0ms`, `2s`, `250ms`, `40us`, `7ns`),
+/// otherwise milliseconds rounded to the microsecond (`312.457ms`, `-1.501ms`); it never
+/// overflows. The format specification is a string's: fill, alignment, width (`{:>10}`).
+/// Any duration that converts to `Duration` without loss is accepted (`std::chrono::seconds`,
+/// `milliseconds`, ...). Plain `{}` on a duration is fmt's own chrono formatter instead
+/// (`312456789ns`). Free to make; formatting it does not allocate and is thread-safe.
+[[nodiscard]] constexpr CompactDuration fmt_duration(Duration d) noexcept { return CompactDuration{d}; }
+
 }  // namespace redress
+
+/// @cond
+/// `redress::fmt_duration(d)`: the compact text, padded and aligned as a string would be.
+template <>
+struct fmt::formatter<redress::CompactDuration, char> {
+    constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) { return text_.parse(ctx); }
+
+    template <class FormatContext>
+    auto format(redress::CompactDuration d, FormatContext& ctx) const -> decltype(ctx.out()) {
+        fmt::basic_memory_buffer<char, 32> text;  // the longest text (Duration::min()) is 20 chars
+        redress::detail::format_duration_to(fmt::appender(text), d.value);
+        return text_.format(fmt::string_view(text.data(), text.size()), ctx);
+    }
+
+private:
+    fmt::formatter<fmt::string_view, char> text_;
+};
+/// @endcond
 
 // ==== Outcome and timeline formatters ========================================================
 
 /// @cond
-/// An optional enum (as `Outcome::stop_reason` and `Outcome::last_class` are) formats as its
-/// wire value, or `none`: `fmt::print("{}", outcome.stop_reason)`.
+#if !REDRESS_FMT_HAS_STD_OPTIONAL
+/// fmt 9 only (fmt 10 and later format std::optional themselves, see
+/// REDRESS_FMT_HAS_STD_OPTIONAL): an optional redress enum, as `Outcome::stop_reason` and
+/// `Outcome::last_class` are, formats as fmt 10's std::optional formatter would print it,
+/// so the text does not change when fmt is upgraded: `optional(SCHEDULED)` or `none`. A
+/// format specification applies to the value: `{:>10}` gives `optional( SCHEDULED)`.
 template <redress::detail::WireEnum E>
-struct fmt::formatter<std::optional<E>, char> : fmt::formatter<fmt::string_view, char> {
+struct fmt::formatter<std::optional<E>, char> {
+    constexpr auto parse(fmt::format_parse_context& ctx) -> decltype(ctx.begin()) { return value_.parse(ctx); }
+
     template <class FormatContext>
     auto format(const std::optional<E>& value, FormatContext& ctx) const -> decltype(ctx.out()) {
-        const std::string_view name = value ? redress::to_string(*value) : std::string_view("none");
-        return fmt::formatter<fmt::string_view, char>::format(fmt::string_view(name.data(), name.size()), ctx);
+        if (!value) return fmt::format_to(ctx.out(), "none");
+        ctx.advance_to(fmt::format_to(ctx.out(), "optional("));
+        auto out = value_.format(*value, ctx);
+        *out++ = ')';
+        return out;
     }
+
+private:
+    fmt::formatter<E, char> value_;
 };
+#endif
 
 /// An outcome as one line: `ok attempts=1 elapsed=2ms`, or
 /// `failed stop_reason=MAX_ATTEMPTS_GLOBAL attempts=5 last_class=TRANSIENT cause=exception elapsed=1.2s`

@@ -1,11 +1,19 @@
 // <redress/fmt.hpp>: enum formatters, the one-line event format, classification, durations.
 #include <redress/fmt.hpp>
 
+#include <fmt/ranges.h>
+
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <random>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -19,10 +27,15 @@ void check_enum_formats_as_wire_value() {
     }
 }
 
-std::string duration_text(redress::Duration d) {
-    std::string out;
-    redress::detail::format_duration_to(std::back_inserter(out), d);
-    return out;
+std::string duration_text(redress::Duration d) { return fmt::format("{}", redress::fmt_duration(d)); }
+
+template <class E>
+void check_optional_enum_formats_as_fmt_10_does() {
+    for (const E value : redress::all_values<E>()) {
+        CAPTURE(redress::to_string(value));
+        CHECK(fmt::format("{}", std::optional<E>(value)) == "optional(" + std::string(redress::to_string(value)) + ")");
+    }
+    CHECK(fmt::format("{}", std::optional<E>()) == "none");
 }
 
 }  // namespace
@@ -143,7 +156,8 @@ TEST_CASE("outcomes, optional enums and timelines format readably") {
           "failed stop_reason=SCHEDULED attempts=2 last_class=RATE_LIMIT cause=exception elapsed=1s next_sleep=1500ms");
 
     std::optional<redress::StopReason> none;
-    CHECK(fmt::format("{} after {} attempts", failed.stop_reason, failed.attempts) == "SCHEDULED after 2 attempts");
+    CHECK(fmt::format("{} after {} attempts", failed.stop_reason, failed.attempts) ==
+          "optional(SCHEDULED) after 2 attempts");
     CHECK(fmt::format("{}", none) == "none");
 
     redress::RetryTimeline timeline;
@@ -159,4 +173,92 @@ TEST_CASE("outcomes, optional enums and timelines format readably") {
     timeline.record(success, std::chrono::milliseconds(260));
     CHECK(fmt::format("{}", timeline) ==
           "+10ms retry attempt=1 sleep=250ms error_class=TRANSIENT\n+260ms success attempt=2");
+}
+
+// ---- durations: redress's compact form through fmt_duration, fmt's own through `{}` ----------
+
+TEST_CASE("fmt_duration pads and aligns like a string") {
+    CHECK(fmt::format("[{:>10}]", redress::fmt_duration(std::chrono::milliseconds(250))) == "[     250ms]");
+    CHECK(fmt::format("[{:<10}]", redress::fmt_duration(std::chrono::nanoseconds(312'456'789))) == "[312.457ms ]");
+    CHECK(fmt::format("[{:*^7}]", redress::fmt_duration(std::chrono::seconds(2))) == "[**2s***]");
+    CHECK(fmt::format("[{:3}]", redress::fmt_duration(std::chrono::seconds(120))) == "[120s]");  // never cut
+}
+
+TEST_CASE("fmt_duration prints what the outcome and event lines print, for every duration") {
+    // The lines and fmt_duration must not drift apart: compare them over a sweep of durations
+    // (every sign, every unit boundary, rounding edges, random values and the extremes).
+    std::vector<redress::Duration> durations{redress::Duration::zero(), redress::Duration::max(),
+                                             redress::Duration::min(), redress::Duration::max() - redress::Duration(1),
+                                             redress::Duration::min() + redress::Duration(1)};
+    for (std::int64_t unit : {1LL, 1'000LL, 1'000'000LL, 1'000'000'000LL}) {
+        for (std::int64_t k : {1LL, 2LL, 7LL, 499LL, 500LL, 501LL, 999LL, 1'000LL, 1'001LL, 123'456LL}) {
+            durations.emplace_back(k * unit);
+            durations.emplace_back(-k * unit);
+            durations.emplace_back(k * unit + 1);
+            durations.emplace_back(k * unit - 1);
+        }
+    }
+    std::mt19937_64 rng(20240611);
+    std::uniform_int_distribution<std::int64_t> any(std::numeric_limits<std::int64_t>::min(),
+                                                    std::numeric_limits<std::int64_t>::max());
+    std::uniform_int_distribution<std::int64_t> minutes(-60'000'000'000LL, 60'000'000'000LL);
+    for (int i = 0; i < 500; ++i) {
+        durations.emplace_back(any(rng));
+        durations.emplace_back(minutes(rng));
+    }
+    for (const redress::Duration d : durations) {
+        CAPTURE(d.count());
+        const std::string text = fmt::format("{}", redress::fmt_duration(d));
+        redress::Outcome<void> outcome;
+        outcome.elapsed = d;
+        CHECK(fmt::format("{}", outcome) == "failed attempts=0 elapsed=" + text);
+        const redress::Event event{.name = redress::EventName::Scheduled, .sleep = d};
+        CHECK(redress::format_event(event) == (d == redress::Duration::zero() ? "scheduled attempt=0"
+                                                                                : "scheduled attempt=0 sleep=" + text));
+    }
+}
+
+TEST_CASE("fmt_duration takes any duration that converts to Duration without loss") {
+    CHECK(fmt::format("{}", redress::fmt_duration(std::chrono::minutes(2))) == "120s");
+    CHECK(fmt::format("{}", redress::fmt_duration(std::chrono::microseconds(40))) == "40us");
+    static_assert(!std::is_convertible_v<std::chrono::duration<double>, redress::Duration>,
+                  "a floating-point duration needs an explicit duration_cast");
+}
+
+TEST_CASE("an outcome's elapsed prints with fmt's chrono formatter, with no include but redress/fmt.hpp") {
+    redress::Outcome<int> outcome;
+    outcome.elapsed = std::chrono::nanoseconds(312'456'789);
+    CHECK(fmt::format("{}", outcome.elapsed) == "312456789ns");
+    CHECK(fmt::format("{:%S}", outcome.elapsed) == "00.312456789");
+    CHECK(fmt::format("{}", std::chrono::milliseconds(250)) == "250ms");
+    CHECK(fmt::format("{} / {}", outcome.elapsed, redress::fmt_duration(outcome.elapsed)) == "312456789ns / 312.457ms");
+}
+
+// ---- std::optional and ranges of redress enums --------------------------------------------
+
+TEST_CASE("this fmt's version decides who formats std::optional") {
+    // fmt 10.0.0 added formatter<std::optional<T>> (fmt/std.h); redress steps aside from then on.
+    STATIC_REQUIRE(REDRESS_FMT_HAS_STD_OPTIONAL == (FMT_VERSION >= 100000 ? 1 : 0));
+}
+
+#if !REDRESS_FMT_HAS_STD_OPTIONAL
+TEST_CASE("on fmt 9 an optional redress enum prints as fmt 10 prints any optional") {
+    check_optional_enum_formats_as_fmt_10_does<redress::ErrorClass>();
+    check_optional_enum_formats_as_fmt_10_does<redress::StopReason>();
+    check_optional_enum_formats_as_fmt_10_does<redress::EventName>();
+    check_optional_enum_formats_as_fmt_10_does<redress::FailureCause>();
+    check_optional_enum_formats_as_fmt_10_does<redress::AttemptDecision>();
+    check_optional_enum_formats_as_fmt_10_does<redress::SleepDecision>();
+    check_optional_enum_formats_as_fmt_10_does<redress::CircuitState>();
+    // The specification applies to the value, and `none` is written as is (as fmt 10 does).
+    CHECK(fmt::format("[{:>8}]", std::optional(redress::CircuitState::Open)) == "[optional(    open)]");
+    CHECK(fmt::format("[{:>8}]", std::optional<redress::CircuitState>()) == "[none]");
+}
+#endif
+
+TEST_CASE("redress enums inside ranges print bare, not quoted as strings") {
+    const std::vector<redress::ErrorClass> classes{redress::ErrorClass::Transient, redress::ErrorClass::RateLimit};
+    CHECK(fmt::format("{}", classes) == "[TRANSIENT, RATE_LIMIT]");
+    CHECK(fmt::format("{}", std::vector<redress::CircuitState>{redress::CircuitState::HalfOpen}) == "[half_open]");
+    CHECK(fmt::format("{:?}", redress::ErrorClass::Auth) == "\"AUTH\"");  // asked for explicitly
 }
