@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 status=0
-for name in retry_after sqlstate; do
+for name in retry_after sqlstate policy; do
     fuzzer="$build_dir/tests/fuzz/fuzz_$name"
     if [[ ! -x "$fuzzer" ]]; then
         echo "run_fuzzers: $fuzzer not built (configure with -DREDRESS_BUILD_FUZZERS=ON)" >&2
