@@ -11,6 +11,7 @@
 #include <redress/engine/async_driver.hpp>
 #include <redress/engine/gate.hpp>
 #include <redress/engine/operation.hpp>
+#include <redress/engine/quiet_path.hpp>
 #include <redress/engine/sync_driver.hpp>
 #include <redress/outcome.hpp>
 #include <redress/policy_context.hpp>
