@@ -189,6 +189,7 @@ private:
     void init() {
         detail::validate(retry_);
         static_assert(assert_classifier<typename RetryT::classifier_type>());
+        static_assert(assert_result_classifier<typename RetryT::result_classifier_type>());
         if constexpr (!std::is_same_v<typename RetryT::strategy_type, NoStrategy>) {
             static_assert(assert_strategy<typename RetryT::strategy_type>());
         }
