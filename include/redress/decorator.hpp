@@ -265,6 +265,15 @@ public:
                       "const, not by rvalue reference: the coroutine runs after the argument is gone");
     }
 
+    /// `execute` of a coroutine function with a `T&&` parameter: fails to compile, as `operator()`.
+    template <class... Args>
+        requires detail::takes_fresh_copies<Fn, Args...> && detail::Awaitable<detail::attempt_result_t<Fn, Args...>>
+    void execute(Args&&...) const {
+        static_assert(detail::never<Args...>,
+                      "redress::retry: a coroutine function must take its arguments by value or by reference to "
+                      "const, not by rvalue reference: the coroutine runs after the argument is gone");
+    }
+
     /// The policy the calls run under.
     [[nodiscard]] const auto& policy() const noexcept { return detail::unwrap_policy(policy_); }
     /// The per-call options every call uses (operation included).

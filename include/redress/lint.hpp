@@ -336,9 +336,11 @@ void lint_breaker(const CircuitBreakerOptions& o, LintReport& report) {
 
 }  // namespace detail
 
-/// Checks a `Retry` for the mistakes a policy would reject (errors) and for options that can
-/// never take effect (warnings). Never throws for a bad configuration (it reports it); may
-/// throw `std::bad_alloc`. Cheap: no call of user code; linear in the number of classes.
+/// Checks a `Retry` for the mistakes a policy would reject (errors), for options that can
+/// never take effect (warnings) and for choices worth a second look (notes); the codes are
+/// listed in docs/usage-patterns.md. Never throws for a bad configuration (it reports it);
+/// may throw `std::bad_alloc`. Cheap: no call of user code (a built-in strategy's sleeps are
+/// computed from its options, for at most 1024 retries); linear in the number of classes.
 template <class C, class S, class R>
 [[nodiscard]] LintReport lint(const Retry<C, S, R>& retry) {
     return detail::lint_settings(detail::LintInput{
