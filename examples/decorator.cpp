@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -23,6 +25,16 @@ struct Repository {
     }
 };
 
+std::vector<std::string> outbox;
+int sends = 0;
+
+// Takes its body by rvalue reference and moves it away, as a sink does; the first send fails.
+void send(std::string&& body) {
+    std::string message = std::move(body);
+    if (++sends < 2) throw redress::ServerError("503");
+    outbox.push_back(std::move(message));
+}
+
 int main() {
     // Defaults: default_classifier + decorrelated_jitter({.max = 5s}). C++ cannot see the
     // function's name, so the operation is given.
@@ -38,5 +50,12 @@ int main() {
     const std::string user = fetch_user_quick(7);
     const std::string row = load(repo, std::string("42"));
     std::printf("%s %s (operation %s)\n", user.c_str(), row.c_str(), std::string(fetch_user_retrying.operation()).c_str());
-    return user == "user-7" && row == "row:42" && attempts_seen == 2 ? 0 : 1;
+
+    // A T&& parameter: each attempt gets a fresh copy of the argument, so a retry never sees
+    // the body an earlier attempt moved away.
+    auto send_retrying = redress::retry(send, "send", instant);
+    send_retrying(std::string("hello"));
+    std::printf("sent: %s\n", outbox.front().c_str());
+
+    return user == "user-7" && row == "row:42" && outbox == std::vector<std::string>{"hello"} ? 0 : 1;
 }

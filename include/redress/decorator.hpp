@@ -1,5 +1,5 @@
 // redress::retry: wrap a callable into one that runs under a policy, like the Python
-// decorator (SPEC §11).
+// decorator (see docs/usage-patterns.md, "Decorator-style retries").
 #pragma once
 
 #include <concepts>
@@ -134,6 +134,50 @@ template <class... Opts>
     }
 }
 
+/// False, but only once instantiated: for a `static_assert` that fires when an overload is used.
+template <class...>
+inline constexpr bool never = false;
+
+/// How one attempt passes an argument the caller gave as `A` (deduced by a forwarding
+/// reference: `T&` for an lvalue, `T` for an rvalue). With `Fresh`, an rvalue is passed as a
+/// fresh copy, made for this attempt; otherwise every argument is passed as an lvalue.
+template <class A, bool Fresh>
+using attempt_arg_t = std::conditional_t<Fresh && !std::is_lvalue_reference_v<A>, std::decay_t<A>, A&>;
+
+/// Whether `fn` takes the arguments as lvalues (then every attempt passes them so).
+template <class Fn, class... Args>
+inline constexpr bool takes_lvalues = std::invocable<const Fn&, Args&...>;
+
+/// Whether `fn` needs some rvalue arguments as rvalues (a `T&&` parameter) and takes them as
+/// fresh copies: every attempt then copies those arguments.
+template <class Fn, class... Args>
+inline constexpr bool takes_fresh_copies = !takes_lvalues<Fn, Args...> && std::invocable<const Fn&, attempt_arg_t<Args, true>...>;
+
+/// What `fn` returns for one attempt.
+template <class Fn, class... Args>
+using attempt_result_t = std::invoke_result_t<const Fn&, attempt_arg_t<Args, takes_fresh_copies<Fn, Args...>>...>;
+
+/// The wrapper's argument rule admits the call.
+template <class Fn, class... Args>
+concept RetryInvocable = takes_lvalues<Fn, Args...> || takes_fresh_copies<Fn, Args...>;
+
+/// `arg` for one attempt: the caller's object, or with `Fresh` a copy of an rvalue argument.
+template <bool Fresh, class A>
+[[nodiscard]] attempt_arg_t<A, Fresh> attempt_arg(std::remove_reference_t<A>& arg) {
+    if constexpr (Fresh && !std::is_lvalue_reference_v<A>) {
+        static_assert(std::is_copy_constructible_v<std::decay_t<A>>,
+                      "redress::retry: the function takes a move-only argument by value or by rvalue reference, and "
+                      "every attempt needs its own: take it by reference, or retry a lambda that creates it");
+        if constexpr (std::is_copy_constructible_v<std::decay_t<A>>) {
+            return std::decay_t<A>(arg);
+        } else {
+            return std::decay_t<A>(std::move(arg));  // never compiled into a program: the assertion fails
+        }
+    } else {
+        return arg;
+    }
+}
+
 template <class P>
 [[nodiscard]] const auto& unwrap_policy(const P& p) noexcept {
     if constexpr (IsPolicyRef<P>::value) {
@@ -146,10 +190,12 @@ template <class P>
 }  // namespace detail
 
 /// The callable `redress::retry` returns: `fn` with the same parameters, each call run under
-/// the policy. Arguments are passed to every attempt as lvalues (a retry never sees a
-/// moved-from argument; a parameter taken by value is copied per attempt). Copyable when
-/// `Fn` and the policy are; `operator()` is const and as thread-safe as `Fn` and the
-/// policy. Cost per call: the policy's call plus one lambda; no allocation of its own.
+/// the policy. Every attempt receives the caller's arguments afresh, never moved-from ones:
+/// as lvalues (a parameter taken by value is copied per attempt, a reference sees the
+/// caller's object); when `fn` takes a `T&&` parameter, each attempt passes a fresh copy of
+/// the caller's rvalue argument (a move-only one is rejected at compile time). Copyable when
+/// `Fn` and the policy are; `operator()` is const and as thread-safe as `Fn` and the policy.
+/// Cost per call: the policy's call plus one lambda; no allocation of its own.
 template <class Fn, class PolicyT>
 class Retrying {
 public:
@@ -177,23 +223,24 @@ public:
     /// Calls `fn(args...)` under the policy's `call()`: returns its value or throws as
     /// `call()` does. Synchronous callables only (results that are not awaitable).
     template <class... Args>
-        requires std::invocable<const Fn&, Args&...> && (!detail::Awaitable<std::invoke_result_t<const Fn&, Args&...>>)
+        requires detail::RetryInvocable<Fn, Args...> && (!detail::Awaitable<detail::attempt_result_t<Fn, Args...>>)
     decltype(auto) operator()(Args&&... args) const {
-        return policy().call([&]() -> decltype(auto) { return std::invoke(fn_, args...); }, options_);
+        return policy().call(attempt<Args...>(args...), options_);
     }
 
     /// Like `operator()` but returns the `Outcome` of `execute()`.
     template <class... Args>
-        requires std::invocable<const Fn&, Args&...> && (!detail::Awaitable<std::invoke_result_t<const Fn&, Args&...>>)
+        requires detail::RetryInvocable<Fn, Args...> && (!detail::Awaitable<detail::attempt_result_t<Fn, Args...>>)
     auto execute(Args&&... args) const {
-        return policy().execute([&]() -> decltype(auto) { return std::invoke(fn_, args...); }, options_);
+        return policy().execute(attempt<Args...>(args...), options_);
     }
 
     /// Coroutine callables: returns the policy's `async_call` of `fn(args...)` — a lazy task
     /// of the callable's coroutine type (`redress::Task`, or `asio::awaitable` with
     /// <redress/asio.hpp>) yielding the value or throwing as `call()` does. Arguments passed
-    /// as lvalues are held by reference and rvalues by value until the task ends; the
-    /// wrapper (which owns the policy) must outlive the task. Await it where you call it.
+    /// as lvalues are held by reference and rvalues by value until the task ends, and passed
+    /// to every attempt as lvalues; the wrapper (which owns the policy) must outlive the task.
+    /// Await it where you call it.
     template <class... Args>
         requires std::invocable<const Fn&, Args&...> && detail::Awaitable<std::invoke_result_t<const Fn&, Args&...>>
     auto operator()(Args&&... args) const {
@@ -207,6 +254,26 @@ public:
         return policy().async_execute(bind_async(std::forward<Args>(args)...), options_);
     }
 
+    /// A coroutine function with a `T&&` parameter cannot be retried: the lazy coroutine
+    /// would refer to an argument that is gone by the time it runs. Fails to compile with a
+    /// message naming the fix.
+    template <class... Args>
+        requires detail::takes_fresh_copies<Fn, Args...> && detail::Awaitable<detail::attempt_result_t<Fn, Args...>>
+    void operator()(Args&&...) const {
+        static_assert(detail::never<Args...>,
+                      "redress::retry: a coroutine function must take its arguments by value or by reference to "
+                      "const, not by rvalue reference: the coroutine runs after the argument is gone");
+    }
+
+    /// `execute` of a coroutine function with a `T&&` parameter: fails to compile, as `operator()`.
+    template <class... Args>
+        requires detail::takes_fresh_copies<Fn, Args...> && detail::Awaitable<detail::attempt_result_t<Fn, Args...>>
+    void execute(Args&&...) const {
+        static_assert(detail::never<Args...>,
+                      "redress::retry: a coroutine function must take its arguments by value or by reference to "
+                      "const, not by rvalue reference: the coroutine runs after the argument is gone");
+    }
+
     /// The policy the calls run under.
     [[nodiscard]] const auto& policy() const noexcept { return detail::unwrap_policy(policy_); }
     /// The per-call options every call uses (operation included).
@@ -215,6 +282,15 @@ public:
     [[nodiscard]] std::string_view operation() const noexcept { return operation_; }
 
 private:
+    /// One attempt of a synchronous callable: `fn` called with the arguments as the class
+    /// comment says. Refers to `args`, which outlive the call.
+    template <class... Args>
+    auto attempt(std::remove_reference_t<Args>&... args) const {
+        return [this, &args...]() -> decltype(auto) {
+            return std::invoke(fn_, detail::attempt_arg<detail::takes_fresh_copies<Fn, Args...>, Args>(args)...);
+        };
+    }
+
     /// One attempt of a coroutine callable: a fresh awaitable from `fn(args...)`.
     template <class... Args>
     auto bind_async(Args&&... args) const {

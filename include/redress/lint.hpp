@@ -1,14 +1,18 @@
 // redress::lint: configuration mistakes found before they bite, like the Python doctor.
 #pragma once
 
+#include <limits>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include <redress/circuit_breaker.hpp>
 #include <redress/error_class.hpp>
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>
+#include <redress/strategies.hpp>
 
 namespace redress {
 
@@ -21,35 +25,146 @@ struct LintFinding {
 };
 
 /// What `lint` found. `errors` are configurations a policy refuses to build (the
-/// `std::invalid_argument` cases of SPEC §3); `warnings` are valid configurations where an
-/// option can never take effect or works against another.
+/// `InvalidOption` cases, see docs/usage-patterns.md); `warnings` are valid configurations
+/// where an option can never take effect or works against another; `notes` are choices a
+/// reviewer would question depending on what lint cannot see (the traffic, the caller).
 /// A user's test: `CHECK(redress::lint(policy).clean());`.
 struct LintReport {
     std::vector<LintFinding> errors{};    ///< what a policy would refuse to build
     std::vector<LintFinding> warnings{};  ///< valid, but an option can never take effect
+    std::vector<LintFinding> notes{};     ///< worth a second look, depending on the service
 
-    /// No errors (warnings allowed).
+    /// No errors (warnings and notes allowed).
     [[nodiscard]] bool ok() const noexcept { return errors.empty(); }
-    /// Neither errors nor warnings.
+    /// Neither errors nor warnings (notes allowed).
     [[nodiscard]] bool clean() const noexcept { return errors.empty() && warnings.empty(); }
-    /// Whether a finding with this code was reported, as an error or a warning.
+    /// Whether a finding with this code was reported, as an error, a warning or a note.
     [[nodiscard]] bool has(std::string_view code) const noexcept {
-        for (const auto* list : {&errors, &warnings})
+        for (const auto* list : {&errors, &warnings, &notes})
             for (const auto& f : *list)
                 if (f.code == code) return true;
         return false;
     }
-    /// Every finding as one line `error|warning <code> (<option>): <message>`.
+    /// Every finding as one line `error|warning|note <code> (<option>): <message>`.
     template <class = void>
     [[nodiscard]] std::string to_string() const {
         std::string out;
-        for (const auto& [kind, list] : {std::pair{"error", &errors}, std::pair{"warning", &warnings}})
+        for (const auto& [kind, list] :
+             {std::pair{"error", &errors}, std::pair{"warning", &warnings}, std::pair{"note", &notes}})
             for (const auto& f : *list) out += std::string(kind) + " " + f.code + " (" + f.option + "): " + f.message + "\n";
         return out;
     }
 };
 
 namespace detail {
+
+// ---- what lint knows of the built-in strategies' sleeps ----------------------------------
+// Read from the strategies' public options. For every built-in strategy the shortest sleep
+// never decreases from one retry to the next, which the plan below relies on.
+
+/// `base · factor^exponent`, capped at `cap` (nanoseconds); `factor` >= 1.
+[[nodiscard]] inline double lint_growth(double base, double factor, int exponent, double cap) noexcept {
+    double v = base;
+    if (factor > 1.0)
+        for (int i = 0; i < exponent && v < cap; ++i) v *= factor;
+    return v < cap ? v : cap;
+}
+
+[[nodiscard]] inline double lint_ns(Duration d) noexcept { return static_cast<double>(d.count()); }
+
+[[nodiscard]] inline Duration lint_duration(double ns) noexcept {
+    constexpr double top = static_cast<double>(std::numeric_limits<Duration::rep>::max());
+    if (!(ns > 0.0)) return Duration::zero();
+    return ns >= top ? Duration::max() : Duration(static_cast<Duration::rep>(ns));
+}
+
+/// The shortest sleep strategy `s` can choose before retry `retry` (1 for the first), for a
+/// failure without a server hint; none when lint cannot know (a custom or type-erased
+/// strategy, `adaptive`, whose multiplier is not visible).
+template <class S>
+[[nodiscard]] std::optional<Duration> shortest_sleep(const S&, int) {
+    return std::nullopt;
+}
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const Constant& s, int) { return s.sleep(); }
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const DecorrelatedJitter& s, int) { return s.options().base; }
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const FullJitter&, int) { return Duration::zero(); }
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const EqualJitter& s, int retry) {
+    return lint_duration(lint_growth(lint_ns(s.options().base), 2.0, retry, lint_ns(s.options().max)) / 2.0);
+}
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const TokenBackoff& s, int retry) {
+    return lint_duration(lint_growth(lint_ns(s.options().base), 1.5, retry, lint_ns(s.options().max)) / 2.0);
+}
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const Exponential& s, int retry) {
+    const auto& o = s.options();
+    return lint_duration(lint_growth(lint_ns(o.base), o.multiplier, retry - 1, lint_ns(o.max)));
+}
+[[nodiscard]] inline std::optional<Duration> shortest_sleep(const Linear& s, int retry) {
+    const auto& o = s.options();
+    const double grown = lint_ns(o.base) + lint_ns(o.step) * static_cast<double>(retry - 1);
+    return lint_duration(grown < lint_ns(o.max) ? grown : lint_ns(o.max));
+}
+template <class F>
+[[nodiscard]] std::optional<Duration> shortest_sleep(const RetryAfterOr<F>& s, int retry) {
+    return shortest_sleep(s.fallback(), retry);
+}
+
+/// What the default strategy's shortest sleeps mean for one operation, attempts taking no
+/// time: an upper bound on what the operation can do before its deadline.
+struct SleepPlan {
+    bool known = false;        ///< the strategy's sleeps are known (a built-in strategy)
+    Duration first{};          ///< the shortest sleep before the first retry
+    int attempts_started = 0;  ///< attempts that can start before the deadline (at most max_attempts)
+    Duration slept{};          ///< when fewer than max_attempts: the shortest sleeps before the next one, in all
+};
+
+template <class S>
+[[nodiscard]] SleepPlan sleep_plan(const S& strategy, int max_attempts, Duration deadline) {
+    SleepPlan plan;
+    const std::optional<Duration> first = shortest_sleep(strategy, 1);
+    if (!first || max_attempts < 1 || deadline <= Duration::zero()) return plan;
+    plan.known = true;
+    plan.first = *first;
+    plan.attempts_started = max_attempts;
+    // Retry k's sleep is at least shortest_sleep(k), which never decreases: past the first
+    // 1024 retries the last value is a lower bound for each of the rest, so the loop stays
+    // short even for max_attempts in the millions.
+    constexpr int exact = 1024;
+    const int retries = max_attempts - 1;
+    const double limit = lint_ns(deadline);
+    double total = 0.0;
+    double last = 0.0;
+    for (int k = 1; k <= retries && k <= exact; ++k) {
+        last = lint_ns(shortest_sleep(strategy, k).value_or(Duration::zero()));
+        total += last;
+        if (total >= limit) {  // attempt k + 1 would start at or after the deadline
+            plan.attempts_started = k;
+            plan.slept = lint_duration(total);
+            return plan;
+        }
+    }
+    if (retries > exact && last > 0.0) {
+        const double needed = (limit - total) / last;  // further retries until the deadline
+        if (needed <= static_cast<double>(retries - exact)) {
+            auto more = static_cast<int>(needed);
+            if (static_cast<double>(more) < needed) ++more;
+            plan.attempts_started = exact + more;
+            plan.slept = lint_duration(total + static_cast<double>(more) * last);
+        }
+    }
+    return plan;
+}
+
+/// `d` in the largest unit that shows it exactly: `2 s`, `250 ms`, `1500 us`, `7 ns`.
+template <class = void>
+[[nodiscard]] std::string lint_format(Duration d) {
+    using namespace std::chrono;
+    if (d == Duration::max()) return "forever";
+    if (d != Duration::zero() && d % hours(1) == Duration::zero()) return std::to_string(duration_cast<hours>(d).count()) + " h";
+    if (d % seconds(1) == Duration::zero()) return std::to_string(duration_cast<seconds>(d).count()) + " s";
+    if (d % milliseconds(1) == Duration::zero()) return std::to_string(duration_cast<milliseconds>(d).count()) + " ms";
+    if (d % microseconds(1) == Duration::zero()) return std::to_string(duration_cast<microseconds>(d).count()) + " us";
+    return std::to_string(d.count()) + " ns";
+}
 
 /// The settings lint reads, whatever holds them (`Retry`, `RetryConfig`).
 struct LintInput {
@@ -61,6 +176,7 @@ struct LintInput {
     std::optional<int> max_unknown_attempts{};
     const PerClass<int>* per_class_max_attempts = nullptr;
     const std::optional<Budget>* budget = nullptr;
+    SleepPlan sleeps{};  ///< the default strategy's, when known
 };
 
 template <class = void>
@@ -159,14 +275,72 @@ template <class = void>
 
     if (*in.budget && (**in.budget).options().max_retries == 0)
         warn("budget-zero", "budget", "max_retries is 0: the budget refuses every retry");
+
+    // ---- what the default strategy's sleeps allow within the deadline --------------------
+    // Read only for built-in strategies (see shortest_sleep); attempts are taken to cost no
+    // time, so each finding holds a fortiori for real attempts.
+    const SleepPlan& plan = in.sleeps;
+    const bool retries = plan.known && in.max_attempts > 1 && in.deadline > Duration::zero();
+    const bool only_default = in.strategies->empty();  // no per-class strategy may sleep less
+    if (retries && plan.first >= in.deadline) {
+        warn("backoff-ge-deadline", "strategy",
+             "the shortest first sleep (" + lint_format(plan.first) + ") is not shorter than the deadline (" +
+                 lint_format(in.deadline) +
+                 "): every retry is cut by the deadline (the sleep is shortened to the time left and the operation "
+                 "ends at its deadline)");
+    } else if (retries && only_default && plan.attempts_started < in.max_attempts) {
+        warn("max-attempts-beyond-deadline", "max_attempts",
+             "(" + n + ") is not reached before the deadline: the shortest sleeps before attempt " +
+                 std::to_string(plan.attempts_started + 1) + " add up to " + lint_format(plan.slept) +
+                 ", at or past the deadline (" + lint_format(in.deadline) + "), so at most " +
+                 std::to_string(plan.attempts_started) +
+                 " attempts start before it; lower max_attempts or the backoff, or raise the deadline");
+    }
+    if (retries && only_default && *in.budget) {
+        const Duration window = (**in.budget).options().window;
+        if (window < plan.first)
+            warn("budget-window-lt-backoff", "budget",
+                 "window (" + lint_format(window) + ") is shorter than the shortest sleep between attempts (" +
+                     lint_format(plan.first) +
+                     "): a retry leaves the window before the same operation retries again, so the budget bounds "
+                     "only bursts across operations (" +
+                     std::to_string((**in.budget).options().max_retries) + " per " + lint_format(window) +
+                     "); a window spans several backoffs, typically 10 s or more");
+    }
+
+    if (in.deadline >= std::chrono::hours(1))
+        report.notes.push_back(
+            {"deadline-long", "deadline",
+             "is " + lint_format(in.deadline) +
+                 ": one operation may keep its caller retrying that long; for work that can wait, defer the retry "
+                 "with a sleep handler (StopReason::Scheduled) and run it again later"});
     return report;
+}
+
+/// Lint of a circuit breaker's options (see `lint(const CircuitBreaker&)`).
+template <class = void>
+void lint_breaker(const CircuitBreakerOptions& o, LintReport& report) {
+    // Count mode opens on a number of failures per window whatever the traffic: for a busy
+    // service a handful per window is noise, not an outage.
+    constexpr long long busy_calls_per_second = 10000;
+    if (!o.failure_ratio && o.failure_threshold > 0 && o.failure_threshold <= 10 && o.window >= std::chrono::seconds(10)) {
+        const long long seconds = std::chrono::duration_cast<std::chrono::seconds>(o.window).count();
+        report.notes.push_back(
+            {"breaker-count-threshold", "failure_threshold",
+             "count mode opens the breaker on " + std::to_string(o.failure_threshold) + " failures in " +
+                 lint_format(o.window) + " whatever the traffic: at 10000 calls/s that is 1 failure in " +
+                 std::to_string(busy_calls_per_second * seconds / o.failure_threshold) +
+                 " calls; for a busy service set failure_ratio (with minimum_throughput)"});
+    }
 }
 
 }  // namespace detail
 
-/// Checks a `Retry` for the mistakes a policy would reject (errors) and for options that can
-/// never take effect (warnings). Never throws for a bad configuration (it reports it); may
-/// throw `std::bad_alloc`. Cheap: no call of user code; linear in the number of classes.
+/// Checks a `Retry` for the mistakes a policy would reject (errors), for options that can
+/// never take effect (warnings) and for choices worth a second look (notes); the codes are
+/// listed in docs/usage-patterns.md. Never throws for a bad configuration (it reports it);
+/// may throw `std::bad_alloc`. Cheap: no call of user code (a built-in strategy's sleeps are
+/// computed from its options, for at most 1024 retries); linear in the number of classes.
 template <class C, class S, class R>
 [[nodiscard]] LintReport lint(const Retry<C, S, R>& retry) {
     return detail::lint_settings(detail::LintInput{
@@ -178,6 +352,7 @@ template <class C, class S, class R>
         .max_unknown_attempts = retry.max_unknown_attempts,
         .per_class_max_attempts = &retry.per_class_max_attempts,
         .budget = &retry.budget,
+        .sleeps = detail::sleep_plan(retry.strategy, retry.max_attempts, retry.deadline),
     });
 }
 
@@ -196,16 +371,25 @@ template <class = void>
     });
 }
 
-/// Checks a built policy's retry component (a breaker-only policy has nothing to check).
-/// A built policy has no errors (construction validated it), so only warnings can appear.
+/// Checks a built circuit breaker: no errors (construction validated it); a note when count
+/// mode opens it on a few failures per window, which a busy service reaches at a tiny
+/// failure rate.
+template <class = void>
+[[nodiscard]] LintReport lint(const CircuitBreaker& breaker) {
+    LintReport report;
+    detail::lint_breaker(breaker.options(), report);
+    return report;
+}
+
+/// Checks a built policy: its retry component and its circuit breaker (when it is a
+/// `CircuitBreaker`). A built policy has no errors (construction validated it).
 template <class RetryT, class BreakerT>
 [[nodiscard]] LintReport lint(const Policy<RetryT, BreakerT>& policy) {
-    if constexpr (Policy<RetryT, BreakerT>::has_retry) {
-        return lint(policy.retry());
-    } else {
-        (void)policy;
-        return LintReport{};
-    }
+    LintReport report;
+    if constexpr (Policy<RetryT, BreakerT>::has_retry) report = lint(policy.retry());
+    if constexpr (std::is_same_v<BreakerT, CircuitBreaker>) detail::lint_breaker(policy.circuit_breaker().options(), report);
+    (void)policy;
+    return report;
 }
 
 }  // namespace redress

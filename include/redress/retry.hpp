@@ -1,7 +1,10 @@
-// Retry: the retry component's options (SPEC §3), RetryConfig, and per-call options (§4).
+// Retry: the retry component's options, RetryConfig, and per-call options (see
+// docs/usage-patterns.md and docs/pitfalls.md for the defaults).
 #pragma once
 
 #include <chrono>
+#include <concepts>
+#include <cstddef>
 #include <optional>
 #include <stdexcept>
 #include <stop_token>
@@ -27,6 +30,86 @@ struct NoStrategy {};
 
 /// The `result_classifier` of a `Retry` that has none: every returned value is a success.
 struct NoResultClassifier {};
+
+namespace detail {
+
+/// The answers a result classifier may give.
+template <class V>
+inline constexpr bool is_result_verdict =
+    std::is_same_v<V, std::optional<ErrorClass>> || std::is_same_v<V, std::optional<Classification>>;
+
+/// The result type and arity of a callable whose call operator is neither a template nor
+/// overloaded (a function pointer, a lambda without `auto` parameters, `std::function`);
+/// `known` is false for the others, whose answer depends on the argument's type.
+template <class F, class = void>
+struct CallShape {
+    static constexpr bool known = false;
+};
+template <class R, class... A>
+struct CallShape<R (*)(A...), void> {
+    static constexpr bool known = true;
+    static constexpr std::size_t arity = sizeof...(A);
+    using result = R;
+};
+template <class R, class... A>
+struct CallShape<R (*)(A...) noexcept, void> : CallShape<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct CallShape<R (C::*)(A...), void> : CallShape<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct CallShape<R (C::*)(A...) const, void> : CallShape<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct CallShape<R (C::*)(A...) noexcept, void> : CallShape<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct CallShape<R (C::*)(A...) const noexcept, void> : CallShape<R (*)(A...)> {};
+template <class F>
+struct CallShape<F, std::void_t<decltype(&F::operator())>> : CallShape<decltype(&F::operator())> {};
+
+/// Whether `RC` can be a result classifier, as far as can be told without the result type:
+/// a callable of known shape must take one argument and return a verdict; a generic one is
+/// checked at the call, where the result type is known.
+template <class RC>
+consteval bool result_classifier_shape_ok() {
+    if constexpr (std::is_same_v<RC, NoResultClassifier>) {
+        return true;
+    } else if constexpr (CallShape<RC>::known) {
+        return CallShape<RC>::arity == 1 && is_result_verdict<std::remove_cvref_t<typename CallShape<RC>::result>>;
+    } else {
+        return std::is_class_v<RC>;
+    }
+}
+
+}  // namespace detail
+
+/// A result classifier for operations that return `T`: callable through a const reference
+/// with `const T&`, returning `std::optional<ErrorClass>` or `std::optional<Classification>`;
+/// `std::nullopt` means the value is a success, a class means it is a failure of that class.
+template <class RC, class T>
+concept ResultClassifier =
+    std::invocable<const RC&, const T&> &&
+    detail::is_result_verdict<std::remove_cvref_t<std::invoke_result_t<const RC&, const T&>>>;
+
+/// Checks a `Retry`'s result classifier before the result type is known (a policy does it at
+/// construction): compiles when it may be one, fails with one readable line otherwise.
+/// Returns true, so `static_assert(assert_result_classifier<RC>());` reports only that line.
+template <class RC>
+consteval bool assert_result_classifier() {
+    static_assert(detail::result_classifier_shape_ok<RC>(),
+                  "redress: Retry::result_classifier must be callable as (const T&) -> "
+                  "std::optional<redress::ErrorClass> (or std::optional<redress::Classification>), T the operation's "
+                  "result: return std::nullopt for a success, an ErrorClass for a failure");
+    return true;
+}
+
+/// Checks a result classifier against the operation's result type `T` (at the call). A
+/// classifier that `assert_result_classifier` already rejected is not reported twice.
+template <class RC, class T>
+consteval bool assert_result_classifier_for() {
+    static_assert(!detail::result_classifier_shape_ok<RC>() || ResultClassifier<RC, T>,
+                  "redress: Retry::result_classifier must be callable as (const T&) -> "
+                  "std::optional<redress::ErrorClass> (or std::optional<redress::Classification>), T the operation's "
+                  "result: return std::nullopt for a success, an ErrorClass for a failure");
+    return true;
+}
 
 /// The retry component: how failures are classified and answered, and the bounds of one
 /// operation. An aggregate, written with designated initializers in this order:
@@ -192,7 +275,7 @@ template <class S>
     invalid_option("Retry", option, rule);
 }
 
-/// The validation of SPEC §3, shared by every policy constructor.
+/// The validation of a `Retry`'s options, shared by every policy constructor.
 template <class C, class S, class R>
 void validate(const Retry<C, S, R>& r) {
     if (!strategy_present(r.strategy) && r.strategies.empty())

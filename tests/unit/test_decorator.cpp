@@ -1,4 +1,4 @@
-// redress::retry: the decorator of SPEC §11 for synchronous callables.
+// redress::retry: the decorator, for synchronous and coroutine callables.
 #include <catch2/catch.hpp>
 
 #include <functional>
@@ -96,6 +96,75 @@ TEST_CASE("retry() passes the same arguments to every attempt, never moved-from 
         virtual_retry(clock, events));
     CHECK(f(std::string("abc")) == 3U);
     CHECK(seen == std::vector<std::string>{"abc", "abc", "abc"});
+}
+
+namespace {
+/// Counts the copies made of it and whether it was moved from.
+struct Payload {
+    static inline int copies = 0;
+    std::string text;
+    bool moved_from = false;
+    explicit Payload(std::string t) : text(std::move(t)) {}
+    Payload(const Payload& other) : text(other.text), moved_from(other.moved_from) { ++copies; }
+    Payload(Payload&& other) noexcept : text(std::move(other.text)), moved_from(other.moved_from) {
+        other.moved_from = true;
+    }
+    Payload& operator=(const Payload&) = delete;
+    Payload& operator=(Payload&&) = delete;
+    ~Payload() = default;
+};
+}  // namespace
+
+TEST_CASE("retry() wraps a function taking T&&: each attempt moves from its own fresh copy") {
+    ManualClock clock;
+    redress_test::Recorder events;
+    std::vector<std::string> seen;
+    auto consume = [&seen](Payload&& p) {
+        const Payload mine = std::move(p);  // takes the argument, as a T&& parameter may
+        seen.push_back(mine.moved_from ? "<moved-from>" : mine.text);
+        if (seen.size() < 3) throw ConnectionReset();
+        return mine.text.size();
+    };
+    auto f = redress::retry(consume, virtual_retry(clock, events));
+
+    Payload::copies = 0;
+    Payload original("abc");
+    CHECK(f(std::move(original)) == 3U);
+    CHECK(seen == std::vector<std::string>{"abc", "abc", "abc"});
+    CHECK(Payload::copies == 3);  // one per attempt
+    CHECK_FALSE(original.moved_from);
+    CHECK(original.text == "abc");
+
+    seen.clear();
+    auto out = f.execute(Payload("xy"));
+    CHECK(out.ok);
+    CHECK(out.value == 2U);
+    CHECK(seen == std::vector<std::string>{"xy", "xy", "xy"});
+
+    // As with a direct call, an lvalue does not bind to T&&.
+    STATIC_REQUIRE_FALSE(std::is_invocable_v<decltype(f), Payload&>);
+    STATIC_REQUIRE(std::is_invocable_v<decltype(f), Payload>);
+}
+
+TEST_CASE("retry() passes lvalue arguments as the caller's objects and copies nothing it need not") {
+    ManualClock clock;
+    redress_test::Recorder events;
+    auto append = [](std::vector<int>& out, const Payload& p, std::string&& tag) {
+        out.push_back(static_cast<int>(p.text.size() + tag.size()));
+        if (out.size() < 2) throw ConnectionReset();
+        return out.size();
+    };
+    auto f = redress::retry(append, virtual_retry(clock, events));
+    std::vector<int> out;
+    Payload::copies = 0;
+    const Payload p("abcd");
+    CHECK(f(out, p, std::string("xy")) == 2U);
+    CHECK(out == std::vector<int>{6, 6});  // the same vector on both attempts
+    CHECK(Payload::copies == 0);           // a const& parameter binds to the caller's object
+
+    // A move-only argument taken by reference is not copied either.
+    auto read = redress::retry([](const std::unique_ptr<int>& q) { return *q; }, virtual_retry(clock, events));
+    CHECK(read(std::make_unique<int>(5)) == 5);
 }
 
 TEST_CASE("retry() with no options uses default_classifier and decorrelated_jitter up to 5s") {

@@ -1,8 +1,10 @@
 // redress::lint: errors for what a policy refuses, warnings for options that cannot act.
 #include <catch2/catch.hpp>
 
+#include <random>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <redress/lint.hpp>
 #include <redress/redress.hpp>
@@ -165,6 +167,180 @@ TEST_CASE("lint reads RetryConfig and built policies alike") {
 
     redress::Policy breaker_only{redress::CircuitBreaker{}};
     CHECK(redress::lint(breaker_only).clean());
+    CHECK(redress::lint(breaker_only).has("breaker-count-threshold"));  // a note: clean() allows it
     redress::Policy both{base(), redress::CircuitBreaker{}};
     CHECK(redress::lint(both).clean());
+    CHECK(redress::lint(both).has("breaker-count-threshold"));
+}
+
+namespace {
+
+/// Runs `retry` (attempts cost no time, every attempt fails) in virtual time and counts the
+/// attempts that start before the deadline.
+template <class S>
+int attempts_before_deadline(S strategy, redress::Duration deadline, int max_attempts) {
+    redress::testing::ManualClock clock;
+    redress::Policy policy{redress::Retry<redress::DefaultClassifier, S>{
+        .strategy = strategy,
+        .deadline = deadline,
+        .max_attempts = max_attempts,
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+    }};
+    std::vector<redress::Duration> starts;
+    const auto origin = clock.now();
+    (void)policy.execute([&]() -> int {
+        starts.push_back(clock.now() - origin);
+        throw redress::ServerError("503");  // retried, with no cap of its own
+    });
+    int before = 0;
+    for (auto t : starts) before += t < deadline ? 1 : 0;
+    return before;
+}
+
+template <class S>
+redress::Retry<redress::DefaultClassifier, S> with(S strategy, redress::Duration deadline, int max_attempts = 6) {
+    return {.strategy = strategy, .deadline = deadline, .max_attempts = max_attempts};
+}
+
+}  // namespace
+
+TEST_CASE("lint warns when the shortest first backoff is not shorter than the deadline, for every built-in strategy") {
+    CHECK(redress::lint(with(redress::constant(10s), 2s)).has("backoff-ge-deadline"));
+    CHECK(redress::lint(with(redress::constant(2s), 2s)).has("backoff-ge-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::constant(1999ms), 2s)).has("backoff-ge-deadline"));
+    CHECK(redress::lint(with(redress::decorrelated_jitter({.base = 2s}), 2s)).has("backoff-ge-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::decorrelated_jitter({.base = 1s}), 2s)).has("backoff-ge-deadline"));
+    CHECK(redress::lint(with(redress::exponential({.base = 3s}), 2s)).has("backoff-ge-deadline"));
+    CHECK(redress::lint(with(redress::linear({.base = 3s}), 2s)).has("backoff-ge-deadline"));
+    // equal_jitter's first retry draws from [base, 2 base], token_backoff's from [0.75 base, 1.5 base].
+    CHECK(redress::lint(with(redress::equal_jitter({.base = 2s}), 2s)).has("backoff-ge-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::equal_jitter({.base = 1999ms}), 2s)).has("backoff-ge-deadline"));
+    CHECK(redress::lint(with(redress::token_backoff({.base = 2667ms}), 2s)).has("backoff-ge-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::token_backoff({.base = 2666ms}), 2s)).has("backoff-ge-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::full_jitter({.base = 10s, .max = 60s}), 2s)).has("backoff-ge-deadline"));
+    // Failures without a server hint use the fallback.
+    CHECK(redress::lint(with(redress::retry_after_or(redress::constant(10s)), 2s)).has("backoff-ge-deadline"));
+    // Per-class strategies do not hide the default one's mistake.
+    auto r = with(redress::constant(10s), 2s);
+    r.strategies = {{ErrorClass::RateLimit, redress::constant(1ms)}};
+    CHECK(redress::lint(r).has("backoff-ge-deadline"));
+    // No retry, nothing to cut.
+    CHECK_FALSE(redress::lint(with(redress::constant(10s), 2s, 1)).has("backoff-ge-deadline"));
+
+    auto report = redress::lint(with(redress::constant(10s), 2s));
+    REQUIRE(report.warnings.size() == 1);  // not also reported as max-attempts-beyond-deadline
+    CHECK(report.warnings[0].option == "strategy");
+    CHECK(report.warnings[0].message.find("(10 s)") != std::string::npos);
+    CHECK(report.warnings[0].message.find("(2 s)") != std::string::npos);
+    // What the engine does: the first sleep is cut to the time left, no attempt starts after
+    // the deadline.
+    CHECK(attempts_before_deadline(redress::constant(10s), 2s, 6) == 1);
+}
+
+TEST_CASE("lint warns when the deadline stops an operation before max_attempts, and says how many attempts fit") {
+    // exponential 1 s, 2 s, 4 s, 8 s: before attempt 5 the sleeps add up to 15 s >= 10 s.
+    auto report = redress::lint(with(redress::exponential({.base = 1s}), 10s));
+    REQUIRE(report.has("max-attempts-beyond-deadline"));
+    CHECK(report.warnings.size() == 1);
+    CHECK(report.warnings[0].option == "max_attempts");
+    CHECK(report.warnings[0].message.find("at most 4 attempts") != std::string::npos);
+    CHECK(report.warnings[0].message.find("add up to 15 s") != std::string::npos);
+    CHECK(attempts_before_deadline(redress::exponential({.base = 1s}), 10s, 6) == 4);
+
+    CHECK_FALSE(redress::lint(with(redress::exponential({.base = 1s}), 10s, 4)).has("max-attempts-beyond-deadline"));
+    // 1 + 2 + 4 + 8 + 16 = 31 s before attempt 6.
+    CHECK(redress::lint(with(redress::exponential({.base = 1s}), 31s)).has("max-attempts-beyond-deadline"));
+    CHECK_FALSE(redress::lint(with(redress::exponential({.base = 1s}), 32s)).has("max-attempts-beyond-deadline"));
+    // Large max_attempts are summed without a loop per attempt, to the same answer.
+    auto many = redress::lint(with(redress::constant(1ms), 10s, 5'000'000));
+    REQUIRE(many.has("max-attempts-beyond-deadline"));
+    CHECK(many.warnings[0].message.find("at most 10000 attempts") != std::string::npos);
+    CHECK_FALSE(redress::lint(with(redress::full_jitter(), 10s, 5'000'000)).has("max-attempts-beyond-deadline"));
+    // Per-class strategies may sleep less: nothing to conclude.
+    auto r = with(redress::exponential({.base = 1s}), 10s);
+    r.strategies = {{ErrorClass::RateLimit, redress::constant(1ms)}};
+    CHECK_FALSE(redress::lint(r).has("max-attempts-beyond-deadline"));
+}
+
+TEST_CASE("lint's count of attempts that fit in the deadline agrees with the engine, over random configurations") {
+    std::mt19937 rng(20240614);
+    auto pick = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    const double multipliers[] = {1.0, 2.0, 3.0};
+    for (int i = 0; i < 300; ++i) {
+        const redress::Duration deadline = std::chrono::milliseconds(pick(1, 30'000));
+        const int max_attempts = pick(1, 40);
+        const redress::Duration base = std::chrono::milliseconds(pick(0, 3'000));
+        const redress::Duration max = base + std::chrono::milliseconds(pick(0, 20'000));
+        const redress::Duration step = std::chrono::milliseconds(pick(0, 2'000));
+        const double multiplier = multipliers[pick(0, 2)];
+        INFO("deadline " << deadline.count() << " max_attempts " << max_attempts << " base " << base.count() << " max "
+                         << max.count() << " step " << step.count() << " multiplier " << multiplier);
+        // Deterministic strategies: the bound is exact.
+        auto exact = [&](auto strategy) {
+            const auto plan = redress::detail::sleep_plan(strategy, max_attempts, deadline);
+            REQUIRE(plan.known);
+            CHECK(attempts_before_deadline(strategy, deadline, max_attempts) == plan.attempts_started);
+            const bool warned = redress::lint(with(strategy, deadline, max_attempts)).has("max-attempts-beyond-deadline") ||
+                                redress::lint(with(strategy, deadline, max_attempts)).has("backoff-ge-deadline");
+            CHECK(warned == (plan.attempts_started < max_attempts));
+        };
+        exact(redress::constant(base));
+        exact(redress::exponential({.base = base, .max = max, .multiplier = multiplier}));
+        exact(redress::linear({.base = base, .step = step, .max = max}));
+        // Jittered strategies: an upper bound.
+        auto bound = [&](auto strategy) {
+            const auto plan = redress::detail::sleep_plan(strategy, max_attempts, deadline);
+            REQUIRE(plan.known);
+            CHECK(attempts_before_deadline(strategy, deadline, max_attempts) <= plan.attempts_started);
+        };
+        bound(redress::decorrelated_jitter({.base = base, .max = max}));
+        bound(redress::equal_jitter({.base = base, .max = max}));
+        bound(redress::token_backoff({.base = base, .max = max}));
+        bound(redress::full_jitter({.base = base, .max = max}));
+    }
+}
+
+TEST_CASE("lint warns when the budget's window is shorter than the shortest backoff") {
+    auto r = with(redress::constant(1s), 60s);
+    r.budget = redress::Budget{10, 100ms};
+    auto report = redress::lint(r);
+    REQUIRE(report.has("budget-window-lt-backoff"));
+    CHECK(report.warnings.size() == 1);
+    CHECK(report.warnings[0].option == "budget");
+    r.budget = redress::Budget{10, 1s};
+    CHECK_FALSE(redress::lint(r).has("budget-window-lt-backoff"));
+    r.budget = redress::Budget{10, 100ms};
+    r.strategies = {{ErrorClass::RateLimit, redress::constant(1ms)}};  // may sleep less
+    CHECK_FALSE(redress::lint(r).has("budget-window-lt-backoff"));
+}
+
+TEST_CASE("lint notes a count-mode breaker that a busy service opens at a tiny failure rate") {
+    auto report = redress::lint(redress::CircuitBreaker{});  // 5 failures in 60 s
+    CHECK(report.clean());
+    REQUIRE(report.notes.size() == 1);
+    CHECK(report.notes[0].code == "breaker-count-threshold");
+    CHECK(report.notes[0].option == "failure_threshold");
+    CHECK(report.notes[0].message.find("1 failure in 120000 calls") != std::string::npos);
+    CHECK(report.to_string().rfind("note breaker-count-threshold (failure_threshold): ", 0) == 0);
+
+    CHECK(redress::lint(redress::CircuitBreaker{{.failure_threshold = 10, .window = 10s}}).has("breaker-count-threshold"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.failure_threshold = 11}}).has("breaker-count-threshold"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.window = 9s}}).has("breaker-count-threshold"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.failure_ratio = 0.5}}).has("breaker-count-threshold"));
+}
+
+TEST_CASE("lint notes a deadline of an hour or more") {
+    CHECK(redress::lint(with(redress::constant(1ms), 1h)).has("deadline-long"));
+    CHECK(redress::lint(with(redress::constant(1ms), 1h)).clean());
+    CHECK_FALSE(redress::lint(with(redress::constant(1ms), 59min)).has("deadline-long"));
+}
+
+TEST_CASE("lint draws no conclusion from sleeps it cannot know") {
+    // A custom strategy, a type-erased one (RetryConfig), adaptive: the backoff rules stay quiet.
+    auto custom = [](const redress::BackoffContext&) { return redress::Duration(10s); };
+    CHECK(redress::lint(with(custom, 2s)).clean());
+    redress::RetryConfig cfg{.strategy = redress::constant(10s), .deadline = 2s};
+    CHECK(redress::lint(cfg).clean());
+    CHECK(redress::lint(with(redress::adaptive(redress::constant(10s)), 2s)).clean());
 }

@@ -25,12 +25,16 @@ inline constexpr bool may_reject_results =
 /// What a result classifier answered: `std::nullopt` means success.
 template <class RC, class T>
 [[nodiscard]] std::optional<Classification> classify_result(const RC& rc, const T& value) {
-    static_assert(std::is_invocable_v<const RC&, const T&>,
-                  "redress: a result_classifier must be callable as (const T&) -> std::optional<ErrorClass> or "
-                  "std::optional<Classification>, where T is the operation's return type");
-    auto verdict = rc(value);
-    if (!verdict) return std::nullopt;
-    return to_classification(*verdict);
+    static_assert(assert_result_classifier_for<RC, T>());
+    if constexpr (ResultClassifier<RC, T>) {
+        auto verdict = rc(value);
+        if (!verdict) return std::nullopt;
+        return to_classification(*verdict);
+    } else {
+        (void)rc;
+        (void)value;
+        return std::nullopt;  // reported by the assertion above, or at the policy's construction
+    }
 }
 
 /// Tells the core how one attempt ended. `error` is what the operation threw (null if it
