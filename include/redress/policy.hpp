@@ -227,46 +227,6 @@ private:
     bool quiet_ = false;
 };
 
-namespace detail {
-/// What class template argument deduction gives for component lists a `Policy` does not
-/// take, so that the mistake is reported by one message naming the fix (below) instead of
-/// a failed deduction. `Why` is one of the tags that follow.
-template <class Why>
-struct Misbuilt {};
-struct BreakerBeforeRetry {};
-struct TwoRetries {};
-struct TwoBreakers {};
-struct NotAComponent {};
-struct TooManyComponents {};
-
-/// A type a `Policy` may take as its only component, or as one of its two.
-template <class T>
-concept PolicyComponent = IsRetry<T>::value || BreakerLike<T>;
-}  // namespace detail
-
-/// The policy deduced from a component list it does not take: using it fails to compile
-/// with a message naming the fix. Not a policy.
-template <class Why>
-class Policy<detail::Misbuilt<Why>, NoBreaker> {
-    static_assert(!std::is_same_v<Why, detail::BreakerBeforeRetry>,
-                  "redress: a Policy takes the Retry first, then the CircuitBreaker: Policy{retry, breaker}");
-    static_assert(!std::is_same_v<Why, detail::TwoRetries>,
-                  "redress: a Policy takes one Retry: merge the settings into one redress::Retry{...}");
-    static_assert(!std::is_same_v<Why, detail::TwoBreakers>,
-                  "redress: a Policy takes one circuit breaker: Policy{retry, breaker} or Policy{breaker}");
-    static_assert(!std::is_same_v<Why, detail::NotAComponent>,
-                  "redress: a Policy is built from a redress::Retry{...}, a redress::CircuitBreaker{...}, or both in "
-                  "that order (a strategy goes in Retry::strategy, breaker options in CircuitBreaker{{...}})");
-    static_assert(!std::is_same_v<Why, detail::TooManyComponents>,
-                  "redress: a Policy takes at most two components: Policy{retry, breaker} (a budget goes in "
-                  "Retry::budget)");
-
-public:
-    /// Accepts anything, so that only the message above is reported.
-    template <class... Args>
-    Policy(Args&&...) {}  // NOLINT(google-explicit-constructor): never runs, see the messages above
-};
-
 template <class C, class S, class R>
 Policy(Retry<C, S, R>) -> Policy<Retry<C, S, R>, NoBreaker>;
 template <class C, class S, class R, detail::BreakerLike B>
@@ -274,23 +234,10 @@ Policy(Retry<C, S, R>, B) -> Policy<Retry<C, S, R>, B>;
 template <detail::BreakerLike B>
 Policy(B) -> Policy<NoRetry, B>;
 
-// The shapes a Policy does not take, deduced to a `Misbuilt` policy that names the fix. A
-// second component that is neither a Retry nor a breaker deduces as written, and the
-// class's own check names it.
-template <detail::BreakerLike B, class C, class S, class R>
-Policy(B, Retry<C, S, R>) -> Policy<detail::Misbuilt<detail::BreakerBeforeRetry>>;
-template <class C1, class S1, class R1, class C2, class S2, class R2>
-Policy(Retry<C1, S1, R1>, Retry<C2, S2, R2>) -> Policy<detail::Misbuilt<detail::TwoRetries>>;
-template <detail::BreakerLike B1, detail::BreakerLike B2>
-Policy(B1, B2) -> Policy<detail::Misbuilt<detail::TwoBreakers>>;
-template <class T>
-    requires(!detail::PolicyComponent<T>)
-Policy(T) -> Policy<detail::Misbuilt<detail::NotAComponent>>;
-template <class A, class B, class C, class... More>
-Policy(A, B, C, More...) -> Policy<detail::Misbuilt<detail::TooManyComponents>>;
-
 /// Sugar for a retry-only policy: `redress::RetryPolicy policy{redress::Retry{...}};`
 template <class RetryT = Retry<>>
 using RetryPolicy = Policy<RetryT, NoBreaker>;
 
 }  // namespace redress
+
+#include <redress/policy_shapes.hpp>  // the component lists a Policy does not take, named
