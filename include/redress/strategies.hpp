@@ -1,5 +1,5 @@
-// Backoff strategies (SPEC §8): the Strategy concept, the type-erased AnyStrategy, the
-// adaptive notification protocol, and the built-in catalogue.
+// Backoff strategies (see docs/strategies.md): the Strategy concept, the type-erased
+// AnyStrategy, the adaptive notification protocol, and the built-in catalogue.
 //
 // Every built-in strategy is an immutable value: calling it reads only its options, the
 // context and the calling thread's random engine (`redress::seed_random`), so one instance
@@ -521,9 +521,13 @@ struct AdaptiveOptions {
 namespace detail {
 
 /// Rolling-window success/failure counts, lock-free. The window is split into
-/// `bucket_count` buckets of `window / bucket_count`; each bucket is one 64-bit word packing
-/// its epoch (32 bits) and its success and failure counts (16 bits each; both are halved
-/// when one would overflow, which keeps the ratio). Memory is fixed; a read sums the buckets.
+/// `bucket_count` buckets of `window / bucket_count`, numbered from construction with a full
+/// 64-bit index (exact for any uptime and any idle period). Bucket `e` lives in slot
+/// `e % bucket_count`: one word holding `e + 1` (0: never used) and one packing the low 32 bits
+/// of `e` with its success and failure counts (16 bits each; both are halved when one would
+/// overflow, which keeps the ratio). A record claims a slot for its bucket by zeroing the
+/// counts, then publishing the bucket; a read takes a slot's counts only when both words
+/// name the same bucket, inside the window. Memory is fixed; a read sums the buckets.
 class AdaptiveState {
 public:
     static constexpr std::size_t bucket_count = 32;
@@ -531,44 +535,56 @@ public:
     AdaptiveState(const AdaptiveOptions& o)
         : clock_(o.clock),
           origin_(clock_.now()),
-          width_(detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count))),
+          width_(static_cast<std::uint64_t>(
+              detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count)).count())),
           threshold_(1.0 - o.target_success),
           min_(o.min_multiplier),
           max_(o.max_multiplier) {}
 
     void record(bool success) noexcept {
-        const std::uint32_t epoch = current_epoch();
-        auto& slot = buckets_[epoch % bucket_count];
-        std::uint64_t old = slot.load(std::memory_order_relaxed);
+        const std::uint64_t e = current_bucket();
+        const auto tag = static_cast<std::uint32_t>(e);
+        auto& named = buckets_[e % bucket_count];
+        auto& counts = counts_[e % bucket_count];
         for (;;) {
-            const auto old_epoch = static_cast<std::uint32_t>(old >> 32U);
-            std::uint32_t s = 0;
-            std::uint32_t f = 0;
-            if (old_epoch == epoch) {
-                s = static_cast<std::uint32_t>((old >> 16U) & 0xFFFFU);
-                f = static_cast<std::uint32_t>(old & 0xFFFFU);
-            } else if (static_cast<std::int32_t>(old_epoch - epoch) > 0) {
-                return;  // a newer bucket already took the slot; this record is outside the window
+            const std::uint64_t slot = named.load(std::memory_order_acquire);
+            if (slot > e + 1) return;  // a later bucket took the slot: this record is outside its window
+            std::uint64_t old = counts.load(std::memory_order_acquire);
+            if (slot == e + 1) {
+                if (tag_of(old) != tag) continue;  // being claimed for a later bucket
+                std::uint32_t s = (old >> 16U) & 0xFFFFU;
+                std::uint32_t f = old & 0xFFFFU;
+                (success ? s : f) += 1;
+                if (s > 0xFFFFU || f > 0xFFFFU) {
+                    s = (s + 1) / 2;
+                    f = (f + 1) / 2;
+                }
+                const std::uint64_t next = (std::uint64_t{tag} << 32U) | (std::uint64_t{s} << 16U) | f;
+                if (counts.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_acquire)) return;
+                continue;
             }
-            (success ? s : f) += 1;
-            if (s > 0xFFFFU || f > 0xFFFFU) {
-                s = (s + 1) / 2;
-                f = (f + 1) / 2;
-            }
-            const std::uint64_t next = (std::uint64_t{epoch} << 32U) | (std::uint64_t{s} << 16U) | f;
-            if (slot.compare_exchange_weak(old, next, std::memory_order_relaxed)) return;
+            // Claim the slot for bucket `e`: zero its counts while it still names an older bucket
+            // (which is outside the window of `e`), then name `e`.
+            if (named.load(std::memory_order_acquire) != slot) continue;
+            const std::uint64_t empty = std::uint64_t{tag} << 32U;
+            if (old != empty && !counts.compare_exchange_strong(old, empty, std::memory_order_acq_rel,
+                                                                std::memory_order_acquire))
+                continue;
+            std::uint64_t expected = slot;
+            (void)named.compare_exchange_strong(expected, e + 1, std::memory_order_acq_rel, std::memory_order_acquire);
         }
     }
 
     /// Failure rate in the window, or none when nothing was recorded.
     [[nodiscard]] std::optional<double> failure_rate() const noexcept {
-        const std::uint32_t epoch = current_epoch();
+        const std::uint64_t e = current_bucket();
         std::uint64_t successes = 0;
         std::uint64_t failures = 0;
-        for (const auto& slot : buckets_) {
-            const std::uint64_t word = slot.load(std::memory_order_relaxed);
-            const auto e = static_cast<std::uint32_t>(word >> 32U);
-            if (static_cast<std::uint32_t>(epoch - e) >= bucket_count) continue;
+        for (std::size_t i = 0; i < bucket_count; ++i) {
+            const std::uint64_t slot = buckets_[i].load(std::memory_order_acquire);
+            const std::uint64_t word = counts_[i].load(std::memory_order_acquire);
+            if (slot == 0 || slot > e + 1 || e + 1 - slot >= bucket_count) continue;  // unused, or outside the window
+            if (tag_of(word) != static_cast<std::uint32_t>(slot - 1)) continue;    // claimed for a later bucket
             successes += (word >> 16U) & 0xFFFFU;
             failures += word & 0xFFFFU;
         }
@@ -583,18 +599,29 @@ public:
     }
 
 private:
-    [[nodiscard]] std::uint32_t current_epoch() const noexcept {
-        const auto since = clock_.now() - origin_;
-        return since <= Duration::zero() ? 0U : static_cast<std::uint32_t>(since / width_);
+    static std::uint32_t tag_of(std::uint64_t word) noexcept { return static_cast<std::uint32_t>(word >> 32U); }
+
+    /// Buckets since construction (0 for a reading before it); at most 2^64 - 2, so `e + 1`
+    /// never wraps.
+    [[nodiscard]] std::uint64_t current_bucket() const noexcept {
+        const auto now = static_cast<std::uint64_t>(clock_.now().time_since_epoch().count());
+        const auto origin = static_cast<std::uint64_t>(origin_.time_since_epoch().count());
+        // Unsigned offsets from the most negative reading keep the order of signed readings.
+        constexpr std::uint64_t flip = std::uint64_t{1} << 63U;
+        const std::uint64_t a = now ^ flip;
+        const std::uint64_t b = origin ^ flip;
+        const std::uint64_t e = a > b ? (a - b) / width_ : 0;
+        return e < ~std::uint64_t{0} ? e : e - 1;
     }
 
     AnyClock clock_;
     TimePoint origin_;
-    Duration width_;
+    std::uint64_t width_;
     double threshold_;
     double min_;
     double max_;
-    std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
+    std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};  ///< bucket + 1 held by each slot
+    std::array<std::atomic<std::uint64_t>, bucket_count> counts_{};   ///< low 32 bits of the bucket, counts
 };
 
 }  // namespace detail

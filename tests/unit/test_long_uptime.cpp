@@ -12,6 +12,7 @@
 
 #include <redress/budget.hpp>
 #include <redress/detail/coarse_clock.hpp>
+#include <redress/strategies.hpp>
 #include <redress/testing/manual_clock.hpp>
 
 using namespace std::chrono_literals;
@@ -181,6 +182,92 @@ TEST_CASE("long uptime: the coarse clock's reading converts exactly at every ori
         const TimePoint b = std::chrono::steady_clock::now();
         CHECK(a <= b);
         CHECK(b - a <= CoarseClock::lag_bound());
+    }
+}
+
+namespace {
+
+/// One scripted adaptive run: failures and successes spread over buckets, windows and idle
+/// gaps (2^31 and 2^32 buckets), with the multiplier and failure rate written down.
+std::vector<double> adaptive_run(Duration origin, Duration window, std::uint64_t seed) {
+    ManualClock clock = clock_at(origin);
+    const auto s = redress::adaptive(redress::constant(1s), {.window = window, .clock = clock});
+    const Duration width = window / 32;
+    const auto idle = [&](std::int64_t buckets) {
+        const Duration cap = days(100);
+        return width.count() > cap.count() / buckets ? cap : width * buckets;
+    };
+    const std::vector<Duration> gaps = {days(8), idle(std::int64_t{1} << 31), idle(std::int64_t{1} << 32),
+                                        idle((std::int64_t{1} << 32) + 5)};
+    std::mt19937_64 rng(seed);
+    int idles = 0;
+    std::vector<double> out;
+    for (int step = 0; step < 300; ++step) {
+        switch (rng() % 6) {
+            case 0:
+            case 1:
+                for (int i = static_cast<int>(rng() % 20); i >= 0; --i) s.on_failure();
+                break;
+            case 2:
+                for (int i = static_cast<int>(rng() % 20); i >= 0; --i) s.on_success();
+                break;
+            case 3:
+                clock.advance(Duration(static_cast<Duration::rep>(rng() % static_cast<std::uint64_t>(window.count()))));
+                break;
+            case 4:  // at most 6 idle gaps of up to 100 days: 290 years plus them stays in range
+                clock.advance(idles++ < 6 ? gaps[rng() % gaps.size()] : width);
+                break;
+            default:
+                clock.advance(width);
+                break;
+        }
+        out.push_back(s.multiplier());
+        out.push_back(s.failure_rate().value_or(-1.0));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("long uptime: adaptive first used 8 days after construction still learns") {
+    for (const Duration origin : origins) {
+        INFO("origin " << name_of(origin));
+        ManualClock clock = clock_at(origin);
+        const auto s = redress::adaptive(redress::constant(100ms), {.window = 10ms, .clock = clock});
+        clock.advance(days(8));
+        for (int i = 0; i < 20; ++i) s.on_failure();
+        CHECK(s.multiplier() == Approx(5.0));
+        CHECK(s(redress::BackoffContext{}) == 500ms);
+        clock.advance(11ms);
+        CHECK(s.multiplier() == 1.0);
+    }
+}
+
+TEST_CASE("long uptime: adaptive idle for exactly 2^32 buckets forgets what it learnt before") {
+    for (const Duration origin : origins) {
+        INFO("origin " << name_of(origin));
+        ManualClock clock = clock_at(origin);
+        const auto s = redress::adaptive(redress::constant(1s), {.window = 32ns, .clock = clock});  // buckets of 1 ns
+        for (int i = 0; i < 10; ++i) s.on_failure();
+        for (const std::int64_t gap : {std::int64_t{1} << 31, std::int64_t{1} << 32, (std::int64_t{1} << 32) - 31}) {
+            clock.advance(Duration(gap));
+            CHECK_FALSE(s.failure_rate().has_value());
+            s.on_success();
+            CHECK(s.failure_rate() == 0.0);
+            for (int i = 0; i < 10; ++i) s.on_failure();
+        }
+    }
+}
+
+TEST_CASE("long uptime: adaptive gives the same answers at every clock origin, across idle gaps of 2^32 buckets") {
+    std::uint64_t seed = 7;
+    for (const Duration window : {Duration(32ns), Duration(10ms), Duration(60s)}) {
+        const auto reference = adaptive_run(Duration::zero(), window, seed);
+        for (const Duration origin : origins) {
+            INFO("window " << window.count() << " ns, origin " << name_of(origin));
+            CHECK(adaptive_run(origin, window, seed) == reference);
+        }
+        ++seed;
     }
 }
 
