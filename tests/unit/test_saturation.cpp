@@ -1,0 +1,105 @@
+// Saturation: every duration a user can hand the library (a strategy's answer, an option, a
+// wait) at the edges of its type (Duration::max/min, hours::max/min, huge doubles, NaN, ±inf)
+// comes out finite and non-negative, with no overflow. Built and run under asan-ubsan too,
+// where any signed overflow aborts the test.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include <redress/strategies.hpp>
+
+using namespace std::chrono_literals;
+using redress::BackoffContext;
+using redress::Duration;
+using redress::detail::saturate;
+
+namespace {
+
+using seconds_d = std::chrono::duration<double>;
+constexpr double inf = std::numeric_limits<double>::infinity();
+const double not_a_number = std::numeric_limits<double>::quiet_NaN();
+
+/// A strategy whose raw answer is `value`, in whatever type it has.
+template <class D>
+struct Answer {
+    D value;
+    D operator()(const BackoffContext&) const { return value; }
+};
+
+/// The same in the legacy form.
+template <class D>
+struct LegacyAnswer {
+    D value;
+    D operator()(int, redress::ErrorClass, std::optional<Duration>) const { return value; }
+};
+
+/// `d` as a strategy's raw answer through every path: `invoke_strategy` in both forms and
+/// `AnyStrategy`. All must agree and be finite and non-negative.
+template <class D>
+Duration through_strategies(D d) {
+    const BackoffContext ctx;
+    const Duration a = redress::invoke_strategy(Answer<D>{d}, ctx);
+    const Duration b = redress::invoke_strategy(LegacyAnswer<D>{d}, ctx);
+    const Duration c = redress::AnyStrategy(Answer<D>{d})(ctx);
+    CHECK(a == b);
+    CHECK(a == c);
+    CHECK(a >= Duration::zero());
+    return a;
+}
+
+}  // namespace
+
+TEST_CASE("saturate converts every duration exactly when it fits and to the nearest limit when it does not") {
+    CHECK(saturate(Duration::max()) == Duration::max());
+    CHECK(saturate(Duration::min()) == Duration::min());
+    CHECK(saturate(std::chrono::hours::max()) == Duration::max());
+    CHECK(saturate(std::chrono::hours::min()) == Duration::min());
+    CHECK(saturate(std::chrono::minutes::max()) == Duration::max());
+    CHECK(saturate(std::chrono::minutes::min()) == Duration::min());
+    CHECK(saturate(std::chrono::seconds::max()) == Duration::max());
+    CHECK(saturate(std::chrono::milliseconds::min()) == Duration::min());
+    CHECK(saturate(std::chrono::microseconds::max()) == Duration::max());
+    CHECK(saturate(std::chrono::duration<std::uint64_t>::max()) == Duration::max());
+    CHECK(saturate(std::chrono::duration<std::uint64_t, std::nano>::max()) == Duration::max());
+    CHECK(saturate(std::chrono::duration<std::int32_t, std::ratio<86400>>::max()) == Duration::max());
+    CHECK(saturate(std::chrono::duration<std::int64_t, std::pico>::max()) == Duration(std::int64_t{9'223'372'036'854'775}));
+    // exactly at the limit, and one unit beyond
+    CHECK(saturate(std::chrono::seconds(9'223'372'036)) == std::chrono::seconds(9'223'372'036));
+    CHECK(saturate(std::chrono::seconds(9'223'372'037)) == Duration::max());
+    CHECK(saturate(std::chrono::seconds(-9'223'372'036)) == std::chrono::seconds(-9'223'372'036));
+    CHECK(saturate(std::chrono::seconds(-9'223'372'037)) == Duration::min());
+    CHECK(saturate(std::chrono::hours(2'562'047)) == std::chrono::hours(2'562'047));
+    CHECK(saturate(std::chrono::hours(2'562'048)) == Duration::max());
+    CHECK(saturate(std::chrono::duration<std::int64_t, std::ratio<1, 3>>(-7)) == Duration(-2'333'333'333));
+    // floating: huge, infinite and NaN
+    CHECK(saturate(seconds_d(1e300)) == Duration::max());
+    CHECK(saturate(seconds_d(-1e300)) == Duration::min());
+    CHECK(saturate(seconds_d(inf)) == Duration::max());
+    CHECK(saturate(seconds_d(-inf)) == Duration::min());
+    CHECK(saturate(seconds_d(not_a_number)) == Duration::zero());
+    CHECK(saturate(std::chrono::duration<float, std::ratio<3600>>(std::numeric_limits<float>::max())) == Duration::max());
+    CHECK(saturate(std::chrono::duration<long double>(1.5L)) == 1500ms);
+    STATIC_REQUIRE(saturate(std::chrono::hours::max()) == Duration::max());
+}
+
+TEST_CASE("a strategy's raw answer at the edges of its type becomes a finite, non-negative sleep") {
+    CHECK(through_strategies(Duration::max()) == Duration::max());
+    CHECK(through_strategies(Duration::min()) == Duration::zero());
+    CHECK(through_strategies(std::chrono::hours::max()) == Duration::max());
+    CHECK(through_strategies(std::chrono::hours::min()) == Duration::zero());
+    CHECK(through_strategies(std::chrono::minutes::max()) == Duration::max());
+    CHECK(through_strategies(std::chrono::minutes::min()) == Duration::zero());
+    CHECK(through_strategies(std::chrono::duration<std::uint64_t>::max()) == Duration::max());
+    CHECK(through_strategies(seconds_d(1e300)) == Duration::max());
+    CHECK(through_strategies(seconds_d(-1e300)) == Duration::zero());
+    CHECK(through_strategies(seconds_d(1e10)) == Duration::max());
+    // Not finite: no meaningful sleep, so none.
+    CHECK(through_strategies(seconds_d(not_a_number)) == Duration::zero());
+    CHECK(through_strategies(seconds_d(inf)) == Duration::zero());
+    CHECK(through_strategies(seconds_d(-inf)) == Duration::zero());
+    CHECK(through_strategies(std::chrono::duration<float>(std::numeric_limits<float>::infinity())) == Duration::zero());
+}
+
