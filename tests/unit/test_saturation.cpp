@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stop_token>
 
+#include <redress/detail/sync_wait.hpp>
 #include <redress/strategies.hpp>
 
 using namespace std::chrono_literals;
@@ -103,3 +105,28 @@ TEST_CASE("a strategy's raw answer at the edges of its type becomes a finite, no
     CHECK(through_strategies(std::chrono::duration<float>(std::numeric_limits<float>::infinity())) == Duration::zero());
 }
 
+TEST_CASE("sync waits saturate their deadline: now + Duration::max() is the clock's last instant") {
+    using redress::detail::saturating_deadline;
+    using time_point = std::chrono::steady_clock::time_point;
+    const time_point now = std::chrono::steady_clock::now();
+    CHECK(saturating_deadline(now, Duration::max()) == time_point::max());
+    const Duration room = time_point::max() - now;
+    CHECK(saturating_deadline(now, room) == time_point::max());
+    CHECK(saturating_deadline(now, room + 1ns) == time_point::max());
+    CHECK(saturating_deadline(now, room - 1ns) == time_point::max() - 1ns);
+    CHECK(saturating_deadline(time_point::max(), 1ns) == time_point::max());
+    CHECK(saturating_deadline(time_point::max() - 1ns, 1ns) == time_point::max());
+    CHECK(saturating_deadline(now, 5ms) == now + 5ms);
+    CHECK(saturating_deadline(now, Duration::zero()) == now);
+    CHECK(saturating_deadline(now, Duration::min()) == now);
+    CHECK(saturating_deadline(time_point::min(), Duration::max()) == time_point::min() + Duration::max());
+    // Non-positive sleeps return at once, with or without a stop token.
+    std::stop_source source;
+    redress::detail::interruptible_sleep(Duration::min(), source.get_token());
+    redress::detail::interruptible_sleep(Duration::zero(), std::stop_token{});
+    redress::detail::interruptible_sleep(-1ns, std::stop_token{});
+    // A stopped token ends even the longest sleep at once.
+    source.request_stop();
+    redress::detail::interruptible_sleep(Duration::max(), source.get_token());
+    SUCCEED("no sleep waited");
+}
