@@ -195,12 +195,18 @@ inline void require_option(bool ok, const char* message) {
 
 [[nodiscard]] inline double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
 
-/// `base · factor^attempt`, capped at `max`, in nanoseconds; never overflows (an infinite
-/// product is capped like any other).
+/// The attempt a strategy computes with: `ctx.attempt`, or 1 when it is below 1 (the first
+/// retry), so a wrong attempt number never overflows or grows a negative sleep.
+[[nodiscard]] constexpr int attempt_of(const BackoffContext& ctx) noexcept { return ctx.attempt < 1 ? 1 : ctx.attempt; }
+
+/// `base · factor^exponent`, capped at `max`, in nanoseconds, for `0 <= base <= max` and a
+/// finite `factor >= 1`: finite, in [0, max], never NaN. A zero base is zero at any exponent
+/// (0 · ∞ would be NaN); an infinite product is capped like any other.
 [[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
+    if (base <= Duration::zero()) return 0.0;
     const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
     const double grown = ns(base) * detail::pow(factor, e);
-    return detail::min_of(ns(max), grown);
+    return grown < ns(max) ? grown : ns(max);
 }
 
 }  // namespace detail
@@ -267,7 +273,7 @@ public:
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
@@ -303,7 +309,7 @@ public:
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 1.5, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 1.5, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
@@ -339,7 +345,7 @@ public:
     /// The sleep before the retry after `ctx.attempt`, in [0, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(0.0, cap);
     }
 
@@ -379,7 +385,7 @@ public:
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         return detail::ns_to_duration(
-            detail::capped_growth(options_.base, options_.multiplier, ctx.attempt - 1, options_.max));
+            detail::capped_growth(options_.base, options_.multiplier, detail::attempt_of(ctx) - 1, options_.max));
     }
 
     /// The validated options.
@@ -437,7 +443,7 @@ public:
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double steps = static_cast<double>(detail::max_of(ctx.attempt - 1, 0));
+        const double steps = static_cast<double>(detail::attempt_of(ctx) - 1);
         return detail::ns_to_duration(
             detail::min_of(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
     }

@@ -5,13 +5,16 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <climits>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <stop_token>
+#include <vector>
 
 #include <redress/detail/sync_wait.hpp>
 #include <redress/strategies.hpp>
+#include <redress/testing/manual_clock.hpp>
 
 using namespace std::chrono_literals;
 using redress::BackoffContext;
@@ -23,6 +26,26 @@ namespace {
 using seconds_d = std::chrono::duration<double>;
 constexpr double inf = std::numeric_limits<double>::infinity();
 const double not_a_number = std::numeric_limits<double>::quiet_NaN();
+
+/// The attempts a strategy may be asked about, the wrong ones included.
+const std::vector<int> attempts = {INT_MIN, -1000, -1, 0, 1, 2, 3, 31, 32, 62, 63, 64, 100, 1023, 1024, 1025, 100'000, INT_MAX};
+
+/// Previous sleeps and remaining times, including the extremes.
+const std::vector<std::optional<Duration>> durations = {std::nullopt, Duration::min(), Duration(-1), Duration::zero(),
+                                                        Duration(1),  250ms,           Duration::max()};
+
+std::vector<BackoffContext> contexts() {
+    std::vector<BackoffContext> out;
+    for (const int attempt : attempts) {
+        for (const auto& prev : durations) {
+            BackoffContext ctx;
+            ctx.attempt = attempt;
+            ctx.prev_sleep = prev;
+            out.push_back(ctx);
+        }
+    }
+    return out;
+}
 
 /// A strategy whose raw answer is `value`, in whatever type it has.
 template <class D>
@@ -50,6 +73,16 @@ Duration through_strategies(D d) {
     CHECK(a == c);
     CHECK(a >= Duration::zero());
     return a;
+}
+
+template <class S>
+void check_sweep(const S& s, Duration lo, Duration hi) {
+    for (const auto& ctx : contexts()) {
+        const Duration d = redress::invoke_strategy(s, ctx);
+        INFO("attempt " << ctx.attempt << ", prev_sleep " << (ctx.prev_sleep ? ctx.prev_sleep->count() : -42));
+        CHECK(d >= lo);
+        CHECK(d <= hi);
+    }
 }
 
 }  // namespace
@@ -103,6 +136,108 @@ TEST_CASE("a strategy's raw answer at the edges of its type becomes a finite, no
     CHECK(through_strategies(seconds_d(inf)) == Duration::zero());
     CHECK(through_strategies(seconds_d(-inf)) == Duration::zero());
     CHECK(through_strategies(std::chrono::duration<float>(std::numeric_limits<float>::infinity())) == Duration::zero());
+}
+
+TEST_CASE("every strategy stays within [0, max] for any attempt and previous sleep, with options at their limits") {
+    const Duration max = Duration::max();
+    SECTION("decorrelated_jitter") {
+        check_sweep(redress::decorrelated_jitter({.base = 0ns, .max = max}), 0ns, max);
+        check_sweep(redress::decorrelated_jitter({.base = max, .max = max}), max, max);
+        check_sweep(redress::decorrelated_jitter({.base = 0ns, .max = 0ns}), 0ns, 0ns);
+        check_sweep(redress::decorrelated_jitter({.base = 1ns, .max = 10s}), 1ns, 10s);
+    }
+    SECTION("equal_jitter, full_jitter, token_backoff") {
+        check_sweep(redress::equal_jitter({.base = 0ns, .max = max}), 0ns, 0ns);
+        check_sweep(redress::full_jitter({.base = 0ns, .max = max}), 0ns, 0ns);
+        check_sweep(redress::token_backoff({.base = 0ns, .max = max}), 0ns, 0ns);
+        check_sweep(redress::equal_jitter({.base = max, .max = max}), max / 2, max);
+        check_sweep(redress::full_jitter({.base = max, .max = max}), 0ns, max);
+        check_sweep(redress::token_backoff({.base = max, .max = max}), max / 2, max);
+        check_sweep(redress::equal_jitter({.base = 1ns, .max = max}), 1ns, max);
+        check_sweep(redress::full_jitter({.base = 1ns, .max = 30s}), 0ns, 30s);
+    }
+    SECTION("exponential") {
+        check_sweep(redress::exponential({.base = 0ns, .max = max}), 0ns, 0ns);
+        check_sweep(redress::exponential({.base = 0ns, .max = max, .multiplier = 1e308}), 0ns, 0ns);
+        check_sweep(redress::exponential({.base = max, .max = max, .multiplier = 1e308}), max, max);
+        check_sweep(redress::exponential({.base = 1ns, .max = max, .multiplier = 1e308}), 1ns, max);
+        check_sweep(redress::exponential({.base = 1ns, .max = max, .multiplier = 1.0}), 1ns, 1ns);
+    }
+    SECTION("constant and linear") {
+        check_sweep(redress::constant(max), max, max);
+        check_sweep(redress::constant(0ns), 0ns, 0ns);
+        check_sweep(redress::linear({.base = max, .step = max, .max = max}), max, max);
+        check_sweep(redress::linear({.base = 0ns, .step = max, .max = max}), 0ns, max);
+        check_sweep(redress::linear({.base = 0ns, .step = 0ns, .max = max}), 0ns, 0ns);
+        check_sweep(redress::linear({.base = 1s, .step = 1s, .max = 3s}), 1s, 3s);
+    }
+    SECTION("retry_after_or: hints and remaining times at their limits") {
+        const auto s = redress::retry_after_or(redress::constant(max), max);
+        for (const auto& hint : durations) {
+            for (const auto& remaining : durations) {
+                for (const auto& base : contexts()) {
+                    BackoffContext ctx = base;
+                    ctx.classification.retry_after = hint;
+                    ctx.remaining = remaining;
+                    const Duration d = s(ctx);
+                    CHECK(d >= 0ns);
+                    if (remaining) CHECK(d <= std::max(*remaining, Duration::zero()));
+                    if (!remaining && hint && *hint >= 1ns) CHECK(d >= *hint);
+                }
+            }
+        }
+    }
+    SECTION("adaptive: the largest multiplier over the largest sleep saturates") {
+        redress::testing::ManualClock clock;
+        const auto s = redress::adaptive(redress::constant(max), {.window = Duration::max(), .max_multiplier = 1e308, .clock = clock});
+        for (int i = 0; i < 10; ++i) s.on_failure();
+        check_sweep(s, max, max);
+        clock.advance(Duration::max());
+        CHECK(s.failure_rate().has_value());  // a window of Duration::max() still holds them
+        const auto tiny = redress::adaptive(redress::constant(1s), {.window = 1ns, .clock = clock});
+        tiny.on_failure();
+        CHECK(tiny.multiplier() == Approx(5.0));
+        check_sweep(tiny, 5s, 5s);
+    }
+}
+
+TEST_CASE("base 0 sleeps zero at every attempt, where 0 * 2^1024 used to be NaN and gave the maximum") {
+    for (const int attempt : {1, 2, 1023, 1024, 1025, 4096, INT_MAX}) {
+        BackoffContext ctx;
+        ctx.attempt = attempt;
+        INFO("attempt " << attempt);
+        CHECK(redress::full_jitter({.base = 0ns})(ctx) == 0ns);
+        CHECK(redress::equal_jitter({.base = 0ns})(ctx) == 0ns);
+        CHECK(redress::token_backoff({.base = 0ns})(ctx) == 0ns);
+        CHECK(redress::exponential({.base = 0ns})(ctx) == 0ns);
+        CHECK(redress::exponential({.base = 0ns, .multiplier = 10.0})(ctx) == 0ns);
+    }
+}
+
+TEST_CASE("an attempt below 1 counts as the first retry in every strategy") {
+    redress::testing::ManualClock clock;
+    for (const int attempt : {0, -1, -1000, INT_MIN}) {
+        BackoffContext first;
+        BackoffContext wrong;
+        wrong.attempt = attempt;
+        INFO("attempt " << attempt);
+        CHECK(redress::exponential({.base = 1s, .max = 100s})(wrong) == 1s);
+        CHECK(redress::linear({.base = 1s, .step = 7s, .max = 100s})(wrong) == 1s);
+        CHECK(redress::constant(3s)(wrong) == 3s);
+        // The jittered ones draw from the first retry's range: same seed, same draw.
+        const auto same_draw = [&](const auto& s) {
+            redress::seed_random(99);
+            const Duration a = s(first);
+            redress::seed_random(99);
+            return a == s(wrong);
+        };
+        CHECK(same_draw(redress::full_jitter()));
+        CHECK(same_draw(redress::equal_jitter()));
+        CHECK(same_draw(redress::token_backoff()));
+        CHECK(same_draw(redress::decorrelated_jitter()));
+        CHECK(same_draw(redress::retry_after_or(redress::exponential())));
+        CHECK(same_draw(redress::adaptive(redress::full_jitter(), {.clock = clock})));
+    }
 }
 
 TEST_CASE("sync waits saturate their deadline: now + Duration::max() is the clock's last instant") {
