@@ -12,6 +12,7 @@
 
 #include <redress/clock.hpp>
 #include <redress/detail/coarse_clock.hpp>
+#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -90,7 +91,7 @@ public:
     /// counted `lag` longer). What the coarse clock gets; public for tests of that margin.
     BudgetCore(BudgetOptions options, Duration lag) : options_(std::move(options)) {
         validate();
-        if (lag < Duration::zero()) throw std::invalid_argument("redress: BudgetCore: lag must be >= 0");
+        if (lag < Duration::zero()) invalid_option("BudgetCore", "lag", "must be >= 0");
         start(lag);
     }
 
@@ -160,9 +161,9 @@ public:
 private:
     void validate() const {
         if (options_.max_retries < 0)
-            throw std::invalid_argument("redress: BudgetOptions::max_retries must be >= 0");
-        if (options_.window <= Duration::zero())
-            throw std::invalid_argument("redress: BudgetOptions::window must be > 0");
+            invalid_option("BudgetOptions", "max_retries",
+                           Message{} << "must be >= 0 (is " << options_.max_retries << ")");
+        if (options_.window <= Duration::zero()) invalid_option("BudgetOptions", "window", "must be > 0");
     }
 
     /// Buckets of `ceil((window + lag) / 32)`: a retry stays counted for at least
@@ -420,8 +421,8 @@ private:
 /// any clock origin and any uptime or idle period works (see docs/limits.md).
 class Budget {
 public:
-    /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `std::invalid_argument`
-    /// naming the option.
+    /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `InvalidOption` naming
+    /// the option (component `"BudgetOptions"`).
     explicit Budget(BudgetOptions options) : core_(std::make_shared<detail::BudgetCore>(std::move(options))) {}
 
     /// `Budget{100, 60s}`: same as `Budget{{.max_retries = 100, .window = 60s}}`.

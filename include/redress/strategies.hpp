@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -25,6 +26,7 @@
 #include <redress/detail/math.hpp>
 #include <redress/detail/random.hpp>
 #include <redress/error_class.hpp>
+#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -189,8 +191,9 @@ private:
 
 namespace detail {
 
-inline void require_option(bool ok, const char* message) {
-    if (!ok) throw std::invalid_argument(message);
+/// Throws `InvalidOption` for `option` of the strategy `component` unless `ok`.
+inline void require_option(bool ok, std::string_view component, std::string_view option, std::string_view rule) {
+    if (!ok) invalid_option(component, option, rule);
 }
 
 [[nodiscard]] inline double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
@@ -224,10 +227,10 @@ struct DecorrelatedJitterOptions {
 /// `base`). Immutable; thread-safe; no allocation.
 class DecorrelatedJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: decorrelated_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: decorrelated_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "decorrelated_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "decorrelated_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`; reads `ctx.prev_sleep` only. Draws from
@@ -246,7 +249,7 @@ private:
 };
 
 /// `DecorrelatedJitter` with the given options: `decorrelated_jitter({.max = 5s})`.
-/// Throws `std::invalid_argument` for a negative base or `max < base`.
+/// Throws `InvalidOption` for a negative base or `max < base`.
 [[nodiscard]] inline DecorrelatedJitter decorrelated_jitter(DecorrelatedJitterOptions options = {}) {
     return DecorrelatedJitter{options};
 }
@@ -264,10 +267,10 @@ struct EqualJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class EqualJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: equal_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: equal_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "equal_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "equal_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
@@ -284,7 +287,7 @@ private:
     EqualJitterOptions options_;
 };
 
-/// `EqualJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `EqualJitter` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline EqualJitter equal_jitter(EqualJitterOptions options = {}) { return EqualJitter{options}; }
 
 /// Options of `token_backoff`.
@@ -300,10 +303,10 @@ struct TokenBackoffOptions {
 /// `uniform(cap/2, cap)`. Immutable; thread-safe; no allocation.
 class TokenBackoff {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: token_backoff: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: token_backoff: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "token_backoff", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "token_backoff", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
@@ -320,7 +323,7 @@ private:
     TokenBackoffOptions options_;
 };
 
-/// `TokenBackoff` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `TokenBackoff` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline TokenBackoff token_backoff(TokenBackoffOptions options = {}) { return TokenBackoff{options}; }
 
 /// Options of `full_jitter`.
@@ -336,10 +339,10 @@ struct FullJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class FullJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: full_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: full_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "full_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "full_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [0, cap]. Draws from the calling
@@ -356,7 +359,7 @@ private:
     FullJitterOptions options_;
 };
 
-/// `FullJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `FullJitter` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline FullJitter full_jitter(FullJitterOptions options = {}) { return FullJitter{options}; }
 
 /// Options of `exponential`.
@@ -373,13 +376,13 @@ struct ExponentialOptions {
 /// first retry waits `base`. Deterministic; thread-safe; no allocation.
 class Exponential {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base`, `max < base`,
+    /// Validates `options`: throws `InvalidOption` for a negative `base`, `max < base`,
     /// or a multiplier that is not finite or below 1.
     explicit Exponential(ExponentialOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: exponential: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: exponential: max must be >= base");
-        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0,
-                               "redress: exponential: multiplier must be finite and >= 1");
+        detail::require_option(options_.base >= Duration::zero(), "exponential", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "exponential", "max", "must be >= base");
+        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0, "exponential",
+                               "multiplier", "must be finite and >= 1");
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
@@ -395,15 +398,15 @@ private:
     ExponentialOptions options_;
 };
 
-/// `Exponential` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `Exponential` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline Exponential exponential(ExponentialOptions options = {}) { return Exponential{options}; }
 
 /// The same sleep every time. Thread-safe; no allocation.
 class Constant {
 public:
-    /// Throws `std::invalid_argument` for a negative `sleep`.
+    /// Throws `InvalidOption` for a negative `sleep`.
     explicit Constant(Duration sleep) : sleep_(sleep) {
-        detail::require_option(sleep_ >= Duration::zero(), "redress: constant: sleep must be >= 0");
+        detail::require_option(sleep_ >= Duration::zero(), "constant", "sleep", "must be >= 0");
     }
 
     /// Always `sleep()`, whatever the context.
@@ -416,7 +419,7 @@ private:
     Duration sleep_;
 };
 
-/// `Constant{sleep}`. Throws `std::invalid_argument` for a negative sleep.
+/// `Constant{sleep}`. Throws `InvalidOption` for a negative sleep.
 [[nodiscard]] inline Constant constant(Duration sleep) { return Constant{sleep}; }
 
 /// Options of `linear`.
@@ -433,12 +436,12 @@ struct LinearOptions {
 /// Deterministic; thread-safe; no allocation.
 class Linear {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `step`, or
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `step`, or
     /// `max < base`.
     explicit Linear(LinearOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: linear: base must be >= 0");
-        detail::require_option(options_.step >= Duration::zero(), "redress: linear: step must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: linear: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "linear", "base", "must be >= 0");
+        detail::require_option(options_.step >= Duration::zero(), "linear", "step", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "linear", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
@@ -455,7 +458,7 @@ private:
     LinearOptions options_;
 };
 
-/// `Linear` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `Linear` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline Linear linear(LinearOptions options = {}) { return Linear{options}; }
 
 /// Honours a server's retry hint: when the classification carries `retry_after`, sleeps
@@ -465,9 +468,9 @@ private:
 template <class F>
 class RetryAfterOr {
 public:
-    /// Throws `std::invalid_argument` for a negative `jitter`.
+    /// Throws `InvalidOption` for a negative `jitter`.
     RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
-        detail::require_option(jitter_ >= Duration::zero(), "redress: retry_after_or: jitter must be >= 0");
+        detail::require_option(jitter_ >= Duration::zero(), "retry_after_or", "jitter", "must be >= 0");
     }
 
     /// The hint plus jitter, or `fallback`'s sleep when there is no hint; at most
@@ -500,7 +503,7 @@ private:
 };
 
 /// `RetryAfterOr` over `fallback`: `retry_after_or(decorrelated_jitter({.max = 10s}))`.
-/// Throws `std::invalid_argument` for a negative jitter.
+/// Throws `InvalidOption` for a negative jitter.
 template <class F>
 [[nodiscard]] auto retry_after_or(F fallback, Duration jitter = std::chrono::milliseconds(250)) {
     static_assert(assert_strategy<F>());
@@ -640,7 +643,7 @@ private:
 template <class F>
 class Adaptive {
 public:
-    /// Validates `options` (see `adaptive`): throws `std::invalid_argument` naming the option.
+    /// Validates `options` (see `adaptive`): throws `InvalidOption` naming the option.
     /// Allocates the shared state once.
     Adaptive(F fallback, const AdaptiveOptions& options)
         : fallback_(std::move(fallback)), state_(make_state(options)) {}
@@ -673,13 +676,13 @@ public:
 
 private:
     static std::shared_ptr<detail::AdaptiveState> make_state(const AdaptiveOptions& o) {
-        detail::require_option(o.window > Duration::zero(), "redress: adaptive: window must be > 0");
-        detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0,
-                               "redress: adaptive: target_success must be in (0, 1]");
-        detail::require_option(detail::is_finite(o.min_multiplier) && o.min_multiplier > 0.0,
-                               "redress: adaptive: min_multiplier must be finite and > 0");
-        detail::require_option(detail::is_finite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier,
-                               "redress: adaptive: max_multiplier must be finite and >= min_multiplier");
+        detail::require_option(o.window > Duration::zero(), "adaptive", "window", "must be > 0");
+        detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0, "adaptive", "target_success",
+                               "must be in (0, 1]");
+        detail::require_option(detail::is_finite(o.min_multiplier) && o.min_multiplier > 0.0, "adaptive",
+                               "min_multiplier", "must be finite and > 0");
+        detail::require_option(detail::is_finite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier, "adaptive",
+                               "max_multiplier", "must be finite and >= min_multiplier");
         return std::make_shared<detail::AdaptiveState>(o);
     }
 
@@ -688,7 +691,7 @@ private:
 };
 
 /// `Adaptive` over `fallback`: `adaptive(decorrelated_jitter(), {.window = 60s})`.
-/// Throws `std::invalid_argument` naming the option for window ≤ 0, target_success outside
+/// Throws `InvalidOption` naming the option for window ≤ 0, target_success outside
 /// (0, 1], min_multiplier ≤ 0 or max_multiplier < min_multiplier.
 template <class F>
 [[nodiscard]] auto adaptive(F fallback, AdaptiveOptions options = {}) {
