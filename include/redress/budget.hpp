@@ -1,4 +1,4 @@
-// Budget: a rolling-window cap on retries shared by policies and threads (SPEC §7).
+// Budget: a rolling-window cap on retries shared by policies and threads (see docs/budgets.md).
 #pragma once
 
 #include <array>
@@ -12,6 +12,7 @@
 
 #include <redress/clock.hpp>
 #include <redress/detail/coarse_clock.hpp>
+#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -19,9 +20,10 @@ namespace redress {
 struct BudgetOptions {
     /// Retries admitted within any `window`; must be >= 0 (0 admits none). Default 100.
     int max_retries = 100;
-    /// The rolling window; must be > 0. Default 60 s.
+    /// The rolling window; must be > 0 (up to `Duration::max()`). Default 60 s.
     Duration window = std::chrono::seconds(60);
-    /// The clock; default `std::chrono::steady_clock`.
+    /// The clock; default `std::chrono::steady_clock`. Any reading in `TimePoint`'s range works,
+    /// however long the clock has run.
     AnyClock clock{};
     /// With the default `clock`, read the kernel's coarse monotonic clock instead
     /// (`CLOCK_MONOTONIC_COARSE` on Linux: ~10 ns against ~31 ns for `steady_clock`) when the
@@ -35,17 +37,31 @@ namespace detail {
 
 /// The shared state behind `Budget` handles: a lock-free ring of time buckets.
 ///
-/// Time is cut into buckets of `width = ceil(window / 32)`. The current bucket lives in one
-/// atomic word `head_ = bucket index << 32 | count`; the 32 buckets before it are in `slots_`,
-/// written once when the head moves on (a max-merge, so a late, stale write cannot lower a
-/// count) and read-only afterwards. Admission is a compare-exchange on `head_` from the very
-/// value the decision was computed on, so two threads can never both take the last retry.
+/// Time is cut into buckets of `width = ceil(window / 32)`, numbered by a full 64-bit index
+/// (`floor(ns / width)`, shifted to unsigned), so bucket arithmetic is exact for every clock
+/// reading: no index wraps however long the clock has run or the budget stayed idle.
 ///
-/// A retry stays counted until its bucket's end is a whole `window` (plus the clock's lag
-/// bound) old: it is forgotten between `window` and `window + width` after it was taken. The
+/// State:
+/// * `head_` = `version << 32 | frozen bit | count`: the retries in the current bucket. Every
+///   admission is a compare-exchange on this word from the very value the decision was
+///   computed on, so two threads can never both take the last retry.
+/// * `bucket_[version & 1]`: the 64-bit index of the head's bucket; `bucket_[(version + 1) & 1]`
+///   the next one, once chosen (two words, so a move never overwrites what a helper still reads).
+/// * `slots_`: the counts of the 32 buckets before the head, position `bucket % 32`;
+///   `older_` = `version << 32 | their sum`.
+///
+/// Moving the head (once per bucket, by whichever call first sees a later bucket): freeze the
+/// head (its count is then final), choose the next bucket, write the closed bucket's count into
+/// its slot and zero into the slots of the buckets skipped over (all 32 after an idle window),
+/// sum the 32 slots into `older_`, and unfreeze with the new version and a count of zero. Every
+/// step is idempotent and any thread that meets a frozen head completes it, so the budget stays
+/// lock-free; a helper re-reads `head_` before each write, so a late helper writes nothing.
+/// Between moves the slots hold exactly the 32 buckets before the head.
+///
+/// A retry stays counted until its bucket's end is 32 widths (at least `window`, plus the
+/// clock's lag bound) old: it is forgotten between 32 and 33 widths after it was taken. The
 /// budget is therefore conservative (it may refuse up to one bucket's worth of time early) and
-/// never over-admits. The first call in a new bucket moves the head (one compare-exchange) and
-/// sums the 32 old buckets once (cached); other calls read the head and that cached sum.
+/// never over-admits.
 ///
 /// Leases keep busy threads off the shared word. A thread that has taken `n` retries in the
 /// current bucket takes up to `n` more than it needs (at most 1/256 of the free retries and at
@@ -55,6 +71,10 @@ namespace detail {
 /// given back when its bucket ends if the head is still there, and otherwise stays counted
 /// until its bucket leaves the window (conservative). A budget with fewer than 256 free
 /// retries leases nothing: its count is exact across threads.
+///
+/// Versions are 32 bits: a compare-exchange could only succeed on a stale value if its thread
+/// stalled between reading and writing while the head moved 2^32 times (2^32 buckets: at
+/// least 4.3 s for windows up to 32 ns, 37 hours for a 1 ms window).
 class BudgetCore {
 public:
     static constexpr std::uint32_t buckets = 32;
@@ -71,7 +91,7 @@ public:
     /// counted `lag` longer). What the coarse clock gets; public for tests of that margin.
     BudgetCore(BudgetOptions options, Duration lag) : options_(std::move(options)) {
         validate();
-        if (lag < Duration::zero()) throw std::invalid_argument("redress: BudgetCore: lag must be >= 0");
+        if (lag < Duration::zero()) invalid_option("BudgetCore", "lag", "must be >= 0");
         start(lag);
     }
 
@@ -81,8 +101,7 @@ public:
         const auto need = static_cast<std::uint32_t>(cost);
         const auto ns = now().time_since_epoch().count();
         Lease& lease = lease_of(this, id_);
-        if (lease.bucket != no_bucket &&
-            static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(lease.begin) < static_cast<std::uint64_t>(width_)) {
+        if (lease.bucket != no_bucket && static_cast<std::uint64_t>(ns) - lease.begin < static_cast<std::uint64_t>(width_)) {
             // Still in the lease's bucket: no division, no shared write.
             if (lease.tokens >= need) {  // retries this thread already took from the shared count
                 lease.tokens -= need;
@@ -93,21 +112,46 @@ public:
             // bounds them from above.
             if (need - lease.tokens > lease.free) return false;
         }
-        return consume_shared(need, bucket_of_ns(ns), lease);
+        return consume_shared(need, tick_of(ns), lease);
     }
 
-    [[nodiscard]] int remaining() const {
-        const auto bucket = bucket_at(now());
-        auto c = static_cast<std::uint32_t>(bucket);
-        const auto w = head_.load(std::memory_order_acquire);
-        if (ahead(index_of(w), c)) c = index_of(w);
-        const auto used = index_of(w) == c ? older_than(c) + count_of(w) : used_at(c, w);
-        const Lease* lease = find_lease(this, id_);
-        const std::int64_t own = lease != nullptr && lease->bucket == bucket ? lease->tokens : 0;
-        const auto left = static_cast<std::int64_t>(options_.max_retries) - used + own;
+    /// Retries that could be taken now. Reads the shared state without moving the head (it
+    /// only completes a move another call has started).
+    [[nodiscard]] int remaining() {
+        const Tick tick = tick_of(now().time_since_epoch().count());
+        std::int64_t used = 0;
+        for (;;) {
+            const auto w = head_.load(std::memory_order_acquire);
+            if (is_frozen(w)) {
+                help(w, tick.bucket);
+                continue;
+            }
+            const auto h = bucket_[version_of(w) & 1].load(std::memory_order_acquire);
+            const auto older = older_.load(std::memory_order_acquire);
+            if (version_of(older) != version_of(w)) continue;  // the head moved on meanwhile
+            if (tick.bucket <= h) {
+                used = static_cast<std::int64_t>(count_of(older)) + count_of(w);
+            } else if (tick.bucket - h > buckets) {
+                used = 0;
+            } else {
+                // The window of `tick.bucket` holds the head's bucket and the slots before it.
+                used = count_of(w);
+                for (std::uint64_t k = tick.bucket > buckets ? tick.bucket - buckets : 0; k < h; ++k)
+                    used += count_of(slots_[k % buckets].load(std::memory_order_acquire));
+            }
+            if (head_.load(std::memory_order_acquire) != w) continue;  // the slots read may not be `w`'s
+            // This thread's unused lease counts as free while it is counted in `used` and the
+            // thread can still use it (its bucket is now) or get it back (the head is still there).
+            const Lease* lease = find_lease(this, id_);
+            const std::uint64_t at = tick.bucket > h ? tick.bucket : h;  // `used` is the window of `at`
+            if (lease != nullptr && lease->tokens > 0 && (lease->bucket == tick.bucket || lease->bucket == h) &&
+                at - lease->bucket <= buckets)
+                used -= lease->tokens;
+            break;
+        }
+        const auto left = static_cast<std::int64_t>(options_.max_retries) - used;
         return left > 0 ? static_cast<int>(left) : 0;
     }
-
 
     [[nodiscard]] const BudgetOptions& options() const noexcept { return options_; }
 
@@ -117,9 +161,9 @@ public:
 private:
     void validate() const {
         if (options_.max_retries < 0)
-            throw std::invalid_argument("redress: BudgetOptions::max_retries must be >= 0");
-        if (options_.window <= Duration::zero())
-            throw std::invalid_argument("redress: BudgetOptions::window must be > 0");
+            invalid_option("BudgetOptions", "max_retries",
+                           Message{} << "must be >= 0 (is " << options_.max_retries << ")");
+        if (options_.window <= Duration::zero()) invalid_option("BudgetOptions", "window", "must be > 0");
     }
 
     /// Buckets of `ceil((window + lag) / 32)`: a retry stays counted for at least
@@ -130,30 +174,43 @@ private:
         auto w = options_.window.count();
         if (w <= Duration::max().count() - lag.count()) w += lag.count();
         width_ = w / n + (w % n != 0 ? 1 : 0);
-        const auto first = static_cast<std::uint32_t>(bucket_at(now()));
-        head_.store(pack(first, 0), std::memory_order_relaxed);
-        older_sum_.store(pack(first, 0), std::memory_order_relaxed);
-        for (auto& s : slots_) s.store(0, std::memory_order_relaxed);  // count 0: contributes nothing
+        const auto first = tick_of(now().time_since_epoch().count()).bucket;
+        head_.store(pack(0, 0), std::memory_order_relaxed);
+        bucket_[0].store(first, std::memory_order_relaxed);
+        bucket_[1].store(first > 0 ? first - 1 : 0, std::memory_order_relaxed);  // "not chosen": <= bucket_[0]
+        older_.store(pack(0, 0), std::memory_order_relaxed);
+        // Version 2^32 - 1 (a move writes version 0 first) and count 0: empty buckets.
+        for (auto& s : slots_) s.store(pack(~0U, 0), std::memory_order_relaxed);
     }
 
     [[nodiscard]] TimePoint now() const { return coarse_ ? CoarseClock::now() : options_.clock.now(); }
 
-    static std::uint64_t pack(std::uint32_t index, std::uint32_t count) noexcept {
-        return (static_cast<std::uint64_t>(index) << 32) | count;
+    static constexpr std::uint64_t frozen_bit = std::uint64_t{1} << 31;
+    static constexpr std::uint64_t count_mask = frozen_bit - 1;  // counts never exceed INT_MAX
+    static std::uint64_t pack(std::uint32_t version, std::uint64_t count) noexcept {
+        return (static_cast<std::uint64_t>(version) << 32) | count;
     }
-    static std::uint32_t index_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w >> 32); }
-    static std::uint32_t count_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w); }
-    /// True when bucket `a` is later than bucket `b` (indices wrap modulo 2^32; buckets far
-    /// apart never meet in one decision).
-    static bool ahead(std::uint32_t a, std::uint32_t b) noexcept { return static_cast<std::int32_t>(a - b) > 0; }
+    static std::uint32_t version_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w >> 32); }
+    static std::uint32_t count_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w & count_mask); }
+    static bool is_frozen(std::uint64_t w) noexcept { return (w & frozen_bit) != 0; }
 
-    /// The bucket of `t`, counted from the epoch. The shared words keep its low 32 bits (they
-    /// wrap; buckets that far apart never meet in one decision); leases keep all 64.
-    [[nodiscard]] std::uint64_t bucket_at(TimePoint t) const noexcept { return bucket_of_ns(t.time_since_epoch().count()); }
-    [[nodiscard]] std::uint64_t bucket_of_ns(Duration::rep ns) const noexcept {
+    /// A clock reading's bucket, and where that bucket begins as an unsigned nanosecond count
+    /// (for the lease's check, which is exact in modular arithmetic).
+    struct Tick {
+        std::uint64_t bucket;
+        std::uint64_t begin;
+    };
+    /// `floor(ns / width)` with the sign bit flipped, so unsigned order is time order over the
+    /// whole range of readings; exact for every `ns`.
+    [[nodiscard]] Tick tick_of(Duration::rep ns) const noexcept {
         auto q = ns / width_;
-        if (ns % width_ < 0) --q;
-        return static_cast<std::uint64_t>(q);
+        auto r = ns % width_;
+        if (r < 0) {
+            r += width_;
+            --q;
+        }
+        return {static_cast<std::uint64_t>(q) ^ (std::uint64_t{1} << 63),
+                static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(r)};
     }
 
     /// Retries one thread took from the shared count of one bucket and has not used yet.
@@ -162,7 +219,7 @@ private:
         const BudgetCore* core = nullptr;  ///< the budget; with `owner`, the key
         std::uint64_t owner = 0;           ///< its `id_` (a later budget at the same address differs)
         std::uint64_t bucket = no_bucket;  ///< the bucket the tokens were counted in
-        Duration::rep begin = 0;           ///< where `bucket` starts (`bucket * width_`)
+        std::uint64_t begin = 0;           ///< where `bucket` starts (`Tick::begin`)
         std::uint32_t tokens = 0;          ///< taken, not used yet
         std::uint32_t taken = 0;           ///< used by this thread in `bucket`: sizes the next lease
         std::uint32_t free = 0;            ///< free retries the shared count had, last seen in `bucket`
@@ -204,164 +261,168 @@ private:
     static constexpr std::int64_t max_lease = 1024;
 
     /// Admission through the shared count: `need` retries (less what this thread's lease for
-    /// `bucket` still holds) plus a lease for the next calls.
-    bool consume_shared(std::uint32_t need, std::uint64_t bucket, Lease& lease) {
+    /// the bucket still holds) plus a lease for the next calls.
+    bool consume_shared(std::uint32_t need, Tick tick, Lease& lease) {
         const auto max = static_cast<std::int64_t>(options_.max_retries);
-        auto w = head_.load(std::memory_order_acquire);
-        if (lease.tokens > 0 && lease.bucket != bucket) give_back(lease, w);
-        auto c = static_cast<std::uint32_t>(bucket);
+        if (lease.tokens > 0 && lease.bucket != tick.bucket) give_back(lease);
+        bool leasable = true;
         int rereads = 0;
         for (;;) {
-            if (ahead(index_of(w), c)) {
+            auto w = head_.load(std::memory_order_acquire);
+            if (is_frozen(w)) {
+                help(w, tick.bucket);
+                continue;
+            }
+            const auto v = version_of(w);
+            const auto h = bucket_[v & 1].load(std::memory_order_acquire);
+            if (tick.bucket < h) {
                 // Another thread read the clock after us and moved the head on: read it again,
                 // so the decision is made at a time the head has reached (a monotonic clock
                 // gets there at once; a misbehaving one is charged to the head's bucket).
                 if (rereads++ < 2) {
-                    bucket = bucket_at(now());
-                    c = static_cast<std::uint32_t>(bucket);
-                    w = head_.load(std::memory_order_acquire);
+                    tick = tick_of(now().time_since_epoch().count());
                     continue;
                 }
-                c = index_of(w);
-                bucket = no_bucket;  // no lease for a bucket the clock has not reached
+                tick.bucket = h;
+                leasable = false;  // no lease for a bucket the clock has not reached
             }
-            if (index_of(w) != c) {
-                // Time moved on: the head's bucket becomes an old one, then the head moves to
-                // `c` empty. Whoever wins the exchange, the head is then at `c` or later.
-                publish(w);
-                (void)head_.compare_exchange_strong(w, pack(c, 0), std::memory_order_acq_rel,
-                                                    std::memory_order_acquire);
-                w = head_.load(std::memory_order_acquire);
+            if (tick.bucket > h) {
+                freeze(w, tick.bucket);
                 continue;
             }
-            const bool same = lease.bucket == bucket && bucket != no_bucket;
+            const auto older = older_.load(std::memory_order_acquire);
+            if (version_of(older) != v) continue;  // the head moved on after `w` was read
+            const bool same = leasable && lease.bucket == tick.bucket;
             const std::uint32_t have = same ? lease.tokens : 0;
             if (have >= need) {  // the clock was read again and reached the lease's bucket
                 lease.tokens -= need;
                 lease.taken += need;
                 return true;
             }
-            // The head is at `c`, so the buckets before it are final: their sum is cached.
             const std::uint32_t take = need - have;
             const std::uint32_t taken = same ? lease.taken : 0;
-            const std::int64_t used = older_than(c) + count_of(w) + take;
+            const std::int64_t used = static_cast<std::int64_t>(count_of(older)) + count_of(w) + take;
             if (used > max) {
-                set_lease(lease, bucket, have, taken, max - (used - take));
+                set_lease(lease, leasable, tick, have, taken, max - (used - take));
                 return false;
             }
-            std::int64_t extra = bucket == no_bucket ? 0 : taken;
+            std::int64_t extra = leasable ? taken : 0;
             if (extra > (max - used) / lease_divisor) extra = (max - used) / lease_divisor;
             if (extra > max_lease) extra = max_lease;
-            if (head_.compare_exchange_weak(w, pack(c, count_of(w) + take + static_cast<std::uint32_t>(extra)), std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
-                set_lease(lease, bucket, static_cast<std::uint32_t>(extra), taken + need, max - used - extra);
+            if (head_.compare_exchange_weak(w, pack(v, count_of(w) + take + static_cast<std::uint64_t>(extra)),
+                                            std::memory_order_acq_rel, std::memory_order_acquire)) {
+                set_lease(lease, leasable, tick, static_cast<std::uint32_t>(extra), taken + need, max - used - extra);
                 return true;
             }
         }
     }
 
-    void set_lease(Lease& lease, std::uint64_t bucket, std::uint32_t tokens, std::uint32_t taken,
-                   std::int64_t free) const noexcept {
-        lease.bucket = bucket;
-        lease.begin = bucket == no_bucket ? 0 : static_cast<Duration::rep>(bucket) * width_;
-        lease.tokens = bucket == no_bucket ? 0 : tokens;
+    static void set_lease(Lease& lease, bool leasable, Tick tick, std::uint32_t tokens, std::uint32_t taken,
+                          std::int64_t free) noexcept {
+        lease.bucket = leasable ? tick.bucket : no_bucket;
+        lease.begin = leasable ? tick.begin : 0;
+        lease.tokens = leasable ? tokens : 0;
         lease.taken = taken;
         lease.free = static_cast<std::uint32_t>(free < 0 ? 0 : free);
     }
 
     /// Returns the unused tokens of a lease whose bucket has passed, if the head is still in
-    /// that bucket (then nobody has summed it yet); otherwise they stay counted until the
-    /// bucket leaves the window. Leaves `w` at the head's latest value.
-    void give_back(Lease& lease, std::uint64_t& w) noexcept {
+    /// that bucket (then nobody has closed it yet); otherwise they stay counted until the
+    /// bucket leaves the window.
+    void give_back(Lease& lease) noexcept {
         const std::uint32_t k = lease.tokens;
         lease.tokens = 0;
-        const auto c = static_cast<std::uint32_t>(lease.bucket);
-        while (index_of(w) == c && count_of(w) >= k) {
-            if (head_.compare_exchange_weak(w, pack(c, count_of(w) - k), std::memory_order_acq_rel,
-                                            std::memory_order_acquire)) {
-                w = pack(c, count_of(w) - k);
-                return;
-            }
+        auto w = head_.load(std::memory_order_acquire);
+        // The compare-exchange succeeds only on the head read, so the bucket read with it is its own.
+        while (!is_frozen(w) && count_of(w) >= k &&
+               bucket_[version_of(w) & 1].load(std::memory_order_acquire) == lease.bucket) {
+            if (head_.compare_exchange_weak(w, w - k, std::memory_order_acq_rel, std::memory_order_acquire)) return;
         }
     }
 
-    /// Retries in the 32 buckets before `c`. Only called once the head has reached `c`: those
-    /// buckets are then final, so the sum is computed once per bucket and cached (a stale
-    /// cache entry only costs a recomputation).
-    [[nodiscard]] std::int64_t older_than(std::uint32_t c) const noexcept {
-        const auto cached = older_sum_.load(std::memory_order_acquire);
-        if (index_of(cached) == c) return count_of(cached);
-        std::uint32_t sum = 0;
-        for (std::uint32_t back = 1; back <= buckets; ++back) {
-            const std::uint32_t k = c - back;
-            const auto s = slots_[k % buckets].load(std::memory_order_acquire);
-            if (index_of(s) == k) sum += count_of(s);
-        }
-        older_sum_.store(pack(c, sum), std::memory_order_release);
-        return sum;
+    /// Starts moving the head `w` towards bucket `target`: freezes it, then completes the move.
+    void freeze(std::uint64_t w, std::uint64_t target) noexcept {
+        const auto f = w | frozen_bit;
+        if (head_.compare_exchange_strong(w, f, std::memory_order_acq_rel, std::memory_order_acquire)) help(f, target);
     }
 
-    /// Retries counted at bucket `c` whatever the head: buckets c-32 .. c. The head `w` may be
-    /// one of them and may also have been published already; the larger count is the true one.
-    /// (Used by `remaining()` when no call has moved the head to `c` yet.)
-    [[nodiscard]] std::int64_t used_at(std::uint32_t c, std::uint64_t w) const noexcept {
-        std::int64_t used = 0;
-        for (std::uint32_t back = 0; back <= buckets; ++back) {
-            const std::uint32_t k = c - back;
-            std::uint32_t n = 0;
-            if (back > 0) {
-                const auto s = slots_[k % buckets].load(std::memory_order_acquire);
-                if (index_of(s) == k) n = count_of(s);
-            }
-            if (index_of(w) == k && count_of(w) > n) n = count_of(w);
-            used += n;
+    /// Completes the move of the frozen head `f` (see the class comment); `hint` is the caller's
+    /// bucket, the next bucket if none was chosen yet. Returns early, having changed nothing
+    /// that matters, once `f` is no longer the head (another thread finished the move).
+    void help(std::uint64_t f, std::uint64_t hint) noexcept {
+        const auto v = version_of(f);
+        const auto from = bucket_[v & 1].load(std::memory_order_acquire);
+        auto to = bucket_[(v + 1) & 1].load(std::memory_order_acquire);
+        if (head_.load(std::memory_order_acquire) != f) return;  // `from` and `to` belong to another move
+        if (to <= from) {
+            // The freezer's bucket is after `from` and was read before the freeze, so `from + 1`
+            // is never ahead of the clock.
+            const auto want = hint > from ? hint : from + 1;
+            if (bucket_[(v + 1) & 1].compare_exchange_strong(to, want, std::memory_order_acq_rel,
+                                                              std::memory_order_acquire))
+                to = want;
         }
-        return used;
+        const std::uint64_t gap = to - from;
+        if (gap <= buckets && !write<true>(slots_[from % buckets], pack(v, count_of(f)), f)) return;
+        for (std::uint64_t k = gap > buckets ? to - buckets : from + 1; k < to; ++k)
+            if (!write<true>(slots_[k % buckets], pack(v, 0), f)) return;
+        std::uint64_t sum = 0;
+        for (const auto& s : slots_) sum += count_of(s.load(std::memory_order_acquire));
+        if (!write<false>(older_, pack(v + 1, sum < count_mask ? sum : count_mask), f)) return;
+        (void)head_.compare_exchange_strong(f, pack(v + 1, 0), std::memory_order_acq_rel, std::memory_order_acquire);
     }
 
-    /// Records the head's bucket among the old ones. Counts of one bucket only grow and
-    /// buckets only move forward, so keeping the larger value makes every write idempotent.
-    void publish(std::uint64_t w) noexcept {
-        auto& slot = slots_[index_of(w) % buckets];
-        auto cur = slot.load(std::memory_order_acquire);
-        while ((ahead(index_of(w), index_of(cur)) || (index_of(w) == index_of(cur) && count_of(w) > count_of(cur))) &&
-               !slot.compare_exchange_weak(cur, w, std::memory_order_acq_rel, std::memory_order_acquire)) {
+    /// Sets `word` to `value` while the head is still the frozen `f`, unless it already holds
+    /// an equivalent value (for a slot: the same count; for `older_`: the same word). False
+    /// when the head has moved on: then the move is complete and this write is not needed.
+    template <bool slot>
+    bool write(std::atomic<std::uint64_t>& word, std::uint64_t value, std::uint64_t f) noexcept {
+        auto cur = word.load(std::memory_order_acquire);
+        // A slot's version only makes a stale compare-exchange fail; a slot is only ever
+        // rewritten with a newer version, so one left alone cannot come back to a stale value.
+        while (slot ? count_of(cur) != count_of(value) : cur != value) {
+            // `cur` was read while the move of `f` was under way, so it is never a later move's.
+            if (head_.load(std::memory_order_acquire) != f) return false;
+            if (word.compare_exchange_weak(cur, value, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
         }
+        return true;
     }
 
     BudgetOptions options_;
     std::uint64_t id_ = next_id();
     bool coarse_ = false;
     Duration::rep width_ = 1;
+    // What an admission reads, on one cache line.
     alignas(64) std::atomic<std::uint64_t> head_{0};
+    std::array<std::atomic<std::uint64_t>, 2> bucket_{};
+    std::atomic<std::uint64_t> older_{0};
     alignas(64) std::array<std::atomic<std::uint64_t>, buckets> slots_{};
-    /// `c << 32 | retries in the 32 buckets before c`, for the latest `c` computed.
-    mutable std::atomic<std::uint64_t> older_sum_{0};
 };
 
 }  // namespace detail
 
-/// A retry budget (SPEC §7): at most `max_retries` retries within any rolling `window`,
-/// shared by any number of policies and threads.
+/// A retry budget: at most `max_retries` retries within any rolling `window`, shared by any
+/// number of policies and threads (see docs/budgets.md).
 ///
 /// A handle: copies share one budget (hand a copy to every policy that should draw from it);
 /// moving copies too, so a handle is never empty. Thread-safe and lock-free.
 ///
-/// Cost: `consume()` reads the clock once and two atomic words, and admits with one
-/// compare-exchange; once per bucket (window / 32) a call also sums the 32 old buckets. Time
-/// and memory do not depend on `max_retries`; no allocation after construction. With the
-/// default clock and a window of ~256 ms or more, the clock read is the kernel's coarse clock
-/// (`BudgetOptions::coarse_clock`).
+/// Cost: `consume()` reads the clock once and one cache line of shared state, and admits with
+/// one compare-exchange; once per bucket (window / 32) a call also moves the head, which
+/// writes a few slots and sums the 32 old buckets. Time and memory do not depend on
+/// `max_retries`; no allocation after construction. With the default clock and a window of
+/// ~256 ms or more, the clock read is the kernel's coarse clock (`BudgetOptions::coarse_clock`).
 ///
-/// Granularity: the window is cut into 32 buckets; a retry stays counted until its bucket has
-/// wholly left the window, i.e. for between `window` and `window + window / 32` (plus the
-/// coarse clock's lag bound, 4 ticks, when it is read). The budget may thus refuse slightly
-/// early, never late: within any interval of length `window`, at most `max_retries` retries
-/// are admitted.
+/// Granularity: the window is cut into 32 buckets (of whole nanoseconds, rounded up); a retry
+/// stays counted until its bucket has wholly left the window, i.e. for between `window` and
+/// about `window + window / 32` (plus the coarse clock's lag bound, 4 ticks, when it is
+/// read). The budget may thus refuse slightly early, never late: within any interval of
+/// length `window`, at most `max_retries` retries are admitted. Bucket numbers are 64-bit:
+/// any clock origin and any uptime or idle period works (see docs/limits.md).
 class Budget {
 public:
-    /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `std::invalid_argument`
-    /// naming the option.
+    /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `InvalidOption` naming
+    /// the option (component `"BudgetOptions"`).
     explicit Budget(BudgetOptions options) : core_(std::make_shared<detail::BudgetCore>(std::move(options))) {}
 
     /// `Budget{100, 60s}`: same as `Budget{{.max_retries = 100, .window = 60s}}`.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstdint>
 #include <functional>
 #include <type_traits>
 #include <utility>
@@ -63,18 +64,77 @@ private:
 
 namespace detail {
 
-/// Converts a possibly fractional or non-finite duration to `Duration`, saturating at the
-/// representable range; NaN becomes zero.
+/// `v > bound`, exact for any integer type (signed or not, narrower or wider than 64 bits).
+template <class T>
+[[nodiscard]] constexpr bool greater_than(T v, std::int64_t bound) noexcept {
+    if constexpr (std::is_signed_v<T>) {
+        if constexpr (sizeof(T) >= sizeof(std::int64_t)) return v > static_cast<T>(bound);
+        else return static_cast<std::int64_t>(v) > bound;
+    } else {
+        if (bound < 0) return true;
+        if constexpr (sizeof(T) >= sizeof(std::uint64_t)) return v > static_cast<T>(bound);
+        else return static_cast<std::uint64_t>(v) > static_cast<std::uint64_t>(bound);
+    }
+}
+
+/// `v < bound`, exact for any integer type.
+template <class T>
+[[nodiscard]] constexpr bool less_than(T v, std::int64_t bound) noexcept {
+    if constexpr (std::is_signed_v<T>) {
+        if constexpr (sizeof(T) >= sizeof(std::int64_t)) return v < static_cast<T>(bound);
+        else return static_cast<std::int64_t>(v) < bound;
+    } else {
+        if (bound <= 0) return false;
+        if constexpr (sizeof(T) >= sizeof(std::uint64_t)) return v < static_cast<T>(bound);
+        else return static_cast<std::uint64_t>(v) < static_cast<std::uint64_t>(bound);
+    }
+}
+
+/// Converts any duration to `Duration`: exact (truncated towards zero, as `duration_cast`)
+/// when the value fits, saturating at `Duration::max()` / `Duration::min()` when it does not
+/// (`hours::max()`, a huge `double`, ±infinity); NaN becomes zero. Never overflows, for every
+/// rep (integral of any width and signedness, or floating) and every period.
 template <class Rep, class Period>
 [[nodiscard]] constexpr Duration saturate(std::chrono::duration<Rep, Period> d) noexcept {
+    constexpr std::int64_t max = Duration::max().count();
+    constexpr std::int64_t min = Duration::min().count();
     if constexpr (std::is_floating_point_v<Rep>) {
         const auto ns = std::chrono::duration<long double, std::nano>(d).count();
         if (!(ns == ns)) return Duration::zero();
-        if (ns >= static_cast<long double>(Duration::max().count())) return Duration::max();
-        if (ns <= static_cast<long double>(Duration::min().count())) return Duration::min();
+        if (ns >= static_cast<long double>(max)) return Duration::max();
+        if (ns <= static_cast<long double>(min)) return Duration::min();
         return Duration(static_cast<Duration::rep>(ns));
     } else {
-        return std::chrono::duration_cast<Duration>(d);
+        // Nanoseconds = count * num / den.
+        using R = std::ratio_divide<Period, std::nano>;
+        constexpr std::int64_t num = R::num;
+        constexpr std::int64_t den = R::den;
+        // In a type at least 64 bits wide with the rep's signedness: den always fits.
+        using W = std::conditional_t<(sizeof(Rep) > sizeof(std::int64_t)), Rep,
+                                     std::conditional_t<std::is_signed_v<Rep>, std::int64_t, std::uint64_t>>;
+        const W c = static_cast<W>(d.count());
+        // count = q * den + r (r takes the sign of count), so the result is q * num + r * num / den.
+        const W q = c / static_cast<W>(den);
+        const W r = c % static_cast<W>(den);
+        if (greater_than(q, max / num)) return Duration::max();
+        if (less_than(q, min / num)) return Duration::min();
+        const std::int64_t whole = static_cast<std::int64_t>(q) * num;  // in range: |q| <= |limit| / num
+        std::int64_t part = 0;
+        if constexpr (den != 1) {
+            // |r| < den and num = na * den + nb, so r * num / den = r * na + r * nb / den with
+            // no overflow while nb <= max / den (every period but the most exotic ones).
+            constexpr std::int64_t na = num / den;
+            constexpr std::int64_t nb = num % den;
+            const auto rr = static_cast<std::int64_t>(r);
+            if constexpr (nb <= max / den) {
+                part = rr * na + rr * nb / den;
+            } else {
+                part = rr * na + static_cast<std::int64_t>(static_cast<long double>(rr) * nb / den);
+            }
+        }
+        if (whole > 0 && part > max - whole) return Duration::max();
+        if (whole < 0 && part < min - whole) return Duration::min();
+        return Duration(whole + part);
     }
 }
 

@@ -1,5 +1,5 @@
-// Backoff strategies (SPEC §8): the Strategy concept, the type-erased AnyStrategy, the
-// adaptive notification protocol, and the built-in catalogue.
+// Backoff strategies (see docs/strategies.md): the Strategy concept, the type-erased
+// AnyStrategy, the adaptive notification protocol, and the built-in catalogue.
 //
 // Every built-in strategy is an immutable value: calling it reads only its options, the
 // context and the calling thread's random engine (`redress::seed_random`), so one instance
@@ -17,6 +17,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -25,6 +26,7 @@
 #include <redress/detail/math.hpp>
 #include <redress/detail/random.hpp>
 #include <redress/error_class.hpp>
+#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -189,18 +191,25 @@ private:
 
 namespace detail {
 
-inline void require_option(bool ok, const char* message) {
-    if (!ok) throw std::invalid_argument(message);
+/// Throws `InvalidOption` for `option` of the strategy `component` unless `ok`.
+inline void require_option(bool ok, std::string_view component, std::string_view option, std::string_view rule) {
+    if (!ok) invalid_option(component, option, rule);
 }
 
 [[nodiscard]] inline double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
 
-/// `base · factor^attempt`, capped at `max`, in nanoseconds; never overflows (an infinite
-/// product is capped like any other).
+/// The attempt a strategy computes with: `ctx.attempt`, or 1 when it is below 1 (the first
+/// retry), so a wrong attempt number never overflows or grows a negative sleep.
+[[nodiscard]] constexpr int attempt_of(const BackoffContext& ctx) noexcept { return ctx.attempt < 1 ? 1 : ctx.attempt; }
+
+/// `base · factor^exponent`, capped at `max`, in nanoseconds, for `0 <= base <= max` and a
+/// finite `factor >= 1`: finite, in [0, max], never NaN. A zero base is zero at any exponent
+/// (0 · ∞ would be NaN); an infinite product is capped like any other.
 [[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
+    if (base <= Duration::zero()) return 0.0;
     const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
     const double grown = ns(base) * detail::pow(factor, e);
-    return detail::min_of(ns(max), grown);
+    return grown < ns(max) ? grown : ns(max);
 }
 
 }  // namespace detail
@@ -218,10 +227,10 @@ struct DecorrelatedJitterOptions {
 /// `base`). Immutable; thread-safe; no allocation.
 class DecorrelatedJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: decorrelated_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: decorrelated_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "decorrelated_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "decorrelated_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`; reads `ctx.prev_sleep` only. Draws from
@@ -240,7 +249,7 @@ private:
 };
 
 /// `DecorrelatedJitter` with the given options: `decorrelated_jitter({.max = 5s})`.
-/// Throws `std::invalid_argument` for a negative base or `max < base`.
+/// Throws `InvalidOption` for a negative base or `max < base`.
 [[nodiscard]] inline DecorrelatedJitter decorrelated_jitter(DecorrelatedJitterOptions options = {}) {
     return DecorrelatedJitter{options};
 }
@@ -258,16 +267,16 @@ struct EqualJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class EqualJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: equal_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: equal_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "equal_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "equal_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
@@ -278,7 +287,7 @@ private:
     EqualJitterOptions options_;
 };
 
-/// `EqualJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `EqualJitter` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline EqualJitter equal_jitter(EqualJitterOptions options = {}) { return EqualJitter{options}; }
 
 /// Options of `token_backoff`.
@@ -294,16 +303,16 @@ struct TokenBackoffOptions {
 /// `uniform(cap/2, cap)`. Immutable; thread-safe; no allocation.
 class TokenBackoff {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: token_backoff: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: token_backoff: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "token_backoff", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "token_backoff", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 1.5, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 1.5, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
@@ -314,7 +323,7 @@ private:
     TokenBackoffOptions options_;
 };
 
-/// `TokenBackoff` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `TokenBackoff` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline TokenBackoff token_backoff(TokenBackoffOptions options = {}) { return TokenBackoff{options}; }
 
 /// Options of `full_jitter`.
@@ -330,16 +339,16 @@ struct FullJitterOptions {
 /// Immutable; thread-safe; no allocation.
 class FullJitter {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `max < base`.
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: full_jitter: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: full_jitter: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "full_jitter", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "full_jitter", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [0, cap]. Draws from the calling
     /// thread's engine.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, ctx.attempt, options_.max);
+        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
         return detail::uniform_ns(0.0, cap);
     }
 
@@ -350,7 +359,7 @@ private:
     FullJitterOptions options_;
 };
 
-/// `FullJitter` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `FullJitter` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline FullJitter full_jitter(FullJitterOptions options = {}) { return FullJitter{options}; }
 
 /// Options of `exponential`.
@@ -367,19 +376,19 @@ struct ExponentialOptions {
 /// first retry waits `base`. Deterministic; thread-safe; no allocation.
 class Exponential {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base`, `max < base`,
+    /// Validates `options`: throws `InvalidOption` for a negative `base`, `max < base`,
     /// or a multiplier that is not finite or below 1.
     explicit Exponential(ExponentialOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: exponential: base must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: exponential: max must be >= base");
-        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0,
-                               "redress: exponential: multiplier must be finite and >= 1");
+        detail::require_option(options_.base >= Duration::zero(), "exponential", "base", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "exponential", "max", "must be >= base");
+        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0, "exponential",
+                               "multiplier", "must be finite and >= 1");
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
         return detail::ns_to_duration(
-            detail::capped_growth(options_.base, options_.multiplier, ctx.attempt - 1, options_.max));
+            detail::capped_growth(options_.base, options_.multiplier, detail::attempt_of(ctx) - 1, options_.max));
     }
 
     /// The validated options.
@@ -389,15 +398,15 @@ private:
     ExponentialOptions options_;
 };
 
-/// `Exponential` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `Exponential` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline Exponential exponential(ExponentialOptions options = {}) { return Exponential{options}; }
 
 /// The same sleep every time. Thread-safe; no allocation.
 class Constant {
 public:
-    /// Throws `std::invalid_argument` for a negative `sleep`.
+    /// Throws `InvalidOption` for a negative `sleep`.
     explicit Constant(Duration sleep) : sleep_(sleep) {
-        detail::require_option(sleep_ >= Duration::zero(), "redress: constant: sleep must be >= 0");
+        detail::require_option(sleep_ >= Duration::zero(), "constant", "sleep", "must be >= 0");
     }
 
     /// Always `sleep()`, whatever the context.
@@ -410,7 +419,7 @@ private:
     Duration sleep_;
 };
 
-/// `Constant{sleep}`. Throws `std::invalid_argument` for a negative sleep.
+/// `Constant{sleep}`. Throws `InvalidOption` for a negative sleep.
 [[nodiscard]] inline Constant constant(Duration sleep) { return Constant{sleep}; }
 
 /// Options of `linear`.
@@ -427,17 +436,17 @@ struct LinearOptions {
 /// Deterministic; thread-safe; no allocation.
 class Linear {
 public:
-    /// Validates `options`: throws `std::invalid_argument` for a negative `base` or `step`, or
+    /// Validates `options`: throws `InvalidOption` for a negative `base` or `step`, or
     /// `max < base`.
     explicit Linear(LinearOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "redress: linear: base must be >= 0");
-        detail::require_option(options_.step >= Duration::zero(), "redress: linear: step must be >= 0");
-        detail::require_option(options_.max >= options_.base, "redress: linear: max must be >= base");
+        detail::require_option(options_.base >= Duration::zero(), "linear", "base", "must be >= 0");
+        detail::require_option(options_.step >= Duration::zero(), "linear", "step", "must be >= 0");
+        detail::require_option(options_.max >= options_.base, "linear", "max", "must be >= base");
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double steps = static_cast<double>(detail::max_of(ctx.attempt - 1, 0));
+        const double steps = static_cast<double>(detail::attempt_of(ctx) - 1);
         return detail::ns_to_duration(
             detail::min_of(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
     }
@@ -449,7 +458,7 @@ private:
     LinearOptions options_;
 };
 
-/// `Linear` with the given options. Throws `std::invalid_argument` on invalid options.
+/// `Linear` with the given options. Throws `InvalidOption` on invalid options.
 [[nodiscard]] inline Linear linear(LinearOptions options = {}) { return Linear{options}; }
 
 /// Honours a server's retry hint: when the classification carries `retry_after`, sleeps
@@ -459,9 +468,9 @@ private:
 template <class F>
 class RetryAfterOr {
 public:
-    /// Throws `std::invalid_argument` for a negative `jitter`.
+    /// Throws `InvalidOption` for a negative `jitter`.
     RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
-        detail::require_option(jitter_ >= Duration::zero(), "redress: retry_after_or: jitter must be >= 0");
+        detail::require_option(jitter_ >= Duration::zero(), "retry_after_or", "jitter", "must be >= 0");
     }
 
     /// The hint plus jitter, or `fallback`'s sleep when there is no hint; at most
@@ -494,7 +503,7 @@ private:
 };
 
 /// `RetryAfterOr` over `fallback`: `retry_after_or(decorrelated_jitter({.max = 10s}))`.
-/// Throws `std::invalid_argument` for a negative jitter.
+/// Throws `InvalidOption` for a negative jitter.
 template <class F>
 [[nodiscard]] auto retry_after_or(F fallback, Duration jitter = std::chrono::milliseconds(250)) {
     static_assert(assert_strategy<F>());
@@ -521,9 +530,13 @@ struct AdaptiveOptions {
 namespace detail {
 
 /// Rolling-window success/failure counts, lock-free. The window is split into
-/// `bucket_count` buckets of `window / bucket_count`; each bucket is one 64-bit word packing
-/// its epoch (32 bits) and its success and failure counts (16 bits each; both are halved
-/// when one would overflow, which keeps the ratio). Memory is fixed; a read sums the buckets.
+/// `bucket_count` buckets of `window / bucket_count`, numbered from construction with a full
+/// 64-bit index (exact for any uptime and any idle period). Bucket `e` lives in slot
+/// `e % bucket_count`: one word holding `e + 1` (0: never used) and one packing the low 32 bits
+/// of `e` with its success and failure counts (16 bits each; both are halved when one would
+/// overflow, which keeps the ratio). A record claims a slot for its bucket by zeroing the
+/// counts, then publishing the bucket; a read takes a slot's counts only when both words
+/// name the same bucket, inside the window. Memory is fixed; a read sums the buckets.
 class AdaptiveState {
 public:
     static constexpr std::size_t bucket_count = 32;
@@ -531,44 +544,56 @@ public:
     AdaptiveState(const AdaptiveOptions& o)
         : clock_(o.clock),
           origin_(clock_.now()),
-          width_(detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count))),
+          width_(static_cast<std::uint64_t>(
+              detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count)).count())),
           threshold_(1.0 - o.target_success),
           min_(o.min_multiplier),
           max_(o.max_multiplier) {}
 
     void record(bool success) noexcept {
-        const std::uint32_t epoch = current_epoch();
-        auto& slot = buckets_[epoch % bucket_count];
-        std::uint64_t old = slot.load(std::memory_order_relaxed);
+        const std::uint64_t e = current_bucket();
+        const auto tag = static_cast<std::uint32_t>(e);
+        auto& named = buckets_[e % bucket_count];
+        auto& counts = counts_[e % bucket_count];
         for (;;) {
-            const auto old_epoch = static_cast<std::uint32_t>(old >> 32U);
-            std::uint32_t s = 0;
-            std::uint32_t f = 0;
-            if (old_epoch == epoch) {
-                s = static_cast<std::uint32_t>((old >> 16U) & 0xFFFFU);
-                f = static_cast<std::uint32_t>(old & 0xFFFFU);
-            } else if (static_cast<std::int32_t>(old_epoch - epoch) > 0) {
-                return;  // a newer bucket already took the slot; this record is outside the window
+            const std::uint64_t slot = named.load(std::memory_order_acquire);
+            if (slot > e + 1) return;  // a later bucket took the slot: this record is outside its window
+            std::uint64_t old = counts.load(std::memory_order_acquire);
+            if (slot == e + 1) {
+                if (tag_of(old) != tag) continue;  // being claimed for a later bucket
+                std::uint32_t s = (old >> 16U) & 0xFFFFU;
+                std::uint32_t f = old & 0xFFFFU;
+                (success ? s : f) += 1;
+                if (s > 0xFFFFU || f > 0xFFFFU) {
+                    s = (s + 1) / 2;
+                    f = (f + 1) / 2;
+                }
+                const std::uint64_t next = (std::uint64_t{tag} << 32U) | (std::uint64_t{s} << 16U) | f;
+                if (counts.compare_exchange_weak(old, next, std::memory_order_acq_rel, std::memory_order_acquire)) return;
+                continue;
             }
-            (success ? s : f) += 1;
-            if (s > 0xFFFFU || f > 0xFFFFU) {
-                s = (s + 1) / 2;
-                f = (f + 1) / 2;
-            }
-            const std::uint64_t next = (std::uint64_t{epoch} << 32U) | (std::uint64_t{s} << 16U) | f;
-            if (slot.compare_exchange_weak(old, next, std::memory_order_relaxed)) return;
+            // Claim the slot for bucket `e`: zero its counts while it still names an older bucket
+            // (which is outside the window of `e`), then name `e`.
+            if (named.load(std::memory_order_acquire) != slot) continue;
+            const std::uint64_t empty = std::uint64_t{tag} << 32U;
+            if (old != empty && !counts.compare_exchange_strong(old, empty, std::memory_order_acq_rel,
+                                                                std::memory_order_acquire))
+                continue;
+            std::uint64_t expected = slot;
+            (void)named.compare_exchange_strong(expected, e + 1, std::memory_order_acq_rel, std::memory_order_acquire);
         }
     }
 
     /// Failure rate in the window, or none when nothing was recorded.
     [[nodiscard]] std::optional<double> failure_rate() const noexcept {
-        const std::uint32_t epoch = current_epoch();
+        const std::uint64_t e = current_bucket();
         std::uint64_t successes = 0;
         std::uint64_t failures = 0;
-        for (const auto& slot : buckets_) {
-            const std::uint64_t word = slot.load(std::memory_order_relaxed);
-            const auto e = static_cast<std::uint32_t>(word >> 32U);
-            if (static_cast<std::uint32_t>(epoch - e) >= bucket_count) continue;
+        for (std::size_t i = 0; i < bucket_count; ++i) {
+            const std::uint64_t slot = buckets_[i].load(std::memory_order_acquire);
+            const std::uint64_t word = counts_[i].load(std::memory_order_acquire);
+            if (slot == 0 || slot > e + 1 || e + 1 - slot >= bucket_count) continue;  // unused, or outside the window
+            if (tag_of(word) != static_cast<std::uint32_t>(slot - 1)) continue;    // claimed for a later bucket
             successes += (word >> 16U) & 0xFFFFU;
             failures += word & 0xFFFFU;
         }
@@ -583,18 +608,29 @@ public:
     }
 
 private:
-    [[nodiscard]] std::uint32_t current_epoch() const noexcept {
-        const auto since = clock_.now() - origin_;
-        return since <= Duration::zero() ? 0U : static_cast<std::uint32_t>(since / width_);
+    static std::uint32_t tag_of(std::uint64_t word) noexcept { return static_cast<std::uint32_t>(word >> 32U); }
+
+    /// Buckets since construction (0 for a reading before it); at most 2^64 - 2, so `e + 1`
+    /// never wraps.
+    [[nodiscard]] std::uint64_t current_bucket() const noexcept {
+        const auto now = static_cast<std::uint64_t>(clock_.now().time_since_epoch().count());
+        const auto origin = static_cast<std::uint64_t>(origin_.time_since_epoch().count());
+        // Unsigned offsets from the most negative reading keep the order of signed readings.
+        constexpr std::uint64_t flip = std::uint64_t{1} << 63U;
+        const std::uint64_t a = now ^ flip;
+        const std::uint64_t b = origin ^ flip;
+        const std::uint64_t e = a > b ? (a - b) / width_ : 0;
+        return e < ~std::uint64_t{0} ? e : e - 1;
     }
 
     AnyClock clock_;
     TimePoint origin_;
-    Duration width_;
+    std::uint64_t width_;
     double threshold_;
     double min_;
     double max_;
-    std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
+    std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};  ///< bucket + 1 held by each slot
+    std::array<std::atomic<std::uint64_t>, bucket_count> counts_{};   ///< low 32 bits of the bucket, counts
 };
 
 }  // namespace detail
@@ -607,7 +643,7 @@ private:
 template <class F>
 class Adaptive {
 public:
-    /// Validates `options` (see `adaptive`): throws `std::invalid_argument` naming the option.
+    /// Validates `options` (see `adaptive`): throws `InvalidOption` naming the option.
     /// Allocates the shared state once.
     Adaptive(F fallback, const AdaptiveOptions& options)
         : fallback_(std::move(fallback)), state_(make_state(options)) {}
@@ -640,13 +676,13 @@ public:
 
 private:
     static std::shared_ptr<detail::AdaptiveState> make_state(const AdaptiveOptions& o) {
-        detail::require_option(o.window > Duration::zero(), "redress: adaptive: window must be > 0");
-        detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0,
-                               "redress: adaptive: target_success must be in (0, 1]");
-        detail::require_option(detail::is_finite(o.min_multiplier) && o.min_multiplier > 0.0,
-                               "redress: adaptive: min_multiplier must be finite and > 0");
-        detail::require_option(detail::is_finite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier,
-                               "redress: adaptive: max_multiplier must be finite and >= min_multiplier");
+        detail::require_option(o.window > Duration::zero(), "adaptive", "window", "must be > 0");
+        detail::require_option(o.target_success > 0.0 && o.target_success <= 1.0, "adaptive", "target_success",
+                               "must be in (0, 1]");
+        detail::require_option(detail::is_finite(o.min_multiplier) && o.min_multiplier > 0.0, "adaptive",
+                               "min_multiplier", "must be finite and > 0");
+        detail::require_option(detail::is_finite(o.max_multiplier) && o.max_multiplier >= o.min_multiplier, "adaptive",
+                               "max_multiplier", "must be finite and >= min_multiplier");
         return std::make_shared<detail::AdaptiveState>(o);
     }
 
@@ -655,7 +691,7 @@ private:
 };
 
 /// `Adaptive` over `fallback`: `adaptive(decorrelated_jitter(), {.window = 60s})`.
-/// Throws `std::invalid_argument` naming the option for window ≤ 0, target_success outside
+/// Throws `InvalidOption` naming the option for window ≤ 0, target_success outside
 /// (0, 1], min_multiplier ≤ 0 or max_multiplier < min_multiplier.
 template <class F>
 [[nodiscard]] auto adaptive(F fallback, AdaptiveOptions options = {}) {

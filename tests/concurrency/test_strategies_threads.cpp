@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <redress/strategies.hpp>
+#include <redress/testing/manual_clock.hpp>
 
 using namespace std::chrono_literals;
 using redress::BackoffContext;
@@ -75,4 +76,42 @@ TEST_CASE("a strategy shared through AnyStrategy copies is safe to use from many
     }
     for (auto& t : threads) t.join();
     CHECK(bad.load() == 0);
+}
+
+TEST_CASE("four threads recording into an adaptive strategy with 1 ns buckets, 290 years into the clock, keep its "
+          "counts consistent") {
+    using days = std::chrono::duration<long, std::ratio<86400>>;
+    redress::testing::ManualClock clock{redress::TimePoint{} + days(290 * 365)};
+    // Buckets of 1 ns: the threads move the clock on constantly, so slots are claimed for new
+    // buckets while other threads record into them and read them.
+    const auto adaptive = redress::adaptive(redress::constant(1s), {.window = 32ns, .clock = clock});
+    std::atomic<long> bad{0};
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            long mine = 0;
+            for (int i = 0; i < 20'000; ++i) {
+                if ((i + static_cast<int>(t)) % 3 == 0) clock.advance(1ns);
+                if (i % 2 == 0) {
+                    adaptive.on_failure();
+                } else {
+                    adaptive.on_success();
+                }
+                const auto rate = adaptive.failure_rate();
+                if (rate && (*rate < 0.0 || *rate > 1.0)) ++mine;
+                const double m = adaptive.multiplier();
+                if (m < 1.0 || m > 5.0) ++mine;
+            }
+            bad += mine;
+        });
+    }
+    for (auto& t : threads) t.join();
+    CHECK(bad.load() == 0);
+    // Once the threads are done, the window holds exactly what is recorded from now on.
+    clock.advance(33ns);
+    CHECK_FALSE(adaptive.failure_rate().has_value());
+    for (int i = 0; i < 3; ++i) adaptive.on_failure();
+    adaptive.on_success();
+    REQUIRE(adaptive.failure_rate().has_value());
+    CHECK(*adaptive.failure_rate() == Approx(0.75));
 }

@@ -1,40 +1,54 @@
 #include <redress/budget.hpp>
+#include <redress/errors.hpp>
 #include <redress/testing/manual_clock.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
-#include <stdexcept>
+#include <cmath>
+#include <cstdint>
 #include <memory>
+#include <random>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 using namespace std::chrono_literals;
 using redress::Budget;
 using redress::BudgetOptions;
+using redress::Duration;
+using redress::TimePoint;
 using redress::testing::ManualClock;
 
 namespace {
 
-std::string invalid_message(const BudgetOptions& o) {
+/// "component::option: what" of the InvalidOption `o` raises, or "" when it is valid.
+std::string invalid(const BudgetOptions& o) {
     try {
         Budget b{o};
-    } catch (const std::invalid_argument& e) {
-        return e.what();
+    } catch (const redress::InvalidOption& e) {
+        return std::string(e.component()) + "::" + std::string(e.option()) + ": " + e.what();
     }
     return "";
 }
 
 }  // namespace
 
-TEST_CASE("budget validates its options naming the option") {
-    CHECK_THAT(invalid_message({.max_retries = -1}), Catch::Contains("max_retries"));
-    CHECK_THAT(invalid_message({.window = 0s}), Catch::Contains("window"));
-    CHECK_THAT(invalid_message({.window = -5s}), Catch::Contains("window"));
-    CHECK_THROWS_WITH(Budget(-1, 60s), Catch::Contains("max_retries"));
-    CHECK_THROWS_WITH(Budget(10, 0s), Catch::Contains("window"));
-    CHECK(invalid_message({.max_retries = 0}).empty());
+TEST_CASE("budget validates its options with InvalidOption naming the option") {
+    CHECK(invalid({.max_retries = -1}) == "BudgetOptions::max_retries: redress: BudgetOptions::max_retries must be >= 0 (is -1)");
+    CHECK(invalid({.window = 0s}) == "BudgetOptions::window: redress: BudgetOptions::window must be > 0");
+    CHECK(invalid({.window = -5s}) == "BudgetOptions::window: redress: BudgetOptions::window must be > 0");
+    CHECK(invalid({.max_retries = INT_MIN, .window = Duration::min()}) ==
+          "BudgetOptions::max_retries: redress: BudgetOptions::max_retries must be >= 0 (is -2147483648)");
+    CHECK_THROWS_AS(Budget(-1, 60s), redress::InvalidOption);
+    CHECK_THROWS_AS(Budget(10, 0s), std::invalid_argument);  // InvalidOption is one
+    CHECK(invalid({.max_retries = 0}).empty());
+    CHECK(invalid({.max_retries = INT_MAX, .window = Duration::max()}).empty());
+    CHECK(invalid({.window = 1ns}).empty());
 }
 
 TEST_CASE("budget consume rejects a cost below one") {
@@ -255,6 +269,153 @@ TEST_CASE("a clock lagging by up to its bound never lets the budget admit early 
     };
     CHECK_FALSE(run(bound));     // the margin covers the lag
     CHECK(run(0s));              // control: without it the retry is forgotten 2 s early
+    CHECK_THROWS_AS(redress::detail::BudgetCore({.max_retries = 1, .window = window}, -1ns), redress::InvalidOption);
     CHECK_THROWS_WITH(redress::detail::BudgetCore({.max_retries = 1, .window = window}, -1ns),
-                      Catch::Contains("lag"));
+                      "redress: BudgetCore::lag must be >= 0");
+}
+
+// ---- the property: any window, any clock origin, any sequence -----------------------------
+
+namespace {
+
+/// The documented rule, computed directly: time is cut into buckets of ceil(window / 32)
+/// counted from the clock's epoch; a cost is admitted when it fits with the retries of its
+/// bucket and of the 32 buckets before it. Times must not go backwards.
+class ModelBudget {
+public:
+    ModelBudget(int max_retries, Duration window) : max_(max_retries), width_((window.count() + 31) / 32) {}
+
+    bool consume(TimePoint t, int cost) {
+        if (cost > max_) return false;
+        const auto b = bucket(t);
+        if (used(b) + cost > max_) return false;
+        if (counts_.empty() || counts_.back().first != b) counts_.emplace_back(b, 0);
+        counts_.back().second += cost;
+        return true;
+    }
+    [[nodiscard]] int remaining(TimePoint t) const { return static_cast<int>(std::max<std::int64_t>(0, max_ - used(bucket(t)))); }
+    [[nodiscard]] Duration width() const { return Duration(width_); }
+
+private:
+    [[nodiscard]] std::int64_t bucket(TimePoint t) const {
+        const auto ns = t.time_since_epoch().count();
+        return ns / width_ - (ns % width_ < 0 ? 1 : 0);
+    }
+    [[nodiscard]] std::int64_t used(std::int64_t b) const {
+        std::int64_t sum = 0;
+        for (auto it = counts_.rbegin(); it != counts_.rend() && it->first >= b - 32; ++it) sum += it->second;
+        return sum;
+    }
+
+    std::int64_t max_;
+    std::int64_t width_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> counts_;  ///< (bucket, retries), in time order
+};
+
+/// The most retries admitted within any interval [t, t + window) of a log of (time, cost) in
+/// time order.
+int worst_window(const std::vector<std::pair<TimePoint, int>>& log, Duration window) {
+    int worst = 0;
+    int in_window = 0;
+    std::size_t end = 0;
+    for (std::size_t begin = 0; begin < log.size(); ++begin) {
+        while (end < log.size() && log[end].first - log[begin].first < window) in_window += log[end++].second;
+        worst = std::max(worst, in_window);
+        in_window -= log[begin].second;
+    }
+    return worst;
+}
+
+}  // namespace
+
+TEST_CASE("property: for any window, clock origin and sequence the budget never admits more than max_retries "
+          "within a window, matches the bucket rule exactly, and admits again after a quiet window") {
+    std::mt19937_64 rng(20240601);
+    const auto uniform = [&](std::uint64_t n) { return static_cast<std::int64_t>(rng() % n); };
+    constexpr std::int64_t origin_limit = std::int64_t{290} * 365 * 86400 * 1'000'000'000;  // 290 years
+    int sequences = 0;
+    int admitted_total = 0;
+    int refused_total = 0;
+    for (int seq = 0; seq < 3000; ++seq) {
+        // Windows from 1 ns to 1 h, spread evenly over the orders of magnitude.
+        const auto window = Duration(std::max<Duration::rep>(
+            1, static_cast<Duration::rep>(std::exp(std::log(3.6e12) * static_cast<double>(rng() % 1'000'001) / 1e6))));
+        const std::int64_t origin = seq % 4 == 0 ? origin_limit - uniform(1'000'000) : uniform(static_cast<std::uint64_t>(origin_limit));
+        // Small budgets (exact shared counting) and large ones (a busy thread leases retries).
+        const int max_retries = seq % 5 == 0 ? 256 + static_cast<int>(uniform(3000)) : static_cast<int>(uniform(21));
+        ManualClock clock{TimePoint{} + Duration(origin)};
+        Budget b{{.max_retries = max_retries, .window = window, .clock = clock}};
+        ModelBudget model(max_retries, window);
+        const Duration width = model.width();
+        const auto idle = [&](std::int64_t buckets) {  // at most 10 days, so 290 years plus all of them fits
+            const Duration cap = 240h;
+            return width.count() > cap.count() / buckets ? cap : width * buckets;
+        };
+        std::vector<std::pair<TimePoint, int>> log;
+        TimePoint last_admission = clock.now();
+        bool consistent = true;
+        std::string mismatch;
+        for (int step = 0; step < 60 && consistent; ++step) {
+            const auto roll = uniform(100);
+            if (roll < 45) {  // consume, sometimes in a burst
+                const int cost = 1 + static_cast<int>(uniform(3));
+                for (int burst = roll < 10 ? 400 : 1; burst > 0; --burst) {
+                    const bool expected = model.consume(clock.now(), cost);
+                    const bool got = b.consume(cost);
+                    if (got != expected) {
+                        consistent = false;
+                        mismatch = "consume";
+                        break;
+                    }
+                    if (!got) {
+                        ++refused_total;
+                        break;
+                    }
+                    ++admitted_total;
+                    log.emplace_back(clock.now(), cost);
+                    last_admission = clock.now();
+                }
+            } else if (roll < 55) {
+                if (b.remaining() != model.remaining(clock.now())) {
+                    consistent = false;
+                    mismatch = "remaining";
+                }
+            } else if (roll < 75) {  // within a bucket or two
+                clock.advance(Duration(uniform(static_cast<std::uint64_t>(2 * width.count() + 1))));
+            } else if (roll < 88) {  // around a window
+                clock.advance(window - width + Duration(uniform(static_cast<std::uint64_t>(3 * width.count() + 1))));
+            } else if (roll < 93) {  // an idle gap that wrapped 32-bit bucket numbers
+                const std::int64_t gaps[] = {std::int64_t{1} << 31, std::int64_t{1} << 32, (std::int64_t{1} << 32) + 1,
+                                             (std::int64_t{1} << 32) - 1, (std::int64_t{1} << 32) + 33};
+                clock.advance(idle(gaps[uniform(5)]));
+            } else {  // a quiet window: everything taken has left it 33 buckets (>= window + width) later
+                clock.advance_to(last_admission + 33 * width);
+                if (b.remaining() != max_retries || model.remaining(clock.now()) != max_retries) {
+                    consistent = false;
+                    mismatch = "quiet window";
+                } else if (max_retries > 0) {
+                    const bool got = b.consume();
+                    if (!got || !model.consume(clock.now(), 1)) {
+                        consistent = false;
+                        mismatch = "quiet window consume";
+                    }
+                    log.emplace_back(clock.now(), 1);
+                    last_admission = clock.now();
+                }
+            }
+        }
+        const int worst = worst_window(log, window);
+        if (!consistent || worst > max_retries) {
+            INFO("sequence " << seq << ": window " << window.count() << " ns, origin " << origin << " ns, max_retries "
+                             << max_retries << ", worst window " << worst << ", mismatch: " << mismatch);
+            CHECK(consistent);
+            CHECK(worst <= max_retries);
+            break;
+        }
+        ++sequences;
+    }
+    CHECK(sequences == 3000);
+    // Not vacuous: both answers were given many times.
+    CHECK(admitted_total > 100'000);
+    CHECK(refused_total > 10'000);
 }

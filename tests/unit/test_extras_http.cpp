@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <redress/extras/http.hpp>
 
@@ -147,4 +148,38 @@ TEST_CASE("http classifiers read HttpError; the retry-after one uses its injecte
     CHECK(redress::extras::http_retry_after_classifier(e429).retry_after == Duration(120s));
     STATIC_REQUIRE(redress::Classifier<redress::extras::HttpClassifier>);
     STATIC_REQUIRE(redress::Classifier<redress::extras::HttpRetryAfterClassifier>);
+}
+
+TEST_CASE("Retry-After saturates at every extreme of the value and of now, never overflowing") {
+    // One tick and just under a second past the earliest time point, in the clock's own unit
+    // (nanoseconds with libstdc++, microseconds with libc++).
+    const system_clock::time_point earliest = system_clock::time_point::min();
+    const auto almost_a_second = std::chrono::duration_cast<system_clock::duration>(999'999'999ns);
+    const std::vector<system_clock::time_point> nows = {earliest,
+                                                        earliest + system_clock::duration(1),
+                                                        earliest + almost_a_second,
+                                                        system_clock::time_point{},
+                                                        now,
+                                                        system_clock::time_point::max() - 1s,
+                                                        system_clock::time_point::max()};
+    const std::vector<const char*> values = {
+        "0", "1", "9223372035", "9223372036", "9223372037", "99999999999999999999999999999999999999",
+        "Sat, 01 Jun 2024 12:00:00 GMT", "Fri, 31 Dec 9999 23:59:59 GMT", "Sat, 01 Jan 0000 00:00:00 GMT",
+        "Mon, 01 Jan 1677 00:00:00 GMT", "Fri, 11 Apr 2262 23:47:16 GMT", "Friday, 31-Dec-99 23:59:59 GMT",
+        "Sun Nov  6 08:49:37 1994", "Fri Dec 31 23:59:59 9999"};
+    for (const auto at : nows) {
+        for (const char* value : values) {
+            INFO(value << " at " << at.time_since_epoch().count());
+            const auto d = parse_retry_after(value, at);
+            REQUIRE(d.has_value());
+            CHECK(*d >= Duration::zero());
+        }
+    }
+    // Huge deltas and far dates saturate; the farthest past "now" still reads them as far.
+    CHECK(parse_retry_after("99999999999999999999999999999999999999", now) == Duration::max());
+    CHECK(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", system_clock::time_point::min()) == Duration::max());
+    CHECK(parse_retry_after("Sat, 01 Jan 0000 00:00:00 GMT", system_clock::time_point::max()) == Duration::zero());
+    CHECK(parse_retry_after("5", system_clock::time_point::max()) == Duration(5s));
+    // An early date read at a `now` just under a second past the earliest time point.
+    CHECK(parse_retry_after("Mon, 01 Jan 1677 00:00:00 GMT", earliest + almost_a_second).has_value());
 }

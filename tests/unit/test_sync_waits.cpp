@@ -105,3 +105,62 @@ TEST_CASE("the caller's stop token reaches an attempt running under attempt_time
     CHECK(stopped);
     CHECK(out.stop_reason == redress::StopReason::Aborted);
 }
+
+// ---- waits of Duration::max(): "forever", until a stop request ---------------------------
+
+TEST_CASE("a stop request ends a backoff of Duration::max() under a deadline of Duration::max() within 100 ms") {
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(redress::Duration::max()),
+                                          .deadline = redress::Duration::max()}};
+    std::stop_source source;
+    Clock::time_point requested{};
+    std::jthread stopper([&] {
+        std::this_thread::sleep_for(30ms);
+        requested = Clock::now();
+        source.request_stop();
+    });
+    const auto start = Clock::now();
+    int calls = 0;
+    auto out = policy.execute(
+        [&]() -> int {
+            ++calls;
+            throw redress::ServerError("503");
+        },
+        {.stop_token = source.get_token()});
+    const auto ended = Clock::now();
+    stopper.join();
+    CHECK(out.stop_reason == redress::StopReason::Aborted);
+    CHECK(calls == 1);
+    CHECK(ended - start >= 30ms);  // it did sleep: now + Duration::max() did not wrap into the past
+    CHECK(ended - requested < 100ms);
+}
+
+TEST_CASE("interruptible_sleep(Duration::max()) sleeps until the stop request, then wakes within 100 ms") {
+    std::stop_source source;
+    Clock::time_point requested{};
+    std::jthread stopper([&] {
+        std::this_thread::sleep_for(30ms);
+        requested = Clock::now();
+        source.request_stop();
+    });
+    const auto start = Clock::now();
+    redress::detail::interruptible_sleep(redress::Duration::max(), source.get_token());
+    const auto ended = Clock::now();
+    stopper.join();
+    CHECK(ended - start >= 30ms);
+    CHECK(ended - requested < 100ms);
+}
+
+TEST_CASE("an attempt timeout of Duration::max() never fires") {
+    // The watchdog fires deadlines in due order: once a 1 ns deadline scheduled after it has
+    // fired, a Duration::max() deadline that had wrapped into the past would have fired too.
+    const std::stop_source outer;
+    redress::detail::AttemptDeadline forever(redress::Duration::max(), outer.get_token());
+    redress::detail::AttemptDeadline soon(1ns, outer.get_token());
+    std::mutex m;
+    std::condition_variable_any cv;
+    std::unique_lock lock(m);
+    const auto token = soon.token();
+    cv.wait(lock, token, [] { return false; });  // returns when `soon` fires
+    CHECK(soon.token().stop_requested());
+    CHECK_FALSE(forever.token().stop_requested());
+}

@@ -6,8 +6,6 @@
 #include <chrono>
 #include <cstdint>
 
-#include <redress/clock.hpp>
-
 namespace redress::detail {
 
 /// splitmix64 step: advances `state` and returns a well-mixed 64-bit value. The output
@@ -70,22 +68,26 @@ private:
 /// Uniform in [0, 1) from the calling thread's engine.
 [[nodiscard]] inline double uniform01() noexcept { return thread_engine().uniform01(); }
 
-/// Converts a count of nanoseconds held in a double to `Duration`, saturating; NaN and
-/// negative values give zero.
-[[nodiscard]] inline Duration ns_to_duration(double ns) noexcept {
-    if (!(ns > 0.0)) return Duration::zero();
-    if (ns >= static_cast<double>(Duration::max().count())) return Duration::max();
-    return Duration(static_cast<Duration::rep>(ns));
+/// Converts a count of nanoseconds held in a double to nanoseconds, saturating at
+/// `nanoseconds::max()`; NaN and negative values give zero.
+[[nodiscard]] inline std::chrono::nanoseconds ns_to_duration(double ns) noexcept {
+    using std::chrono::nanoseconds;
+    if (!(ns > 0.0)) return nanoseconds::zero();
+    if (ns >= static_cast<double>(nanoseconds::max().count())) return nanoseconds::max();
+    return nanoseconds(static_cast<nanoseconds::rep>(ns));
 }
 
-/// Uniform between `lo` and `hi` nanoseconds (either order), from the calling thread's engine.
-[[nodiscard]] inline Duration uniform_ns(double lo, double hi) noexcept {
+/// Uniform between `lo` and `hi` nanoseconds (either order), from the calling thread's engine;
+/// saturating, and zero when either bound is NaN.
+[[nodiscard]] inline std::chrono::nanoseconds uniform_ns(double lo, double hi) noexcept {
     return ns_to_duration(lo + (hi - lo) * uniform01());
 }
 
-/// `a + b` for non-negative durations, saturating at `Duration::max()`.
-[[nodiscard]] constexpr Duration saturating_add(Duration a, Duration b) noexcept {
-    if (b > Duration::zero() && a > Duration::max() - b) return Duration::max();
+/// `a + b` for non-negative durations, saturating at `nanoseconds::max()`.
+[[nodiscard]] constexpr std::chrono::nanoseconds saturating_add(std::chrono::nanoseconds a,
+                                                                 std::chrono::nanoseconds b) noexcept {
+    if (b > std::chrono::nanoseconds::zero() && a > std::chrono::nanoseconds::max() - b)
+        return std::chrono::nanoseconds::max();
     return a + b;
 }
 

@@ -12,15 +12,24 @@
 #include <stop_token>
 #include <thread>
 
-#include <redress/clock.hpp>
-
 namespace redress::detail {
 
-/// Sleeps for `d` on the real steady clock, returning early when `token` is stopped.
+/// `t + d` for `d >= 0`, stopping at the clock's last time point instead of overflowing:
+/// a wait of `nanoseconds::max()` lasts as long as the clock does.
+[[nodiscard]] inline std::chrono::steady_clock::time_point saturating_deadline(
+    std::chrono::steady_clock::time_point t, std::chrono::nanoseconds d) noexcept {
+    using time_point = std::chrono::steady_clock::time_point;
+    if (d <= std::chrono::nanoseconds::zero()) return t;
+    if (t.time_since_epoch() > time_point::max().time_since_epoch() - d) return time_point::max();
+    return t + d;
+}
+
+/// Sleeps for `d` on the real steady clock, returning early when `token` is stopped. A `d`
+/// too long for the clock (`nanoseconds::max()`) sleeps until the stop request.
 /// Allocates nothing: the stop callback and the condition variable live on the stack.
 template <class = void>
-void interruptible_sleep(Duration d, const std::stop_token& token) {
-    if (d <= Duration::zero()) return;
+void interruptible_sleep(std::chrono::nanoseconds d, const std::stop_token& token) {
+    if (d <= std::chrono::nanoseconds::zero()) return;
     if (!token.stop_possible()) {
         std::this_thread::sleep_for(d);
         return;
@@ -28,7 +37,7 @@ void interruptible_sleep(Duration d, const std::stop_token& token) {
     std::mutex mutex;
     std::condition_variable cv;
     bool stopped = false;
-    const auto until = std::chrono::steady_clock::now() + d;
+    const auto until = saturating_deadline(std::chrono::steady_clock::now(), d);
     // Declared after what it touches, so it is destroyed (and waits for a running callback) first.
     std::stop_callback wake(token, [&] {
         std::lock_guard lock(mutex);
@@ -154,13 +163,14 @@ struct RequestStop {
 };
 
 /// RAII: one attempt's deadline. Its token is stopped when the attempt's time is up or when
-/// the caller's token is stopped.
+/// the caller's token is stopped. A timeout too long for the clock (`nanoseconds::max()`)
+/// never fires.
 template <class = void>
 class BasicAttemptDeadline {
 public:
-    BasicAttemptDeadline(Duration timeout, const std::stop_token& outer)
+    BasicAttemptDeadline(std::chrono::nanoseconds timeout, const std::stop_token& outer)
         : link_(outer, RequestStop{&source_}) {
-        entry_.due = std::chrono::steady_clock::now() + timeout;
+        entry_.due = saturating_deadline(std::chrono::steady_clock::now(), timeout);
         entry_.source = &source_;
         BasicTimeoutService<>::instance().schedule(entry_);
     }

@@ -185,12 +185,16 @@ struct CivilTime {
     const auto target = h::to_unix_seconds(*t);
     if (!target) return std::nullopt;
 
-    const auto now_s = floor<seconds>(now);
-    const std::int64_t diff_s = *target - static_cast<std::int64_t>(now_s.time_since_epoch().count());
+    const auto since = now.time_since_epoch();
+    const std::int64_t diff_s = *target - static_cast<std::int64_t>(floor<seconds>(since).count());
     if (diff_s <= 0) return Duration::zero();
     constexpr std::int64_t max_seconds = Duration::max().count() / 1'000'000'000 - 1;
     if (diff_s > max_seconds) return Duration::max();
-    const Duration fraction = duration_cast<Duration>(now - now_s);
+    // The part of `now` past its whole second, in [0, 1 s), taken with `%`: `now - floor(now)`
+    // would convert the floored seconds to nanoseconds, which overflows near the earliest `now`.
+    auto past_second = since % seconds(1);
+    if (past_second < decltype(past_second)::zero()) past_second += seconds(1);
+    const Duration fraction = duration_cast<Duration>(past_second);
     const Duration result = duration_cast<Duration>(seconds(diff_s)) - fraction;
     return result < Duration::zero() ? Duration::zero() : result;
 }

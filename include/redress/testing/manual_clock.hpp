@@ -23,9 +23,15 @@ public:
         return TimePoint{Duration{ns_->load(std::memory_order_acquire)}};
     }
 
-    /// Moves time forward by `d` (negative values are ignored: the clock is monotonic).
+    /// Moves time forward by `d` (negative values are ignored: the clock is monotonic),
+    /// stopping at `TimePoint::max()` rather than overflowing.
     void advance(Duration d) const noexcept {
-        if (d > Duration::zero()) ns_->fetch_add(d.count(), std::memory_order_acq_rel);
+        if (d <= Duration::zero()) return;
+        auto cur = ns_->load(std::memory_order_acquire);
+        for (;;) {
+            const auto next = cur > Duration::max().count() - d.count() ? Duration::max().count() : cur + d.count();
+            if (next == cur || ns_->compare_exchange_weak(cur, next, std::memory_order_acq_rel)) return;
+        }
     }
 
     /// Moves time forward to `t`; earlier points are ignored.
