@@ -12,7 +12,7 @@
 #include <stop_token>
 #include <vector>
 
-#include <redress/detail/sync_wait.hpp>
+#include <redress/engine/sync_wait.hpp>
 #include <redress/strategies.hpp>
 #include <redress/testing/manual_clock.hpp>
 

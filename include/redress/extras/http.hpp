@@ -240,13 +240,12 @@ struct HttpClassifier {
     /// The classification of the exception `error` holds (`Unknown` for an empty pointer).
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
-        try {
-            std::rethrow_exception(error);
-        } catch (const HttpError& e) {
-            return Classification{classify_http_status(e.status()).value_or(ErrorClass::Unknown)};
-        } catch (...) {
-        }
-        return default_classifier(error);
+        // One look at the thrown object (no rethrow with libstdc++), as default_classifier does.
+        return redress::detail::with_thrown(error, [](const redress::detail::ThrownView& thrown) {
+            if (const auto* e = thrown.as<HttpError>())
+                return Classification{classify_http_status(e->status()).value_or(ErrorClass::Unknown)};
+            return Classification{redress::detail::classify_thrown(thrown, true)};
+        });
     }
 };
 
@@ -260,18 +259,17 @@ struct HttpRetryAfterClassifier {
     /// As `HttpClassifier`, with `retry_after` set from a parsable Retry-After header.
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         if (!error) return Classification{};
-        try {
-            std::rethrow_exception(error);
-        } catch (const HttpError& e) {
-            Classification c{classify_http_status(e.status()).value_or(ErrorClass::Unknown)};
-            if (e.retry_after()) {
-                const auto now = clock ? clock() : std::chrono::system_clock::now();
-                c.retry_after = parse_retry_after(*e.retry_after(), now);
+        return redress::detail::with_thrown(error, [this](const redress::detail::ThrownView& thrown) {
+            if (const auto* e = thrown.as<HttpError>()) {
+                Classification c{classify_http_status(e->status()).value_or(ErrorClass::Unknown)};
+                if (e->retry_after()) {
+                    const auto now = clock ? clock() : std::chrono::system_clock::now();
+                    c.retry_after = parse_retry_after(*e->retry_after(), now);
+                }
+                return c;
             }
-            return c;
-        } catch (...) {
-        }
-        return default_classifier(error);
+            return Classification{redress::detail::classify_thrown(thrown, true)};
+        });
     }
 };
 
