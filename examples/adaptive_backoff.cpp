@@ -11,15 +11,19 @@ using namespace std::chrono_literals;
 int main() {
     redress::testing::ManualClock clock;
 
+    // snippet-begin: usage-patterns-17
     auto strategy = redress::adaptive(redress::decorrelated_jitter({.max = 10s}), {
         .window = 60s,
         .target_success = 0.9,
         .max_multiplier = 5.0,
         .clock = clock,
     });
+    // snippet-end: usage-patterns-17
 
     // With Retry-After as well, wrap adaptive() inside retry_after_or so hints stay untouched.
+    // snippet-begin: usage-patterns-18
     auto with_hints = redress::retry_after_or(redress::adaptive(redress::decorrelated_jitter({.max = 10s})));
+    // snippet-end: usage-patterns-18
     (void)with_hints;
 
     redress::RetryPolicy policy{redress::Retry{

@@ -33,10 +33,12 @@ int main() {
                 if (calls++ == 0) throw redress::ServerError("503 Service Unavailable");
                 co_return std::string("ada");
             };
+            // snippet-begin: coroutines-1
             user = co_await policy.async_call(fetch_user, {
                 .operation = "fetch_user",
                 .on_log = [](const redress::Event& e) { fmt::print("{}\n", e); },
             });
+            // snippet-end: coroutines-1
 
             // Bind the operation name and hooks once for a batch of coroutine calls.
             auto batch = policy.context({.operation = "batch"});

@@ -21,11 +21,15 @@ void record_retry(int attempt, redress::ErrorClass klass, redress::Duration slee
 int main() {
     redress::RetryPolicy policy{redress::Retry{.strategy = redress::constant(1ms)}};
 
+    // snippet-begin: observability-3
+    // snippet-begin: usage-patterns-28
     auto on_attempt_end = [](const redress::AttemptContext& ctx) {
         if (ctx.decision == redress::AttemptDecision::Retry) {
             record_retry(ctx.attempt, ctx.classification->klass, *ctx.sleep);
         }
     };
+    // snippet-end: usage-patterns-28
+    // snippet-end: observability-3
 
     int started = 0;
     int calls = 0;

@@ -26,6 +26,7 @@ int main() {
 
     // One operation through the breaker; answers "rejected", "failed" or "ok".
     auto guarded_send = [&]() -> std::string {
+        // snippet-begin: circuit_breaker-2
         auto permit = breaker.allow();
         emit(permit.transition);
         if (!permit.allowed) return "rejected";  // fail fast: run nothing, report nothing
@@ -38,6 +39,7 @@ int main() {
         }
         auto t = breaker.record_success(permit);  // a probe's success closes the breaker
         emit(t);
+        // snippet-end: circuit_breaker-2
         return "ok";
     };
 

@@ -8,22 +8,36 @@ using namespace std::chrono_literals;
 
 int main() {
     redress::testing::ManualClock clock;
+    // snippet-begin: budgets-1
+    // snippet-begin: usage-patterns-5
     redress::Budget budget{{.max_retries = 3, .window = 60s, .clock = clock}};
+    // snippet-end: usage-patterns-5
 
+    // snippet-begin: usage-patterns-6
     redress::RetryPolicy policy{redress::Retry{
         .classifier = redress::default_classifier,
         .strategy = redress::decorrelated_jitter({.max = 5s}),
         .budget = budget,
+        // snippet-hide: usage-patterns-6
+        // snippet-hide: budgets-1
+        // snippet-show: usage-patterns-6
         .sleeper = redress::testing::AdvancingSleeper(clock),
         .clock = clock,
+        // snippet-hide: usage-patterns-6
+        // snippet-show: budgets-1
+        // snippet-show: usage-patterns-6
     }};
+    // snippet-end: usage-patterns-6
     // A second policy given a copy of the budget draws from the same retries.
     redress::RetryPolicy other{redress::Retry{
         .strategy = redress::constant(1s),
         .budget = budget,
+        // snippet-hide: budgets-1
         .sleeper = redress::testing::AdvancingSleeper(clock),
         .clock = clock,
+        // snippet-show: budgets-1
     }};
+    // snippet-end: budgets-1
 
     auto always_down = []() -> int { throw redress::ServerError("503"); };
 

@@ -9,15 +9,19 @@
 using namespace std::chrono_literals;
 
 // A strategy in the legacy form (attempt, class, previous sleep) is accepted too.
+// snippet-begin: usage-patterns-16
 redress::Duration legacy(int attempt, redress::ErrorClass, std::optional<redress::Duration>) {
     return attempt * 100ms;
 }
+// snippet-end: usage-patterns-16
 
 int main() {
+    // snippet-begin: usage-patterns-15
     redress::RetryPolicy policy{redress::Retry{
         .classifier = redress::extras::http_retry_after_classifier,
         .strategy = redress::retry_after_or(redress::decorrelated_jitter({.max = 10s})),
     }};
+    // snippet-end: usage-patterns-15
 
     int calls = 0;
     std::vector<redress::Duration> sleeps;

@@ -17,11 +17,13 @@ int main() {
     }};
 
     std::vector<std::string> ops;
+    // snippet-begin: usage-patterns-35
     auto retry = policy.context({.operation = "batch", .on_metric = [&](const redress::Event& e) {
                                      ops.emplace_back(e.operation);
                                  }});
     const int a = retry(do_thing);
     const int b = retry(do_other, 2, 3);
+    // snippet-end: usage-patterns-35
 
     std::printf("%d %d, events: %zu, all named batch: %d\n", a, b, ops.size(),
                 ops == std::vector<std::string>{"batch", "batch"});

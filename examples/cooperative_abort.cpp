@@ -16,7 +16,9 @@ int main() {
         .strategy = redress::decorrelated_jitter({.max = 5s}),
     }};
 
+    // snippet-begin: usage-patterns-39
     auto abort_if = [] { return shutdown.load(); };
+    // snippet-end: usage-patterns-39
 
     int calls = 0;
     auto do_work = [&]() -> int {
@@ -26,9 +28,11 @@ int main() {
     const redress::CallOptions instant{.sleeper = [](redress::Duration) {}};
 
     bool aborted = false;
+    // snippet-begin: usage-patterns-40
     try {
         policy.call(do_work, {.abort_if = abort_if, .sleeper = instant.sleeper});
     } catch (const redress::AbortRetryError&) {
+    // snippet-end: usage-patterns-40
         aborted = true;
     }
 

@@ -38,10 +38,14 @@ void send(std::string&& body) {
 int main() {
     // Defaults: default_classifier + decorrelated_jitter({.max = 5s}). C++ cannot see the
     // function's name, so the operation is given.
+    // snippet-begin: usage-patterns-29
     auto fetch_user_retrying = redress::retry(fetch_user, "fetch_user");
+    // snippet-end: usage-patterns-29
 
     // A Retry configures it; a member function takes the object as its first argument.
+    // snippet-begin: usage-patterns-30
     auto load = redress::retry(&Repository::load, redress::Retry{.strategy = redress::constant(1ms), .max_attempts = 3});
+    // snippet-end: usage-patterns-30
 
     const redress::CallOptions instant{.sleeper = [](redress::Duration) {}};
     auto fetch_user_quick = redress::retry(fetch_user, "fetch_user", instant);
@@ -53,8 +57,10 @@ int main() {
 
     // A T&& parameter: each attempt gets a fresh copy of the argument, so a retry never sees
     // the body an earlier attempt moved away.
+    // snippet-begin: usage-patterns-31
     auto send_retrying = redress::retry(send, "send", instant);
     send_retrying(std::string("hello"));
+    // snippet-end: usage-patterns-31
     std::printf("sent: %s\n", outbox.front().c_str());
 
     return user == "user-7" && row == "row:42" && outbox == std::vector<std::string>{"hello"} ? 0 : 1;

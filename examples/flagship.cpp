@@ -86,7 +86,9 @@ int main() {
             .max_attempts = 3,
             .sleeper = redress::testing::AdvancingSleeper(clock),
             .clock = clock,
+            // snippet-begin: observability-2
             .on_log = [&](const redress::Event& e) { fmt::print("  {:>7} | {}\n", ms(clock.now() - start), e); },
+            // snippet-end: observability-2
         },
         breaker,
     };

@@ -16,10 +16,12 @@ ErrorClass class_of(const C& classifier, E error) {
 }
 
 int main() {
+    // snippet-begin: usage-patterns-41
     redress::RetryPolicy policy{redress::Retry{
         .classifier = redress::extras::sqlstate_classifier,
         .strategy = redress::decorrelated_jitter({.max = 3s}),
     }};
+    // snippet-end: usage-patterns-41
 
     int calls = 0;
     auto run_query = [&] {

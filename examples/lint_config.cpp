@@ -8,6 +8,7 @@ using namespace std::chrono_literals;
 using redress::ErrorClass;
 
 int main() {
+    // snippet-begin: pitfalls-1
     redress::Retry retry{
         .strategy = redress::exponential({.base = 1s}),  // sleeps 1 s, 2 s, 4 s...
         .deadline = 5s,
@@ -15,8 +16,11 @@ int main() {
         .max_attempts = 6,       // the sleeps before attempt 4 add up to 7 s: the deadline stops first
         .per_class_max_attempts = {{ErrorClass::RateLimit, 8}},  // 8 > max_attempts: never triggers
     };
+    // snippet-end: pitfalls-1
 
+    // snippet-begin: usage-patterns-42
     const redress::LintReport report = redress::lint(retry);
+    // snippet-end: usage-patterns-42
     std::printf("%s", report.to_string().c_str());
 
     // In a unit test: CHECK(redress::lint(policy).clean());

@@ -16,7 +16,9 @@ int main() {
         .on_metric = [&](const redress::Event& e) { operations.emplace(e.operation); },
     }};
 
+    // snippet-begin: usage-patterns-22
     policy.call(fetch_profile, {.operation = "fetch_profile"});
+    // snippet-end: usage-patterns-22
 
     for (const auto& op : operations) std::printf("operation=%s\n", op.c_str());
     return operations == std::set<std::string>{"fetch_profile"} ? 0 : 1;

@@ -10,10 +10,12 @@ int main() {
     redress::RetryPolicy policy{redress::Retry{.strategy = redress::constant(1ms), .max_attempts = 3}};
 
     auto do_work = [] { return 42; };
+    // snippet-begin: usage-patterns-36
     auto outcome = policy.execute(do_work, {.operation = "sync_task"});
     if (outcome.ok) {
         std::printf("%d %d\n", *outcome.value, outcome.attempts);
     } else {
+    // snippet-end: usage-patterns-36
         std::printf("%s %s\n", std::string(redress::to_string(*outcome.stop_reason)).c_str(),
                     std::string(redress::to_string(*outcome.last_class)).c_str());
     }

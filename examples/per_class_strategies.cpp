@@ -8,6 +8,7 @@ using namespace std::chrono_literals;
 using redress::ErrorClass;
 
 int main() {
+    // snippet-begin: usage-patterns-4
     redress::RetryPolicy policy{redress::Retry{
         .classifier = redress::default_classifier,
         .strategy = redress::decorrelated_jitter({.max = 10s}),  // default for most classes
@@ -21,6 +22,7 @@ int main() {
             {ErrorClass::ServerError, 5},
         },
     }};
+    // snippet-end: usage-patterns-4
 
     // A rate-limited operation stops when its third RATE_LIMIT failure is counted.
     int calls = 0;

@@ -14,6 +14,7 @@ struct Response {
     std::map<std::string, std::string> headers{};
 };
 
+// snippet-begin: usage-patterns-19
 std::optional<redress::Classification> result_classifier(const Response& resp) {
     if (resp.status == 429) {
         std::optional<redress::Duration> retry_after;
@@ -25,14 +26,17 @@ std::optional<redress::Classification> result_classifier(const Response& resp) {
     if (resp.status >= 500) return redress::Classification{.klass = redress::ErrorClass::ServerError};
     return std::nullopt;
 }
+// snippet-end: usage-patterns-19
 
 int main() {
+    // snippet-begin: usage-patterns-20
     redress::RetryPolicy policy{redress::Retry{
         .classifier = redress::default_classifier,
         .result_classifier = result_classifier,
         .strategy = redress::retry_after_or(redress::decorrelated_jitter({.max = 10s})),
         .max_attempts = 3,
     }};
+    // snippet-end: usage-patterns-20
     const redress::CallOptions virtual_sleeps{.sleeper = [](redress::Duration) {}};
 
     int calls = 0;
@@ -46,9 +50,11 @@ int main() {
 
     auto fetch_response = [] { return Response{503}; };
     int last_status = 0;
+    // snippet-begin: usage-patterns-21
     try {
         policy.call(fetch_response, virtual_sleeps);
     } catch (const redress::RetryExhaustedError& err) {
+    // snippet-end: usage-patterns-21
         if (const Response* last = err.last_result<Response>()) last_status = last->status;
         std::printf("gave up: %s after %d attempts, last status %d\n",
                     std::string(redress::to_string(err.stop_reason())).c_str(), err.attempts(), last_status);

@@ -7,6 +7,7 @@ using namespace std::chrono_literals;
 using redress::ErrorClass;
 
 int main() {
+    // snippet-begin: usage-patterns-23
     redress::RetryConfig cfg{
         .strategy = redress::decorrelated_jitter({.max = 5s}),
         .deadline = 45s,
@@ -16,8 +17,11 @@ int main() {
             {ErrorClass::ServerError, 4},
         },
     };
+    // snippet-end: usage-patterns-23
 
+    // snippet-begin: usage-patterns-24
     auto policy = redress::RetryPolicy<>::from_config(cfg, redress::default_classifier);
+    // snippet-end: usage-patterns-24
 
     auto outcome = policy.execute([]() -> int { throw redress::RateLimitError("429"); },
                                   {.sleeper = [](redress::Duration) {}});

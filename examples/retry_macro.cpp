@@ -28,17 +28,23 @@ int main() {
     }};
 
     const int id = 7;
+    // snippet-begin: usage-patterns-32
     auto user = REDRESS_RETRY(policy, fetch_user(id));  // operation "fetch_user"
+    // snippet-end: usage-patterns-32
 
     const Directory directory;
+    // snippet-begin: usage-patterns-33
     auto profile = REDRESS_RETRY(policy, directory.lookup("https://example.org/users/7"));  // "directory.lookup"
+    // snippet-end: usage-patterns-33
 
     // Per-call options come before the expression, as a braced list or a CallOptions value.
     std::string logged;
+    // snippet-begin: usage-patterns-34
     auto again = REDRESS_RETRY_WITH(policy, {.operation = "load user", .on_log = [&](const redress::Event& e) {
                                                  logged = e.operation;
                                              }},
                                     fetch_user(id + 1));
+    // snippet-end: usage-patterns-34
 
     redress::CallOptions quiet{.on_metric = [](const redress::Event&) {}};
     auto third = REDRESS_RETRY_WITH(policy, quiet, fetch_user(id + 2));

@@ -24,14 +24,18 @@ int main() {
         .strategy = redress::decorrelated_jitter({.max = 5s}),
     }};
 
+    // snippet-begin: usage-patterns-9
     auto schedule = [](const redress::BackoffContext& ctx, redress::Duration sleep) {
         save_next_attempt(ctx.attempt, sleep, ctx.classification.klass);
         return redress::SleepDecision::Defer;
     };
+    // snippet-end: usage-patterns-9
 
     auto do_work = []() -> int { throw redress::ServerError("503"); };
+    // snippet-begin: usage-patterns-10
     auto outcome = policy.execute(do_work, {.sleep = schedule});
     if (outcome.stop_reason == redress::StopReason::Scheduled) {
+    // snippet-end: usage-patterns-10
         std::printf("deferred after attempt %d; retry in %lldms\n", outcome.attempts,
                     static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(*outcome.next_sleep).count()));
     }

@@ -17,14 +17,18 @@ int main() {
         .strategy = redress::decorrelated_jitter({.max = 5s}),
     }};
 
+    // snippet-begin: usage-patterns-13
     auto fake_sleep = [](redress::Duration d) { record_sleep(d); };
+    // snippet-end: usage-patterns-13
 
     int calls = 0;
     auto do_work = [&] {
         if (++calls < 4) throw redress::ServerError("502");
         return calls;
     };
+    // snippet-begin: usage-patterns-14
     auto outcome = policy.execute(do_work, {.sleeper = fake_sleep});
+    // snippet-end: usage-patterns-14
 
     for (auto d : recorded)
         std::printf("slept %lldms\n", static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()));

@@ -15,6 +15,7 @@ using namespace std::chrono_literals;
 
 // A service that takes its policy as a template parameter (or a constructor argument of a
 // class template), so tests can inject a fake.
+// snippet-begin: testing-1
 template <class PolicyT>
 class ProfileService {
 public:
@@ -34,22 +35,28 @@ private:
     static std::string fetch(int id) { return "profile-" + std::to_string(id); }
     PolicyT policy_;
 };
+// snippet-end: testing-1
 
 // ---- the tests ------------------------------------------------------------------------
 
+// snippet-begin: testing-2
 bool falls_back_to_cache_when_the_breaker_is_open() {
     auto fake = redress::testing::FakePolicy::reject();
     ProfileService service(fake);  // the fake is a handle: `fake` sees the calls
     return service.profile(1) == "cached" && fake.calls() == 1 && fake.runs() == 0;
 }
+// snippet-end: testing-2
 
+// snippet-begin: testing-3
 bool reports_unavailable_when_retries_run_out() {
     auto fake = redress::testing::FakePolicy::fail_with(redress::StopReason::MaxAttemptsGlobal,
                                                         redress::ErrorClass::ServerError);
     ProfileService service(fake);
     return service.profile(1) == "unavailable";
 }
+// snippet-end: testing-3
 
+// snippet-begin: testing-4
 bool names_its_operation() {
     redress::testing::ManualClock clock;
     redress::testing::RecordingPolicy recording{redress::Policy{redress::Retry{
@@ -62,6 +69,7 @@ bool names_its_operation() {
     const auto call = recording.last_call();
     return value_ok && call.operation == "fetch_profile" && call.ok && call.attempts == 1;
 }
+// snippet-end: testing-4
 
 int main() {
     const bool a = falls_back_to_cache_when_the_breaker_is_open();

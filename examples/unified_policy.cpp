@@ -11,12 +11,14 @@ struct ConnectionError : std::runtime_error {
 };
 
 int main() {
+    // snippet-begin: usage-patterns-1
     redress::Policy policy{redress::Retry{
         .classifier = redress::default_classifier,
         .strategy = redress::decorrelated_jitter({.max = 5s}),
         .deadline = 30s,
         .max_attempts = 5,
     }};
+    // snippet-end: usage-patterns-1
 
     int calls = 0;
     redress::Duration slept{};
@@ -31,7 +33,9 @@ int main() {
                 static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(slept).count()));
 
     // The same policy, retry-only, through the shortcut.
+    // snippet-begin: usage-patterns-2
     redress::RetryPolicy retry_only{redress::Retry{.strategy = redress::decorrelated_jitter({.max = 5s})}};
+    // snippet-end: usage-patterns-2
     const int v = retry_only.call([] { return 7; });
 
     const bool as_expected = outcome.ok && outcome.value == 42 && outcome.attempts == 3 && slept >= 500ms && v == 7;
