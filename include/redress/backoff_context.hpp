@@ -1,4 +1,4 @@
-// BackoffContext: everything a backoff strategy may look at (SPEC §2, §8).
+// BackoffContext: everything a backoff strategy may look at (docs/strategies.md).
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// Classification: the normalised result of classifying one failure (SPEC §2).
+// Classification: the normalised result of classifying one failure (docs/classifiers.md).
 #pragma once
 
 #include <optional>

@@ -1,4 +1,4 @@
-// Event: the one value every observability hook receives (SPEC §5).
+// Event: the one value every observability hook receives (docs/observability.md).
 #pragma once
 
 #include <functional>

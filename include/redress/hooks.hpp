@@ -1,4 +1,4 @@
-// Hook types shared by the policy options and the per-call options (SPEC §4, §5).
+// Hook types shared by the policy options and the per-call options (docs/contract.md).
 #pragma once
 
 #include <exception>

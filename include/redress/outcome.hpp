@@ -1,4 +1,4 @@
-// Outcome<T> and RetryTimeline: the structured result of execute() (SPEC §4, §5).
+// Outcome<T> and RetryTimeline: the structured result of execute() (docs/contract.md, "Ending").
 #pragma once
 
 #include <exception>

@@ -1,4 +1,4 @@
-// redress::Task<T>: a small lazy coroutine task (SPEC §10).
+// redress::Task<T>: a small lazy coroutine task (docs/coroutines.md).
 #pragma once
 
 #include <coroutine>

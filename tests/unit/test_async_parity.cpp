@@ -1,5 +1,5 @@
 // The coroutine driver against the sync driver: the same scenarios give identical event
-// sequences and outcomes (SPEC §10), in virtual time.
+// sequences and outcomes, in virtual time.
 #include <catch2/catch.hpp>
 
 #include <functional>

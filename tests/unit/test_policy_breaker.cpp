@@ -1,4 +1,4 @@
-// Policy<Retry, CircuitBreaker> and the breaker-only Policy: the composition rules of SPEC §6.
+// Policy<Retry, CircuitBreaker> and the breaker-only Policy: the composition rules of docs/contract.md ("Circuit breaker").
 #include <catch2/catch.hpp>
 
 #include <stdexcept>

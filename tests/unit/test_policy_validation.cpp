@@ -1,4 +1,4 @@
-// Construction-time validation of SPEC §3: every invalid option is rejected, naming it.
+// Construction-time validation (docs/contract.md, "Configuration"): every invalid option is rejected, naming it.
 #include <catch2/catch.hpp>
 
 #include <functional>
@@ -131,7 +131,7 @@ TEST_CASE("valid edge values are accepted") {
     CHECK_NOTHROW(redress::Policy{redress::Retry{.strategies = {{ErrorClass::RateLimit, redress::testing::instant_retries}}}});
 }
 
-TEST_CASE("the SPEC §12 shape compiles as written") {
+TEST_CASE("the README's policy shape, with a breaker, compiles as written") {
     redress::Policy policy{
         redress::Retry{
             .classifier = redress::default_classifier,

@@ -1,4 +1,4 @@
-// The attempt loop of SPEC §4 through the synchronous driver, in virtual time.
+// The attempt loop (docs/contract.md) through the synchronous driver, in virtual time.
 #include <catch2/catch.hpp>
 
 #include <stdexcept>

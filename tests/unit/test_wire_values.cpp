@@ -1,5 +1,5 @@
-// Wire values (SPEC §1, §2): every enumerator's to_string is pinned here, written out from the
-// SPEC independently of the tables in the headers, and round-trips through parse<E>.
+// Wire values: every enumerator's to_string is pinned here, written out from the Python
+// library's wire values independently of the tables in the headers, and round-trips through parse<E>.
 #include <redress/vocabulary.hpp>
 #include <redress/error_class.hpp>
 

@@ -1,5 +1,5 @@
 // FakePolicy: a stand-in policy with scripted outcomes, for testing code that uses a policy
-// (SPEC §11).
+// (docs/testing.md).
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// RecordingPolicy: a real policy that records every call, for tests (SPEC §11).
+// RecordingPolicy: a real policy that records every call, for tests (docs/testing.md).
 #pragma once
 
 #include <cstddef>
