@@ -80,7 +80,7 @@ struct AsyncTraits<asio::awaitable<T, Executor>> {
         using namespace asio::experimental::awaitable_operators;
         auto executor = co_await asio::this_coro::executor;
         timer_type timer(executor, timeout);
-        auto raced = co_await (detail::invoke_async(fn, token) || timer.async_wait(asio::use_awaitable_t<Executor>{}));
+        auto raced = co_await (detail::invoke_operation(fn, token) || timer.async_wait(asio::use_awaitable_t<Executor>{}));
         if (raced.index() == 1) throw AttemptTimeoutError();
         if constexpr (!std::is_void_v<U>) co_return std::get<0>(std::move(raced));
     }

@@ -13,6 +13,7 @@
 
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/gate.hpp>
+#include <redress/engine/operation.hpp>
 #include <redress/engine/settle.hpp>
 #include <redress/engine/sync_wait.hpp>
 #include <redress/hooks.hpp>
@@ -61,21 +62,11 @@ struct AsyncTraits {
 
 namespace detail {
 
+/// The awaitable a coroutine operation returns (it may take the attempt's stop token, as a
+/// sync operation may: engine/operation.hpp).
 template <class F>
-concept AsyncTakesStopToken = std::invocable<F&, std::stop_token>;
-
-template <class F>
-decltype(auto) invoke_async(F& fn, const std::stop_token& token) {
-    if constexpr (AsyncTakesStopToken<F>) {
-        return std::invoke(fn, token);
-    } else {
-        (void)token;
-        return std::invoke(fn);
-    }
-}
-
-template <class F>
-using async_awaitable_t = std::remove_cvref_t<decltype(invoke_async(std::declval<F&>(), std::declval<const std::stop_token&>()))>;
+using async_awaitable_t =
+    std::remove_cvref_t<decltype(invoke_operation(std::declval<F&>(), std::declval<const std::stop_token&>()))>;
 
 template <class F>
 using async_traits_t = AsyncTraits<async_awaitable_t<F>>;
@@ -144,24 +135,24 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                                 co_await Traits::template with_timeout<T>(fn, *cfg.attempt_timeout, hooks.stop_token));
                         }
                     } else if constexpr (std::is_void_v<T>) {
-                        co_await invoke_async(fn, hooks.stop_token);
+                        co_await invoke_operation(fn, hooks.stop_token);
                     } else {
-                        out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
+                        out.value.emplace(co_await invoke_operation(fn, hooks.stop_token));
                     }
-                } else if constexpr (AsyncTakesStopToken<F>) {
+                } else if constexpr (TakesStopToken<F>) {
                     std::optional<AttemptDeadline> deadline;
                     if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
                     const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
                     if constexpr (std::is_void_v<T>) {
-                        co_await invoke_async(fn, token);
+                        co_await invoke_operation(fn, token);
                     } else {
-                        out.value.emplace(co_await invoke_async(fn, token));
+                        out.value.emplace(co_await invoke_operation(fn, token));
                     }
                 } else if constexpr (std::is_void_v<T>) {
                     // No stop token to request: the late-answer rule is the whole timeout.
-                    co_await invoke_async(fn, hooks.stop_token);
+                    co_await invoke_operation(fn, hooks.stop_token);
                 } else {
-                    out.value.emplace(co_await invoke_async(fn, hooks.stop_token));
+                    out.value.emplace(co_await invoke_operation(fn, hooks.stop_token));
                 }
             } catch (const AbortRetryError&) {
                 error = std::current_exception();
