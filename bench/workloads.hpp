@@ -51,6 +51,16 @@ inline auto retry_breaker_policy() {
     };
 }
 
+/// Policy<Retry> on the kernel's coarse clock: the cheap-clock success path.
+inline auto retry_policy_coarse_clock() {
+    return redress::Policy{redress::Retry{
+        .strategy = redress::decorrelated_jitter({.max = 1s}),
+        .deadline = deadline,
+        .max_attempts = max_attempts,
+        .clock = redress::CoarseClock{},
+    }};
+}
+
 /// Retry path, like for like with the hand loop: fixed classification, zero sleep.
 inline auto retry_policy_fixed_class() {
     return redress::Policy{redress::Retry<AlwaysTransient, ZeroSleep>{

@@ -82,8 +82,11 @@ public:
     explicit BudgetCore(BudgetOptions options) : options_(std::move(options)) {
         validate();
         const Duration lag = CoarseClock::lag_bound();
-        coarse_ = options_.coarse_clock && options_.clock.is_steady() && CoarseClock::available() &&
-                  lag <= options_.window / 16;
+        // Chosen by the budget for a long window on the default clock, or by the user (a
+        // `redress::CoarseClock`): either way each retry is counted the clock's lag longer.
+        coarse_ = (options_.coarse_clock && options_.clock.is_steady() && CoarseClock::available() &&
+                   lag <= options_.window / 16) ||
+                  options_.clock.is_coarse();
         start(coarse_ ? lag : Duration::zero());
     }
 

@@ -177,6 +177,7 @@ struct LintInput {
     const PerClass<int>* per_class_max_attempts = nullptr;
     const std::optional<Budget>* budget = nullptr;
     SleepPlan sleeps{};  ///< the default strategy's, when known
+    std::optional<Duration> clock_resolution{};  ///< the policy's clock steps this coarsely
 };
 
 template <class = void>
@@ -308,6 +309,19 @@ template <class = void>
                      "); a window spans several backoffs, typically 10 s or more");
     }
 
+    if (in.clock_resolution) {
+        const Duration tick = *in.clock_resolution;
+        if (in.deadline < tick)
+            warn("deadline-below-clock-resolution", "deadline",
+                 "(" + lint_format(in.deadline) + ") is shorter than the clock's resolution (" + lint_format(tick) +
+                     "): on the coarse clock the time spent reads 0 until a tick passes, so the deadline is "
+                     "checked only to the tick");
+        if (in.attempt_timeout && *in.attempt_timeout < tick)
+            warn("attempt-timeout-below-clock-resolution", "attempt_timeout",
+                 "(" + lint_format(*in.attempt_timeout) + ") is shorter than the clock's resolution (" +
+                     lint_format(tick) + "): a late answer is seen only to the tick");
+    }
+
     if (in.deadline >= std::chrono::hours(1))
         report.notes.push_back(
             {"deadline-long", "deadline",
@@ -353,6 +367,7 @@ template <class C, class S, class R>
         .per_class_max_attempts = &retry.per_class_max_attempts,
         .budget = &retry.budget,
         .sleeps = detail::sleep_plan(retry.strategy, retry.max_attempts, retry.deadline),
+        .clock_resolution = retry.clock.is_coarse() ? std::optional<Duration>(CoarseClock::resolution()) : std::nullopt,
     });
 }
 

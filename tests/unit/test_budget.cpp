@@ -419,3 +419,10 @@ TEST_CASE("property: for any window, clock origin and sequence the budget never 
     CHECK(admitted_total > 100'000);
     CHECK(refused_total > 10'000);
 }
+
+TEST_CASE("a budget given redress::CoarseClock counts each retry the clock's lag longer") {
+    redress::Budget coarse{redress::BudgetOptions{.max_retries = 1, .window = 1s, .clock = redress::CoarseClock{}}};
+    CHECK(coarse.uses_coarse_clock() == (redress::detail::CoarseClock::lag_bound() > redress::Duration::zero()));
+    CHECK(coarse.consume());
+    CHECK_FALSE(coarse.consume());
+}

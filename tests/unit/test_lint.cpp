@@ -344,3 +344,25 @@ TEST_CASE("lint draws no conclusion from sleeps it cannot know") {
     CHECK(redress::lint(cfg).clean());
     CHECK(redress::lint(with(redress::adaptive(redress::constant(10s)), 2s)).clean());
 }
+
+TEST_CASE("lint warns when a deadline or attempt timeout is below the coarse clock's resolution") {
+    const auto tick = redress::CoarseClock::resolution();
+    if (tick <= 1ns) SUCCEED("this platform has no coarse clock: CoarseClock reads steady_clock");
+    auto coarse = [](redress::Duration deadline, std::optional<redress::Duration> timeout) {
+        return redress::Retry<redress::DefaultClassifier, redress::Constant>{.strategy = redress::constant(0ms),
+                                                                              .deadline = deadline,
+                                                                              .attempt_timeout = timeout,
+                                                                              .clock = redress::CoarseClock{}};
+    };
+    if (tick > 1ns) {
+        CHECK(redress::lint(coarse(tick / 2, std::nullopt)).has("deadline-below-clock-resolution"));
+        CHECK(redress::lint(coarse(10s, tick / 2)).has("attempt-timeout-below-clock-resolution"));
+        CHECK_FALSE(redress::lint(coarse(10s, tick)).has("attempt-timeout-below-clock-resolution"));
+        CHECK_FALSE(redress::lint(coarse(tick, std::nullopt)).has("deadline-below-clock-resolution"));
+    }
+    // The steady clock's resolution is the nanosecond: never reported.
+    auto steady = coarse(1ms, 1us);
+    steady.clock = redress::AnyClock{};
+    CHECK_FALSE(redress::lint(steady).has("deadline-below-clock-resolution"));
+    CHECK_FALSE(redress::lint(steady).has("attempt-timeout-below-clock-resolution"));
+}

@@ -164,3 +164,20 @@ TEST_CASE("an attempt timeout of Duration::max() never fires") {
     CHECK(soon.token().stop_requested());
     CHECK_FALSE(forever.token().stop_requested());
 }
+
+TEST_CASE("AnyClock reads steady_clock and CoarseClock directly, and tells which it holds") {
+    const redress::AnyClock steady;
+    CHECK(steady.is_steady());
+    CHECK_FALSE(steady.is_coarse());
+    const redress::AnyClock coarse{redress::CoarseClock{}};
+    CHECK(coarse.is_coarse());
+    CHECK_FALSE(coarse.is_steady());
+    // Both count CLOCK_MONOTONIC time: a coarse reading is behind a steady one by at most its lag.
+    const auto c = coarse.now();
+    const auto s = steady.now();
+    CHECK(s - c <= redress::detail::CoarseClock::lag_bound() + 1s);
+    CHECK(redress::CoarseClock::resolution() > redress::Duration::zero());
+    const redress::AnyClock manual{redress::testing::ManualClock{}};
+    CHECK_FALSE(manual.is_steady());
+    CHECK_FALSE(manual.is_coarse());
+}

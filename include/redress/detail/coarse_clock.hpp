@@ -66,6 +66,18 @@ struct CoarseClock {
         return from_reading(ts.tv_sec, ts.tv_nsec);
     }
 
+    /// The clock's tick (`clock_getres`): how far apart two distinct readings are at least.
+    /// Zero when the clock is unusable (see `lag_bound`).
+    [[nodiscard]] static duration tick() noexcept {
+        static const duration t = [] {
+            timespec res{};
+            if (::clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0) return duration::zero();
+            const duration d = from_timespec(res.tv_sec, res.tv_nsec).time_since_epoch();
+            return d > duration::zero() && d <= std::chrono::milliseconds(100) ? d : duration::zero();
+        }();
+        return t;
+    }
+
     /// How far behind real time a reading may be, with a margin: four ticks, and at least
     /// 10 ms. The kernel moves the coarse clock on every tick while any CPU is busy, so a
     /// reading lags by at most one tick plus interrupt latency; the margin covers a late tick
@@ -86,6 +98,7 @@ struct CoarseClock {
     [[nodiscard]] static bool available() noexcept { return false; }
     [[nodiscard]] static time_point now() noexcept { return std::chrono::steady_clock::now(); }
     [[nodiscard]] static duration lag_bound() noexcept { return duration::zero(); }
+    [[nodiscard]] static duration tick() noexcept { return duration::zero(); }
 #endif
 };
 

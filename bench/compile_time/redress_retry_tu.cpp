@@ -1,0 +1,15 @@
+// Compile-time subject: <redress/redress.hpp> and one Policy<Retry> call, as a user's
+// translation unit would have them. Compared with hand_loop_tu.cpp by scripts/bench.sh.
+#include <redress/redress.hpp>
+
+using namespace std::chrono_literals;
+
+int redress_call(int (*fn)()) {
+    static const redress::Policy policy{redress::Retry{
+        .classifier = redress::default_classifier,
+        .strategy = redress::decorrelated_jitter({.max = 5s}),
+        .deadline = 30s,
+        .max_attempts = 5,
+    }};
+    return policy.call([fn] { return fn(); });
+}
