@@ -174,6 +174,16 @@ public:
         return record_success_slow(permit);
     }
 
+    /// True when `allow()` would answer the plain closed permit (`BreakerPermit{}`) right now.
+    REDRESS_INLINE bool closed() const noexcept { return phase_of(word_.load(std::memory_order_acquire)) == Closed; }
+
+    /// `record_success` of the plain closed permit (`BreakerPermit{}`: allowed, not the probe),
+    /// for a caller that knows it held one: the permit need not exist, only the mode is read.
+    REDRESS_INLINE void record_plain_success() {
+        if (ratio_mode_) [[unlikely]]
+            (void)record_success_slow(BreakerPermit{});
+    }
+
     REDRESS_NOINLINE std::optional<BreakerTransition> record_success_slow(const BreakerPermit& permit) {
         if (!permit.allowed) return std::nullopt;
         if (permit.probe) {
@@ -446,6 +456,9 @@ private:
     Duration::rep width_ = 1;
 };
 
+/// The engine's way to the shared state behind a handle (defined after `CircuitBreaker`).
+struct BreakerAccess;
+
 }  // namespace detail
 
 /// A circuit breaker: counts failures of the `trip_on` classes in a rolling window,
@@ -535,7 +548,16 @@ public:
     [[nodiscard]] const CircuitBreakerOptions& options() const noexcept { return core_->options(); }
 
 private:
+    friend struct detail::BreakerAccess;
     std::shared_ptr<detail::BreakerCore> core_;
 };
+
+namespace detail {
+/// The engine's way to the shared state behind a handle (the quiet fast path records a plain
+/// success without building a permit).
+struct BreakerAccess {
+    static BreakerCore& core(CircuitBreaker& breaker) noexcept { return *breaker.core_; }
+};
+}  // namespace detail
 
 }  // namespace redress

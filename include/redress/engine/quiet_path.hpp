@@ -23,6 +23,20 @@
 
 namespace redress::detail {
 
+/// How a quiet run reads the policy's clock: `std::chrono::steady_clock` directly when the
+/// policy knows that is its clock (the default: no test of the clock's kind on the success
+/// path), else through `AnyClock`.
+enum class QuietRun : unsigned char { No, SteadyClock, CoarseClock, AnyClock };
+struct ReadSteady {
+    static TimePoint read(const AnyClock&) noexcept { return std::chrono::steady_clock::now(); }
+};
+struct ReadCoarse {
+    static TimePoint read(const AnyClock&) noexcept { return CoarseClock::now(); }
+};
+struct ReadAny {
+    static TimePoint read(const AnyClock& clock) { return clock.now(); }
+};
+
 /// `CircuitOpenError`, thrown out of line.
 [[noreturn]] REDRESS_COLD inline void throw_circuit_open(CircuitState state) { throw CircuitOpenError(state); }
 
@@ -61,67 +75,89 @@ REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimeP
     }
 }
 
+/// A quiet operation the breaker did not simply admit: a rejection (`CircuitOpenError`, or an
+/// outcome saying `CircuitOpen`), or the half-open probe, which runs the whole operation through
+/// the gate. Out of line: the success path only ever meets a closed breaker.
+template <class T, Ending E, class Now, class PolicyT, class F, class Permit>
+REDRESS_COLD ending_t<T, E> gate_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit permit) {
+    if (!permit.allowed) {
+        if constexpr (E == Ending::Value) {
+            throw_circuit_open(permit.state);
+        } else {
+            Outcome<T> out;
+            out.stop_reason = StopReason::CircuitOpen;
+            out.elapsed = Now::read(policy.retry_settings().clock) - start;
+            return out;
+        }
+    }
+    return continue_quietly<T, E>(policy, fn, start, std::move(permit), std::nullopt);
+}
+
 /// `call(fn)` or `execute(fn)` on a quiet policy (see `Policy::quiet_`): attempt 1 runs with no
-/// loop or hook state — a clock read, the breaker's permit, the call — and a success returns
-/// at once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
-/// (callgrind, g++ -O2, `call()`: 40 instructions for a Policy<Retry> success against 34 for
-/// a hand-written loop; 66 with the loop's state built first. `execute()`: 418 -> see
-/// docs/performance.md.)
-template <class T, Ending E, class PolicyT, class F>
+/// loop or hook state — a clock read, the breaker's phase, the call — and a success returns at
+/// once; anything else continues in `continue_quietly`, exactly as `run_sync` would.
+/// (callgrind, g++ -O2, `call()`: 37 instructions for a Policy<Retry> success and 51 with a
+/// breaker, against 34 for a hand-written loop; 66 and 89 with the loop's state built first.)
+template <class T, Ending E, class Now, class PolicyT, class F>
 REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
     const auto& cfg = policy.retry_settings();
-    const TimePoint start = cfg.clock.now();
+    const TimePoint start = Now::read(cfg.clock);
+    // redress::CircuitBreaker admits a call with a plain permit (`BreakerPermit{}`) exactly when
+    // it is closed, so the fast path reads its phase and holds no permit; any other breaker
+    // type is asked, and its permit kept. What is not a plain admission goes out of line.
+    constexpr bool plain_breaker = std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>;
     auto permit = [&] {
-        if constexpr (PolicyT::has_breaker) {
+        if constexpr (PolicyT::has_breaker && !plain_breaker) {
             return policy.circuit_breaker().allow();
         } else {
-            return 0;  // no breaker, no permit
+            return 0;  // no breaker, or a constant plain permit
         }
     }();
-    // `execute()` builds its outcome in place; `call()` holds only the value.
-    struct Unused {};
-    [[maybe_unused]] std::conditional_t<E == Ending::Outcome, Outcome<T>, Unused> out;
-    [[maybe_unused]] std::optional<std::conditional_t<std::is_void_v<T> || E == Ending::Outcome, char, T>> value;
-    if constexpr (PolicyT::has_breaker) {
-        if (!permit.allowed) [[unlikely]] {
-            if constexpr (E == Ending::Value) {
-                throw_circuit_open(permit.state);
-            } else {
-                out.stop_reason = StopReason::CircuitOpen;
-                out.elapsed = cfg.clock.now() - start;
-                return out;
-            }
-        }
-        if (permit.probe) [[unlikely]]
-            return continue_quietly<T, E>(policy, fn, start, std::move(permit), std::nullopt);
+    if constexpr (plain_breaker) {
+        if (!BreakerAccess::core(policy.circuit_breaker()).closed()) [[unlikely]]
+            return gate_quietly<T, E, Now>(policy, fn, start, policy.circuit_breaker().allow());
+    } else if constexpr (PolicyT::has_breaker) {
+        if (!permit.allowed || permit.probe) [[unlikely]]
+            return gate_quietly<T, E, Now>(policy, fn, start, std::move(permit));
     }
-    // Past the probe check, redress::CircuitBreaker's permit is its plain closed permit: a
-    // constant, so nothing of it stays live across the call (callgrind: 68 -> see
-    // docs/performance.md for Policy<Retry, CircuitBreaker>).
     const auto held = [&] {
-        if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>) {
+        if constexpr (plain_breaker) {
             return BreakerPermit{};
         } else {
             return permit;
         }
     };
-    RunResult first = [&] {
-        if constexpr (std::is_void_v<T>) {
-            return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{});
-        } else if constexpr (E == Ending::Outcome) {
-            return run_once<T>(fn, std::stop_token{}, slot_of(out));
-        } else {
-            return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value});
-        }
-    }();
-    if (first.ran != Ran::Returned) [[unlikely]]
-        return continue_quietly<T, E>(policy, fn, start, held(), std::move(first));
+    // `execute()` builds its outcome in place; `call()` holds only the value.
+    struct Unused {};
+    [[maybe_unused]] std::conditional_t<E == Ending::Outcome, Outcome<T>, Unused> out;
+    [[maybe_unused]] std::optional<std::conditional_t<std::is_void_v<T> || E == Ending::Outcome, char, T>> value;
+    {
+        // A scope of its own: on the success path the result dies before any other call, so the
+        // compiler sees its exception_ptr stay empty and drops its destructor.
+        RunResult first = [&] {
+            if constexpr (std::is_void_v<T>) {
+                return run_once<void>(fn, std::stop_token{}, ValueSlot<void>{});
+            } else if constexpr (E == Ending::Outcome) {
+                return run_once<T>(fn, std::stop_token{}, slot_of(out));
+            } else {
+                return run_once<T>(fn, std::stop_token{}, ValueSlot<T>{&value});
+            }
+        }();
+        if (first.ran != Ran::Returned) [[unlikely]]
+            return continue_quietly<T, E>(policy, fn, start, held(), std::move(first));
+    }
     notify_success(cfg.strategy);  // (a quiet policy has no per-class strategy to tell)
-    if constexpr (PolicyT::has_breaker) (void)policy.circuit_breaker().record_success(held());
+    if constexpr (PolicyT::has_breaker) {
+        if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>) {
+            BreakerAccess::core(policy.circuit_breaker()).record_plain_success();
+        } else {
+            (void)policy.circuit_breaker().record_success(held());
+        }
+    }
     if constexpr (E == Ending::Outcome) {
         out.ok = true;
         out.attempts = 1;
-        out.elapsed = cfg.clock.now() - start;
+        out.elapsed = Now::read(cfg.clock) - start;
         return out;
     } else if constexpr (!std::is_void_v<T>) {
         return std::move(*value);
