@@ -21,14 +21,15 @@ namespace redress_bench {
 using Clock = std::chrono::steady_clock;
 
 /// The hand-written retry loop: no classification, no backoff (the compared policies sleep 0).
-template <class F>
-inline auto hand_retry(F&& fn, int max_attempts, Clock::duration deadline) {
-    const auto start = Clock::now();
+/// `ClockT` is the steady clock, or the coarse one for the coarse-clock policy's context.
+template <class ClockT = Clock, class F>
+inline auto hand_retry(F&& fn, int max_attempts, typename ClockT::duration deadline) {
+    const auto start = ClockT::now();
     for (int attempt = 1;; ++attempt) {
         try {
             return fn();
         } catch (...) {
-            if (Clock::now() - start > deadline || attempt == max_attempts) throw;
+            if (ClockT::now() - start > deadline || attempt == max_attempts) throw;
         }
     }
 }

@@ -81,6 +81,10 @@ REDRESS_BENCH_PATH rbp_success_hand_loop_mutex_breaker() {
 REDRESS_BENCH_PATH rbp_success_policy_retry_breaker() {
     return retry_breaker_policy.call([] { return rb::succeed(); });
 }
+/// The hand loop on the coarse clock: context for the coarse-clock policy (informational).
+REDRESS_BENCH_PATH rbp_success_hand_loop_coarse_clock() {
+    return rb::hand_retry<redress::CoarseClock>(rb::succeed, rb::max_attempts, rb::deadline);
+}
 REDRESS_BENCH_PATH rbp_success_policy_coarse_clock() {
     return coarse_policy.call([] { return rb::succeed(); });
 }
@@ -127,6 +131,7 @@ const Path paths[] = {
     {"success/policy_retry_execute", "rbp_success_policy_retry_execute", &rbp_success_policy_retry_execute},
     {"success/hand_loop_mutex_breaker", "rbp_success_hand_loop_mutex_breaker", &rbp_success_hand_loop_mutex_breaker},
     {"success/policy_retry_breaker", "rbp_success_policy_retry_breaker", &rbp_success_policy_retry_breaker},
+    {"success/hand_loop_coarse_clock", "rbp_success_hand_loop_coarse_clock", &rbp_success_hand_loop_coarse_clock},
     {"success/policy_coarse_clock", "rbp_success_policy_coarse_clock", &rbp_success_policy_coarse_clock},
     {"retry/hand_loop", "rbp_retry_hand_loop", &rbp_retry_hand_loop},
     {"retry/policy_fixed_class", "rbp_retry_policy_fixed_class", &rbp_retry_policy_fixed_class},

@@ -34,6 +34,8 @@ CALLGRIND_TARGETS = [
 ]
 CALLGRIND_INFO = [
     ("success: Policy<Retry>::execute / hand loop", "success/policy_retry_execute", "success/hand_loop"),
+    ("success on CoarseClock / hand loop on CoarseClock", "success/policy_coarse_clock",
+     "success/hand_loop_coarse_clock"),
     ("success: Policy<Retry, CircuitBreaker> / hand loop + mutex breaker", "success/policy_retry_breaker",
      "success/hand_loop_mutex_breaker"),
     ("retry path inside a breaker / hand loop", "retry/policy_breaker_fixed_class", "retry/hand_loop"),
@@ -52,6 +54,8 @@ TIME_INFO = [
     ("retry path (fixed class) / hand loop", "retry/policy_fixed_class", "retry/hand_loop"),
     ("retry path: default_classifier / fixed class", "retry/policy_default_classifier", "retry/policy_fixed_class"),
     ("success on CoarseClock / coarse read + call", "success/policy_coarse_clock", "ref/coarse_read_and_call"),
+    ("success on CoarseClock / hand loop on CoarseClock", "success/policy_coarse_clock",
+     "success/hand_loop_coarse_clock"),
 ]
 # Paths that must not allocate (operator new calls per call == 0).
 ZERO_ALLOC = [
@@ -83,7 +87,8 @@ CALLGRIND_PATHS = [
     (name, 100, 1100) if name.startswith("retry/") else (name, 1000, 21000)
     for name in ["ref/plain_call", "ref/steady_clock_now", "ref/coarse_clock_now", "ref/coarse_read_and_call",
                  "success/hand_loop", "success/policy_retry", "success/policy_retry_execute",
-                 "success/hand_loop_mutex_breaker", "success/policy_retry_breaker", "success/policy_coarse_clock",
+                 "success/hand_loop_mutex_breaker", "success/policy_retry_breaker", "success/hand_loop_coarse_clock",
+                 "success/policy_coarse_clock",
                  "retry/hand_loop", "retry/policy_fixed_class", "retry/policy_default_classifier",
                  "retry/policy_breaker_fixed_class", "one/breaker_success/redress", "one/breaker_success/mutex_deque",
                  "one/budget_admit/redress", "one/budget_admit/mutex_deque", "one/budget_saturated/redress",

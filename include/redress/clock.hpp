@@ -36,6 +36,13 @@ concept Clock = requires(const C& c) {
 /// attempt timeout is below it. Where the platform has no coarse clock, it reads
 /// `std::chrono::steady_clock` and `resolution()` is 1 ns. Thread-safe; stateless.
 struct CoarseClock {
+    // A standard Clock (`std::chrono::is_clock_v`), usable wherever the standard wants one.
+    using duration = Duration;          ///< Nanoseconds, as every redress duration.
+    using rep = Duration::rep;          ///< `duration`'s count type.
+    using period = Duration::period;    ///< `duration`'s period (1 ns).
+    using time_point = TimePoint;       ///< A `steady_clock` time point: the same epoch.
+    static constexpr bool is_steady = true;  ///< Readings never go backwards.
+
     /// The current reading (a `steady_clock` time point on the same epoch on Linux).
     [[nodiscard]] static TimePoint now() noexcept { return detail::CoarseClock::now(); }
     /// The tick: readings move in steps of this much.

@@ -181,3 +181,38 @@ TEST_CASE("AnyClock reads steady_clock and CoarseClock directly, and tells which
     CHECK_FALSE(manual.is_steady());
     CHECK_FALSE(manual.is_coarse());
 }
+
+static_assert(std::chrono::is_clock_v<redress::CoarseClock>, "CoarseClock is a standard Clock");
+
+TEST_CASE("a policy on CoarseClock runs the same attempts through call() and execute()") {
+    // call() and execute() without options take a fast path of their own on this clock.
+    const redress::Policy policy{redress::Retry{.classifier = [](const std::exception_ptr&) {
+                                                    return redress::ErrorClass::Transient;
+                                                },
+                                                .strategy = redress::constant(0ms),
+                                                .deadline = 60s,
+                                                .max_attempts = 4,
+                                                .clock = redress::CoarseClock{}}};
+    CHECK(policy.call([] { return 7; }) == 7);
+    const auto ok = policy.execute([] { return 8; });
+    CHECK(ok.ok);
+    CHECK(ok.attempts == 1);
+    CHECK(ok.elapsed >= redress::Duration::zero());
+
+    int calls = 0;
+    const auto flaky = [&calls] {
+        if (++calls < 3) throw std::runtime_error("flaky");
+        return calls;
+    };
+    CHECK(policy.call(flaky) == 3);
+    calls = 0;
+    const auto out = policy.execute(flaky);
+    CHECK(out.ok);
+    CHECK(out.attempts == 3);
+    CHECK(*out.value == 3);
+    calls = -10;
+    const auto gave_up = policy.execute(flaky);
+    CHECK_FALSE(gave_up.ok);
+    CHECK(gave_up.attempts == 4);
+    CHECK(gave_up.stop_reason == redress::StopReason::MaxAttemptsGlobal);
+}
