@@ -69,7 +69,7 @@ sim::Result run_naive(const sim::Scenario& s, std::uint64_t seed = 1) {
 
 }  // namespace
 
-TEST_CASE("simulation: the AWS backoff study: no jitter does the most work and takes longest") {
+TEST_CASE("the AWS backoff study is reproduced: no jitter does the most work and takes longest") {
     constexpr int runs = 10;
     const auto none = aws_occ(redress::exponential({.base = 10ms, .max = 2s}), runs);
     const auto full = aws_occ(redress::full_jitter({.base = 5ms, .max = 2s}), runs);
@@ -96,7 +96,7 @@ TEST_CASE("simulation: the AWS backoff study: no jitter does the most work and t
                                << decorrelated.calls << " / " << decorrelated.completion_s << " s");
 }
 
-TEST_CASE("simulation: immediate retries keep an overloaded downstream down; a budget or a breaker recovers") {
+TEST_CASE("immediate retries keep an overloaded downstream down while a budget or a breaker lets it recover") {
     const auto s = metastable();
     const auto naive = run_naive(s);
     const auto budget = sim::simulate(
@@ -139,7 +139,7 @@ TEST_CASE("simulation: immediate retries keep an overloaded downstream down; a b
     WARN(sim::format_table({naive, budget, breaker}));
 }
 
-TEST_CASE("simulation: the same seed gives the same table and CSV byte for byte; another seed differs") {
+TEST_CASE("the same seed gives the same table and CSV byte for byte and another seed differs") {
     auto s = metastable();
     s.duration = 30s;
     const auto a = run_naive(s, 7);
@@ -151,7 +151,7 @@ TEST_CASE("simulation: the same seed gives the same table and CSV byte for byte;
     CHECK(a.attempts != c.attempts);
 }
 
-TEST_CASE("simulation: live coroutines and timers stay bounded as simulated time doubles") {
+TEST_CASE("live coroutines and timers stay bounded as simulated time doubles") {
     auto s = sim::scenario("steady");
     s.request_rate = 200;
     s.concurrency = 20;
@@ -168,7 +168,7 @@ TEST_CASE("simulation: live coroutines and timers stay bounded as simulated time
     CHECK(longer.loop.live_tasks == 0);
 }
 
-TEST_CASE("simulation: invalid scenario options throw InvalidOption naming the option") {
+TEST_CASE("invalid scenario options throw InvalidOption naming the option") {
     const auto rejects = [](sim::Scenario s, const std::string& option) {
         try {
             (void)run_naive(s);
