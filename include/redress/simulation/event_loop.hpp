@@ -52,6 +52,9 @@ public:
         return Awaiter{this, now() + std::max(d, Duration::zero())};
     }
 
+    /// Resumes `h` from the loop, now (after the timers already due at this instant).
+    void resume_soon(std::coroutine_handle<> h) { schedule(now(), h); }
+
     /// The policy's sleeper (`AsyncSleepHooks<Task>::sleeper`): retries wait in virtual time.
     [[nodiscard]] std::function<Task<void>(Duration)> sleeper() {
         return [this](Duration d) { return sleep_task(this, d); };
