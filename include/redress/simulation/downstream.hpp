@@ -26,7 +26,9 @@ namespace redress::simulation {
 /// `RateLimitError`; `retry_after_classifier` also passes the hint on to `retry_after_or`.
 class RateLimited : public RateLimitError {
 public:
+    /// A 429 asking the client to wait `retry_after`.
     explicit RateLimited(Duration retry_after) : RateLimitError("429 Too Many Requests"), retry_after_(retry_after) {}
+    /// The Retry-After the downstream answered with.
     [[nodiscard]] Duration retry_after() const noexcept { return retry_after_; }
 
 private:
@@ -36,6 +38,7 @@ private:
 /// A classifier for the simulated downstream: `default_classifier`, plus the Retry-After of
 /// a `RateLimited` answer (what an HTTP classifier does with the header).
 struct RetryAfterClassifier {
+    /// `RateLimit` with the hint for a `RateLimited`; `default_classifier` for the rest.
     [[nodiscard]] Classification operator()(const std::exception_ptr& error) const {
         try {
             std::rethrow_exception(error);
@@ -53,11 +56,14 @@ inline constexpr RetryAfterClassifier retry_after_classifier{};
 /// arrives (or the client's timeout fires) and throws the failure, if any. Single-threaded.
 class Downstream {
 public:
+    /// The downstream of `s`, answering on `loop`, drawing from `rng`, reporting to `rec`;
+    /// `origin` is the start of the run. All must outlive it.
     Downstream(const Scenario& s, EventLoop& loop, Random& rng, Recorder& rec, TimePoint origin)
         : s_(s), loop_(loop), rng_(rng), rec_(rec), origin_(origin), tokens_(s.fault.rate_limit) {
         for (int i = 0; i < s.concurrency; ++i) free_at_.push(origin);
     }
 
+    /// What an attempt hears back.
     enum class Answer { Ok, Unavailable, Overloaded, Limited, TimedOut, Conflict };
 
     /// One attempt: an awaitable that resumes the caller when the answer arrives and throws
@@ -66,8 +72,11 @@ public:
     /// unwinding was ~70 % of a storm's run time in perf).
     class Attempt {
     public:
+        /// An attempt on `ds` (nothing happens until it is awaited).
         explicit Attempt(Downstream* ds) : ds_(ds) {}
+        /// Never ready: the answer takes (virtual) time.
         bool await_ready() const noexcept { return false; }
+        /// Sends the attempt; `caller` is resumed when the answer arrives.
         void await_suspend(std::coroutine_handle<> caller) {
             if (ds_->s_.shared_row) {
                 ds_->loop_.spawn(write_row(ds_, this, caller));
@@ -77,6 +86,8 @@ public:
                 ds_->loop_.sleep(reply.after).await_suspend(caller);
             }
         }
+        /// Returns on success; throws the failure (`ServerError`, `AttemptTimeoutError`,
+        /// `RateLimited`, `ConcurrencyError`).
         void await_resume() const { ds_->raise(answer_); }
 
     private:

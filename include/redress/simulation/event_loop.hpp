@@ -19,6 +19,19 @@
 
 namespace redress::simulation {
 
+namespace detail {
+/// A coroutine that starts at once and frees its own frame when it ends.
+struct Detached {
+    struct promise_type {
+        Detached get_return_object() const noexcept { return {}; }
+        std::suspend_never initial_suspend() const noexcept { return {}; }
+        std::suspend_never final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() const noexcept { std::terminate(); }  // EventLoop::detach catches all
+    };
+};
+}  // namespace detail
+
 /// What the loop held at its fullest: the evidence that memory stays flat.
 struct LoopCounters {
     std::uint64_t resumptions = 0;       ///< timers fired
@@ -32,12 +45,14 @@ struct LoopCounters {
 /// Single-threaded.
 class EventLoop {
 public:
+    /// A loop that advances `clock` (a handle: the policy shares it).
     explicit EventLoop(testing::ManualClock clock) : clock_(std::move(clock)) {}
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
 
     /// The loop's clock: hand it to the policy, its budget and its breaker.
     [[nodiscard]] const testing::ManualClock& clock() const noexcept { return clock_; }
+    /// The current virtual time.
     [[nodiscard]] TimePoint now() const noexcept { return clock_.now(); }
 
     /// An awaitable that resumes the awaiting coroutine `d` later in virtual time.
@@ -77,6 +92,7 @@ public:
         if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     }
 
+    /// What the loop held at its fullest, and now.
     [[nodiscard]] const LoopCounters& counters() const noexcept { return counters_; }
 
 private:
@@ -87,18 +103,7 @@ private:
         bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
     };
 
-    /// A coroutine that starts at once and frees its own frame when it ends.
-    struct Detached {
-        struct promise_type {
-            Detached get_return_object() const noexcept { return {}; }
-            std::suspend_never initial_suspend() const noexcept { return {}; }
-            std::suspend_never final_suspend() const noexcept { return {}; }
-            void return_void() const noexcept {}
-            void unhandled_exception() const noexcept { std::terminate(); }  // detach() catches all
-        };
-    };
-
-    static Detached detach(EventLoop* loop, Task<void> task) {
+    static detail::Detached detach(EventLoop* loop, Task<void> task) {
         auto& c = loop->counters_;
         c.peak_live_tasks = std::max(c.peak_live_tasks, ++c.live_tasks);
         try {

@@ -13,9 +13,10 @@
 namespace redress::simulation {
 
 /// A seeded source of the draws the model needs. The engine's output is fixed by the standard;
-/// the conversions below use only arithmetic and <cmath>. Not thread-safe (one per run).
+/// the conversions below use only arithmetic and `<cmath>`. Not thread-safe (one per run).
 class Random {
 public:
+    /// Seeds the engine: the same seed, the same draws.
     explicit Random(std::uint64_t seed) : engine_(seed) {}
 
     /// Uniform in [0, 1), from the top 53 bits of one draw.

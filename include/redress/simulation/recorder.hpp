@@ -18,8 +18,10 @@ namespace redress::simulation {
 /// the start of the run. Single-threaded.
 class Recorder {
 public:
+    /// Records a run of `s`.
     explicit Recorder(const Scenario& s) : interval_(s.interval), concurrency_(s.concurrency), fault_(s.fault) {}
 
+    /// A request (one `async_execute`) starts at `at`.
     void request_started(Duration at) {
         ++slot(at).requests;
         ++result_.requests;
@@ -28,6 +30,7 @@ public:
         iv.peak_in_flight = std::max(iv.peak_in_flight, in_flight_);
     }
 
+    /// A request that started `latency` ago ends at `at`, well (`ok`) or not (`why`).
     void request_ended(Duration at, Duration latency, bool ok, std::optional<StopReason> why) {
         --in_flight_;
         auto& iv = slot(at);
@@ -40,6 +43,7 @@ public:
         result_.completion = std::max(result_.completion, at);
     }
 
+    /// An attempt reaches the downstream at `at`.
     void attempt(Duration at) {
         ++slot(at).attempts;
         ++result_.attempts;

@@ -21,6 +21,7 @@ namespace redress::simulation {
 /// (within ~3 %), up to ~2^63 µs. Integer arithmetic only, so quantiles are reproducible.
 class LatencyHistogram {
 public:
+    /// Records one latency (negative counts as zero).
     void add(Duration d) {
         const auto us = static_cast<std::uint64_t>(std::max<Duration::rep>(d.count(), 0) / 1000);
         ++counts_[index(us)];
@@ -78,15 +79,15 @@ struct Interval {
 
 /// What one policy did to one scenario.
 struct Result {
-    std::string policy;
-    std::uint64_t requests = 0;
+    std::string policy;                  ///< the policy's name (`RunOptions::name`)
+    std::uint64_t requests = 0;          ///< requests started
     std::uint64_t attempts = 0;          ///< attempts that reached the downstream
-    std::uint64_t successes = 0;
+    std::uint64_t successes = 0;         ///< requests that succeeded
     double amplification = 0.0;          ///< attempts / requests
     double success_rate = 0.0;           ///< successes / requests
     Duration p50{};                      ///< request latency (first attempt to outcome), all requests
-    Duration p99{};
-    Duration max{};
+    Duration p99{};                      ///< 99th percentile of the request latency
+    Duration max{};                      ///< the slowest request
     double peak_load = 0.0;              ///< most attempts per second in one interval
     double peak_busy = 0.0;              ///< highest downstream utilisation in one interval
     /// From the end of the fault to the start of the healthy stretch that lasts until new
@@ -96,7 +97,7 @@ struct Result {
     Duration completion{};               ///< when the last request ended
     std::uint64_t refused_by_budget = 0;   ///< requests stopped because the budget was empty
     std::uint64_t refused_by_breaker = 0;  ///< requests stopped by an open breaker
-    std::vector<Interval> series;
+    std::vector<Interval> series;        ///< one entry per `Scenario::interval`
     LoopCounters loop{};                 ///< the event loop's peaks: memory stays flat
 };
 

@@ -23,8 +23,11 @@ enum class FaultKind {
 
 /// The fault: a window of virtual time, counted from the start of the run.
 struct Fault {
+    /// What goes wrong.
     FaultKind kind = FaultKind::Overload;
+    /// When it starts, from the start of the run, >= 0.
     Duration start = std::chrono::seconds(30);
+    /// How long it lasts, >= 0.
     Duration duration = std::chrono::seconds(10);
     /// Blip: the probability that an attempt fails, in [0, 1].
     double error_rate = 0.5;
@@ -35,6 +38,7 @@ struct Fault {
     /// RateLimit: the Retry-After the downstream answers with, >= 0.
     Duration retry_after = std::chrono::seconds(1);
 
+    /// When it ends, from the start of the run.
     [[nodiscard]] Duration end() const noexcept { return start + duration; }
 };
 
@@ -77,6 +81,7 @@ struct Scenario {
     /// `ConcurrencyError`. No queue or capacity: only the network delays apply.
     bool shared_row = false;
 
+    /// The fault (`kind = None` for a baseline).
     Fault fault{};
 
     // ---- the report ------------------------------------------------------------------------
