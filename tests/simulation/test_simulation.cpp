@@ -168,6 +168,18 @@ TEST_CASE("live coroutines and timers stay bounded as simulated time doubles") {
     CHECK(longer.loop.live_tasks == 0);
 }
 
+TEST_CASE("a fault that starts after new requests stop counts as no fault, not as a failure to recover") {
+    auto s = metastable();
+    s.duration = 20s;
+    s.fault.start = 30s;
+    const auto r = run_naive(s);
+    CHECK(r.recovered);
+    CHECK_FALSE(r.recovery.has_value());
+    CHECK(r.success_rate > 0.99);
+    s.fault.start = 5s;  // the same run with the fault inside it does not recover
+    CHECK_FALSE(run_naive(s).recovered);
+}
+
 TEST_CASE("invalid scenario options throw InvalidOption naming the option") {
     const auto rejects = [](sim::Scenario s, const std::string& option) {
         try {

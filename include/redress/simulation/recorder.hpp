@@ -95,7 +95,8 @@ private:
     /// Recovery: the healthy stretch that runs to the end of the arrivals, measured from the
     /// end of the fault. Only intervals entirely before the end of the arrivals count.
     void find_recovery(const Scenario& s, Result& r) const {
-        if (s.fault.kind == FaultKind::None || s.fault.duration == Duration::zero()) {
+        // A fault that starts after the arrivals stop never happened.
+        if (s.fault.kind == FaultKind::None || s.fault.duration == Duration::zero() || s.fault.start >= s.duration) {
             r.recovered = true;
             return;
         }

@@ -93,7 +93,7 @@ struct Result {
     /// From the end of the fault to the start of the healthy stretch that lasts until new
     /// requests stop; empty when the run ends unhealthy (or has no fault).
     std::optional<Duration> recovery{};
-    bool recovered = false;              ///< false: still unhealthy when new requests stopped
+    bool recovered = false;              ///< healthy when new requests stopped (true when no fault fell before then)
     Duration completion{};               ///< when the last request ended
     std::uint64_t refused_by_budget = 0;   ///< requests stopped because the budget was empty
     std::uint64_t refused_by_breaker = 0;  ///< requests stopped by an open breaker
