@@ -3,7 +3,8 @@
 # prints every ratio of issue 8 against its baseline with PASS/MISS per target: time ratios
 # and allocations (Google Benchmark, medians of 5 repetitions), 2-thread throughput of the
 # breaker and the budget against mutex + std::deque, instructions per call (callgrind), and
-# the compile-time ratio. Takes about 2-3 minutes on 2 cores.
+# the compile-time ratio, and the storm simulator's 10,000 clients x 10 minutes. Takes about
+# 2-3 minutes on 2 cores.
 #
 #   bash scripts/bench.sh              # everything
 #   bash scripts/bench.sh --quick      # 3 repetitions, shorter runs, no callgrind
@@ -39,7 +40,7 @@ cmake --preset release -B "$build_dir" \
     -DCMAKE_CXX_COMPILER="$cxx" \
     -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
     -DREDRESS_REQUIRE_INTEGRATIONS=OFF >/dev/null
-cmake --build "$build_dir" --target redress_bench redress_callgrind_driver
+cmake --build "$build_dir" --target redress_bench redress_callgrind_driver redress_simulation_bench
 
 json="$build_dir/bench/results.json"
 echo
@@ -67,3 +68,7 @@ fi
 echo
 echo "== ratios"
 "${report[@]}"
+
+echo
+echo "== storm simulator (issue 16): 10,000 clients x 10 simulated minutes, target < 2 s"
+"$build_dir/bench/redress_simulation_bench"

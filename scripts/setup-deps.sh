@@ -83,8 +83,8 @@ redress_jobs() {
 
 # The packages each entry point needs.
 # shellcheck disable=SC2034  # used by the scripts that source this file
-REDRESS_DEMO_PACKAGES=(cmake ninja-build g++ libfmt-dev)
+REDRESS_DEMO_PACKAGES=(cmake ninja-build g++ libfmt-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
 # shellcheck disable=SC2034
-REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen)
+REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen libcli11-dev nlohmann-json3-dev gnuplot-nox)
 # shellcheck disable=SC2034
 REDRESS_CLANG_PACKAGES=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev)

@@ -1,0 +1,41 @@
+// The storm simulator: what immediate retries do to a downstream that slows down for 10 s,
+// and what a retry budget changes. Runs in virtual time, in well under a second.
+#include <cassert>
+#include <chrono>
+#include <iostream>
+
+#include <redress/redress.hpp>
+#include <redress/simulation/simulation.hpp>
+
+using namespace std::chrono_literals;
+
+int main() {
+    // snippet-begin: simulation-run
+    namespace sim = redress::simulation;
+
+    // 200 requests/s against a downstream that serves 400/s, four times slower from 10 s to 20 s.
+    sim::Scenario scenario{.request_rate = 200, .duration = 60s, .concurrency = 20, .queue_limit = 1'000};
+    scenario.fault = {.kind = sim::FaultKind::Overload, .start = 10s, .duration = 10s, .slowdown = 4.0};
+
+    // Your policy, built on the simulation's clock (so its budget and breaker see virtual time).
+    auto naive = [](const redress::testing::ManualClock& clock) {
+        return redress::Policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 4, .clock = clock}};
+    };
+    auto budgeted = [](const redress::testing::ManualClock& clock) {
+        return redress::Policy{redress::Retry{.strategy = redress::constant(0ms),
+                                              .max_attempts = 4,
+                                              .budget = redress::Budget{{.max_retries = 200, .window = 10s, .clock = clock}},
+                                              .clock = clock}};
+    };
+
+    const auto a = sim::simulate(scenario, naive, {.seed = 1, .name = "immediate x3"});
+    const auto b = sim::simulate(scenario, budgeted, {.seed = 1, .name = "immediate x3 + budget"});
+    std::cout << sim::format_table({a, b});
+    // snippet-end: simulation-run
+
+    // The naive clients keep the downstream overloaded after the fault; the budget recovers.
+    assert(!a.recovered && a.amplification > 2.0);
+    assert(b.recovered && b.success_rate > a.success_rate);
+    if (a.recovered || !b.recovered) return 1;  // (also checked with NDEBUG)
+    return 0;
+}

@@ -1,0 +1,141 @@
+// The storm simulator (docs/simulation.md): runs your real policy — the same Policy, Retry,
+// strategies, Budget and CircuitBreaker you ship — against a modelled downstream in virtual
+// time, and reports what it did: amplification, success, latency, load, recovery.
+//
+//   auto result = redress::simulation::simulate(redress::simulation::scenario("overload"),
+//       [](const redress::testing::ManualClock& clock) { return redress::Policy{...}; });
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+
+#include <redress/policy.hpp>
+#include <redress/simulation/downstream.hpp>
+#include <redress/simulation/event_loop.hpp>
+#include <redress/simulation/random.hpp>
+#include <redress/simulation/recorder.hpp>
+#include <redress/simulation/report.hpp>
+#include <redress/simulation/scenario.hpp>
+#include <redress/testing/manual_clock.hpp>
+
+namespace redress::simulation {
+
+/// How to run one simulation.
+struct RunOptions {
+    /// The seed of every draw: arrivals, service times, faults and the policy's jitter.
+    std::uint64_t seed = 1;
+    /// The policy's name in the report.
+    std::string name = "policy";
+    /// Called once per simulated second of arrivals with (now, duration): for progress bars.
+    std::function<void(Duration, Duration)> on_progress{};
+};
+
+namespace detail {
+
+/// The clients of one run, as coroutines on the loop. Each request is
+/// `policy.async_execute(attempt)`: the policy's own attempt loop decides every retry.
+template <class PolicyT>
+class Clients {
+public:
+    Clients(const Scenario& s, const PolicyT& policy, EventLoop& loop, Random& rng, Recorder& rec,
+            Downstream& downstream, const RunOptions& options)
+        : s_(s), policy_(policy), loop_(loop), rng_(rng), rec_(rec), downstream_(downstream), options_(options),
+          origin_(loop.now()), hooks_{.sleeper = loop.sleeper()} {}
+
+    void start() {
+        if (s_.open_loop()) {
+            loop_.spawn(arrivals(this));
+        } else {
+            for (int i = 0; i < s_.clients; ++i) loop_.spawn(client(this));
+        }
+        if (options_.on_progress) loop_.spawn(progress(this));
+    }
+
+private:
+    [[nodiscard]] Duration elapsed() const { return loop_.now() - origin_; }
+
+    static Task<void> request(Clients* self) {
+        const TimePoint start = self->loop_.now();
+        self->rec_.request_started(start - self->origin_);
+        Downstream* ds = &self->downstream_;
+        auto out = co_await self->policy_.async_execute([ds] { return ds->call(); }, {}, self->hooks_);
+        const TimePoint end = self->loop_.now();
+        self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason);
+    }
+
+    /// Open loop: Poisson arrivals at `request_rate`, each request on its own coroutine.
+    static Task<void> arrivals(Clients* self) {
+        const Duration mean_gap{static_cast<Duration::rep>(1e9 / self->s_.request_rate)};
+        for (;;) {
+            const Duration gap = self->rng_.exponential(mean_gap);
+            if (self->elapsed() + gap >= self->s_.duration) co_return;
+            co_await self->loop_.sleep(gap);
+            self->loop_.spawn(request(self));
+        }
+    }
+
+    /// Closed loop: one client sends, waits for the outcome, thinks, and sends again.
+    static Task<void> client(Clients* self) {
+        const Scenario& s = self->s_;
+        // Clients start spread over one think time, not in lockstep (unless it is zero).
+        if (s.think_time > Duration::zero())
+            co_await self->loop_.sleep(Duration{static_cast<Duration::rep>(self->rng_.uniform01() *
+                                                                           static_cast<double>(s.think_time.count()))});
+        for (int sent = 0; s.requests_per_client == 0 || sent < s.requests_per_client; ++sent) {
+            if (sent > 0 && s.think_time > Duration::zero()) co_await self->loop_.sleep(self->rng_.exponential(s.think_time));
+            if (self->elapsed() >= s.duration) co_return;
+            co_await request(self);
+        }
+    }
+
+    static Task<void> progress(Clients* self) {
+        while (self->elapsed() < self->s_.duration) {
+            self->options_.on_progress(self->elapsed(), self->s_.duration);
+            co_await self->loop_.sleep(std::chrono::seconds(1));
+        }
+        self->options_.on_progress(self->s_.duration, self->s_.duration);
+    }
+
+    const Scenario& s_;
+    const PolicyT& policy_;
+    EventLoop& loop_;
+    Random& rng_;
+    Recorder& rec_;
+    Downstream& downstream_;
+    const RunOptions& options_;
+    TimePoint origin_;
+    AsyncSleepHooks<Task> hooks_;
+};
+
+}  // namespace detail
+
+/// Runs `scenario` with the policy `make_policy(clock)` returns, in virtual time, and
+/// reports what happened. Build the policy, its `Budget`, `CircuitBreaker` and adaptive
+/// strategies on `clock` (a `testing::ManualClock` the simulation advances): otherwise they
+/// measure real time and the run means nothing. Deterministic: the same scenario, policy and
+/// seed give the same result, on any standard library. Reseeds the calling thread's jitter
+/// engine (`redress::seed_random`). Throws `InvalidOption` naming an invalid scenario option.
+/// Cost: about a microsecond of real time per simulated attempt; memory follows the requests
+/// in flight (see `Result::loop`), plus one `Interval` per interval of the series.
+template <class Factory>
+[[nodiscard]] Result simulate(const Scenario& scenario, Factory&& make_policy, const RunOptions& options = {}) {
+    scenario.validate();
+    testing::ManualClock clock;
+    const auto policy = std::forward<Factory>(make_policy)(clock);
+    Random rng(options.seed);
+    seed_random(rng.next_seed());
+    EventLoop loop(clock);
+    Recorder recorder(scenario);
+    Downstream downstream(scenario, loop, rng, recorder, clock.now());
+    detail::Clients<std::remove_cvref_t<decltype(policy)>> clients(scenario, policy, loop, rng, recorder, downstream,
+                                                                     options);
+    clients.start();
+    loop.run();
+    Result result = recorder.finish(scenario, loop.counters());
+    result.policy = options.name;
+    return result;
+}
+
+}  // namespace redress::simulation

@@ -1,0 +1,170 @@
+#include "policies.hpp"
+
+#include <set>
+#include <stdexcept>
+
+namespace redress_sim {
+
+namespace sim = redress::simulation;
+using redress::testing::ManualClock;
+
+std::vector<PolicySpec> builtin_policies(int budget_retries) {
+    const BudgetSpec budget{.max_retries = budget_retries, .window = seconds(10)};
+    std::vector<PolicySpec> out;
+    out.push_back({.name = "none", .strategy = "none", .max_attempts = 1});
+    out.push_back({.name = "immediate", .strategy = "immediate"});
+    out.push_back({.name = "exponential", .strategy = "exponential"});
+    out.push_back({.name = "full-jitter", .strategy = "full_jitter"});
+    out.push_back({.name = "equal-jitter", .strategy = "equal_jitter"});
+    out.push_back({.name = "decorrelated-jitter", .strategy = "decorrelated_jitter"});
+    out.push_back({.name = "immediate+budget", .strategy = "immediate", .budget = budget});
+    out.push_back({.name = "immediate+breaker", .strategy = "immediate", .breaker = BreakerSpec{}});
+    out.push_back({.name = "full-jitter+budget", .strategy = "full_jitter", .budget = budget});
+    out.push_back({.name = "full-jitter+breaker", .strategy = "full_jitter", .breaker = BreakerSpec{}});
+    out.push_back({.name = "adaptive", .strategy = "full_jitter", .adaptive = true});
+    out.push_back({.name = "retry-after", .strategy = "full_jitter", .retry_after = true});
+    return out;
+}
+
+// ---- JSON ---------------------------------------------------------------------------------------
+
+namespace {
+
+[[noreturn]] void bad(const std::string& where, const std::string& what) {
+    throw std::runtime_error("policy file: " + where + ": " + what);
+}
+
+void only_keys(const nlohmann::json& obj, const std::string& where, const std::set<std::string>& keys) {
+    if (!obj.is_object()) bad(where, "must be an object");
+    for (const auto& [key, value] : obj.items())
+        if (!keys.contains(key)) bad(where + "." + key, "unknown key");
+}
+
+template <class T>
+T get(const nlohmann::json& obj, const std::string& where, const char* key, T fallback) {
+    if (!obj.contains(key)) return fallback;
+    try {
+        return obj.at(key).get<T>();
+    } catch (const nlohmann::json::exception&) {
+        bad(where + "." + key, "has the wrong type");
+    }
+}
+
+Duration get_ms(const nlohmann::json& obj, const std::string& where, const char* key, Duration fallback) {
+    const double ms = get<double>(obj, where, key, std::chrono::duration<double, std::milli>(fallback).count());
+    if (!(ms >= 0.0) || ms > 1e12) bad(where + "." + key, "must be a number of milliseconds >= 0");
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
+}
+
+PolicySpec policy_from_json(const nlohmann::json& p, const std::string& where) {
+    only_keys(p, where,
+              {"name", "strategy", "base_ms", "max_ms", "max_attempts", "deadline_ms", "budget", "breaker", "adaptive",
+               "retry_after"});
+    PolicySpec s;
+    s.name = get<std::string>(p, where, "name", "");
+    if (s.name.empty()) bad(where + ".name", "is required");
+    s.strategy = get<std::string>(p, where, "strategy", s.strategy);
+    s.base = get_ms(p, where, "base_ms", s.base);
+    s.max = get_ms(p, where, "max_ms", s.max);
+    s.max_attempts = get<int>(p, where, "max_attempts", s.max_attempts);
+    s.deadline = get_ms(p, where, "deadline_ms", s.deadline);
+    s.adaptive = get<bool>(p, where, "adaptive", false);
+    s.retry_after = get<bool>(p, where, "retry_after", false);
+    if (p.contains("budget")) {
+        const auto& b = p.at("budget");
+        only_keys(b, where + ".budget", {"max_retries", "window_ms"});
+        BudgetSpec spec;
+        spec.max_retries = get<int>(b, where + ".budget", "max_retries", spec.max_retries);
+        spec.window = get_ms(b, where + ".budget", "window_ms", spec.window);
+        s.budget = spec;
+    }
+    if (p.contains("breaker")) {
+        const auto& b = p.at("breaker");
+        const std::string w = where + ".breaker";
+        only_keys(b, w, {"failure_ratio", "window_ms", "recovery_timeout_ms", "minimum_throughput"});
+        BreakerSpec spec;
+        spec.failure_ratio = get<double>(b, w, "failure_ratio", spec.failure_ratio);
+        spec.window = get_ms(b, w, "window_ms", spec.window);
+        spec.recovery_timeout = get_ms(b, w, "recovery_timeout_ms", spec.recovery_timeout);
+        spec.minimum_throughput = get<int>(b, w, "minimum_throughput", spec.minimum_throughput);
+        s.breaker = spec;
+    }
+    return s;
+}
+
+}  // namespace
+
+std::vector<PolicySpec> policies_from_json(const nlohmann::json& doc) {
+    only_keys(doc, "top level", {"policies"});
+    if (!doc.contains("policies") || !doc.at("policies").is_array() || doc.at("policies").empty())
+        bad("policies", "must be a non-empty array");
+    std::vector<PolicySpec> out;
+    for (std::size_t i = 0; i < doc.at("policies").size(); ++i)
+        out.push_back(policy_from_json(doc.at("policies").at(i), "policies[" + std::to_string(i) + "]"));
+    return out;
+}
+
+// ---- running a description ---------------------------------------------------------------------
+
+namespace {
+
+redress::AnyStrategy base_strategy(const PolicySpec& s) {
+    if (s.strategy == "none" || s.strategy == "immediate") return redress::constant(Duration::zero());
+    if (s.strategy == "constant") return redress::constant(s.base);
+    if (s.strategy == "exponential") return redress::exponential({.base = s.base, .max = s.max});
+    if (s.strategy == "full_jitter") return redress::full_jitter({.base = s.base, .max = s.max});
+    if (s.strategy == "equal_jitter") return redress::equal_jitter({.base = s.base, .max = s.max});
+    if (s.strategy == "decorrelated_jitter") return redress::decorrelated_jitter({.base = s.base, .max = s.max});
+    throw redress::InvalidOption("policy " + s.name, "strategy",
+                                 "must be one of none, immediate, constant, exponential, full_jitter, equal_jitter, "
+                                 "decorrelated_jitter");
+}
+
+redress::AnyStrategy strategy(const PolicySpec& s, const ManualClock& clock) {
+    redress::AnyStrategy inner = base_strategy(s);
+    if (s.adaptive) inner = redress::adaptive(std::move(inner), {.window = seconds(10), .clock = clock});
+    if (s.retry_after) inner = redress::retry_after_or(std::move(inner));
+    return inner;
+}
+
+template <class Classifier>
+redress::Retry<Classifier, redress::AnyStrategy> retry(const PolicySpec& s, const ManualClock& clock) {
+    redress::Retry<Classifier, redress::AnyStrategy> r{.strategy = strategy(s, clock),
+                                                       .deadline = s.deadline,
+                                                       .max_attempts = s.max_attempts,
+                                                       .clock = clock};
+    if (s.budget)
+        r.budget = redress::Budget{{.max_retries = s.budget->max_retries, .window = s.budget->window, .clock = clock}};
+    return r;
+}
+
+redress::CircuitBreaker breaker(const BreakerSpec& b, const ManualClock& clock) {
+    return redress::CircuitBreaker{{.window = b.window,
+                                    .recovery_timeout = b.recovery_timeout,
+                                    .failure_ratio = b.failure_ratio,
+                                    .minimum_throughput = b.minimum_throughput,
+                                    .clock = clock}};
+}
+
+template <class Classifier>
+sim::Result run_with(const PolicySpec& s, const sim::Scenario& scenario, const sim::RunOptions& options) {
+    if (s.breaker) {
+        return sim::simulate(
+            scenario,
+            [&](const ManualClock& clock) { return redress::Policy{retry<Classifier>(s, clock), breaker(*s.breaker, clock)}; },
+            options);
+    }
+    return sim::simulate(scenario, [&](const ManualClock& clock) { return redress::Policy{retry<Classifier>(s, clock)}; },
+                         options);
+}
+
+}  // namespace
+
+sim::Result run_policy(const PolicySpec& spec, const sim::Scenario& scenario, const sim::RunOptions& options) {
+    sim::RunOptions named = options;
+    named.name = spec.name;
+    if (spec.retry_after) return run_with<sim::RetryAfterClassifier>(spec, scenario, named);
+    return run_with<redress::DefaultClassifier>(spec, scenario, named);
+}
+
+}  // namespace redress_sim
