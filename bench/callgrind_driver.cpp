@@ -1,7 +1,7 @@
 // Runs one measured path N times, for instruction counts under callgrind:
 //
-//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect=<symbol> \
-//       redress_callgrind_driver <path> <N>
+//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect=<symbol>
+//       redress_callgrind_driver <path> <N>     (one command line)
 //
 // Only the instructions inside the path's own function (paths.cpp) are counted; the loop
 // around it and the start-up are not. Instructions per call = (Ir(N2) - Ir(N1)) / (N2 - N1)
