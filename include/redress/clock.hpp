@@ -36,7 +36,8 @@ concept Clock = requires(const C& c) {
 /// attempt timeout is below it. Where the platform has no coarse clock, it reads
 /// `std::chrono::steady_clock` and `resolution()` is 1 ns. Thread-safe; stateless.
 struct CoarseClock {
-    // A standard Clock (`std::chrono::is_clock_v`), usable wherever the standard wants one.
+    // A standard Clock (the members `std::chrono::is_clock_v` asks for), usable wherever the
+    // standard wants one.
     using duration = Duration;          ///< Nanoseconds, as every redress duration.
     using rep = Duration::rep;          ///< `duration`'s count type.
     using period = Duration::period;    ///< `duration`'s period (1 ns).

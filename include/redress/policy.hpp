@@ -78,7 +78,7 @@ public:
         requires(std::is_same_v<RetryT, NoRetry> && !std::is_same_v<BreakerT, NoBreaker>)
         : retry_(detail::SingleAttemptRetry{.max_attempts = 1, .clock = detail::breaker_clock(breaker)}),
           breaker_(std::move(breaker)),
-          quiet_(quiet_run(retry_.clock, true)) {}
+          quiet_(detail::quiet_run_of(retry_)) {}
 
     /// Runs `fn` under the policy and returns its value. On failure throws the last exception
     /// itself (original type), `RetryExhaustedError` when the last failure was a rejected
@@ -207,15 +207,7 @@ private:
             static_assert(assert_strategy<typename RetryT::strategy_type>());
         }
         notify_class_strategies_ = !retry_.strategies.empty();
-        const bool quiet = !retry_.on_metric && !retry_.on_log && !retry_.on_attempt_start && !retry_.on_attempt_end &&
-                           !retry_.abort_if && !retry_.attempt_timeout && !notify_class_strategies_;
-        quiet_ = quiet_run(retry_.clock, quiet);
-    }
-
-    static detail::QuietRun quiet_run(const AnyClock& clock, bool quiet) noexcept {
-        if (!quiet) return detail::QuietRun::No;
-        if (clock.is_steady()) return detail::QuietRun::SteadyClock;
-        return clock.is_coarse() ? detail::QuietRun::CoarseClock : detail::QuietRun::AnyClock;
+        quiet_ = detail::quiet_run_of(retry_);
     }
 
     /// A `call(fn)` off the steady-clock fast path: the quiet path on another clock, or the
@@ -267,17 +259,10 @@ private:
     detail::QuietRun quiet_ = detail::QuietRun::No;
 };
 
-template <class C, class S, class R>
-Policy(Retry<C, S, R>) -> Policy<Retry<C, S, R>, NoBreaker>;
-template <class C, class S, class R, detail::BreakerLike B>
-Policy(Retry<C, S, R>, B) -> Policy<Retry<C, S, R>, B>;
-template <detail::BreakerLike B>
-Policy(B) -> Policy<NoRetry, B>;
-
 /// Sugar for a retry-only policy: `redress::RetryPolicy policy{redress::Retry{...}};`
 template <class RetryT = Retry<>>
 using RetryPolicy = Policy<RetryT, NoBreaker>;
 
 }  // namespace redress
 
-#include <redress/policy_shapes.hpp>  // the component lists a Policy does not take, named
+#include <redress/policy_shapes.hpp>  // the component lists a Policy takes, and those it does not

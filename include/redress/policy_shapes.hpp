@@ -1,6 +1,7 @@
-// The component lists a `Policy` does not take — swapped, doubled, foreign or too many —
-// deduced to a `Policy<detail::Misbuilt<Why>>` whose use fails with one message naming the
-// fix, instead of pages of failed deduction. Included by policy.hpp.
+// The component lists a `Policy` takes — Retry; Retry, breaker; breaker — and those it does
+// not — swapped, doubled, foreign or too many — deduced to a `Policy<detail::Misbuilt<Why>>`
+// whose use fails with one message naming the fix, instead of pages of failed deduction.
+// Included by policy.hpp.
 #pragma once
 
 #include <type_traits>
@@ -10,6 +11,13 @@
 #include <redress/retry.hpp>
 
 namespace redress {
+
+template <class C, class S, class R>
+Policy(Retry<C, S, R>) -> Policy<Retry<C, S, R>, NoBreaker>;
+template <class C, class S, class R, detail::BreakerLike B>
+Policy(Retry<C, S, R>, B) -> Policy<Retry<C, S, R>, B>;
+template <detail::BreakerLike B>
+Policy(B) -> Policy<NoRetry, B>;
 
 namespace detail {
 /// What class template argument deduction gives for component lists a `Policy` does not

@@ -198,7 +198,15 @@ TEST_CASE("AnyClock reads steady_clock and CoarseClock directly, and tells which
     CHECK_FALSE(manual.is_coarse());
 }
 
-static_assert(std::chrono::is_clock_v<redress::CoarseClock>, "CoarseClock is a standard Clock");
+// What std::chrono::is_clock_v checks (libc++ 19 does not have it yet).
+static_assert(requires {
+    typename redress::CoarseClock::rep;
+    typename redress::CoarseClock::period;
+    typename redress::CoarseClock::duration;
+    typename redress::CoarseClock::time_point;
+    redress::CoarseClock::is_steady;
+    redress::CoarseClock::now();
+}, "CoarseClock is a standard Clock");
 
 TEST_CASE("a policy on CoarseClock runs the same attempts through call() and execute()") {
     // call() and execute() without options take a fast path of their own on this clock.

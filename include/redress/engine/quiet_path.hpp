@@ -27,6 +27,17 @@ namespace redress::detail {
 /// policy knows that is its clock (the default: no test of the clock's kind on the success
 /// path), else through `AnyClock`.
 enum class QuietRun : unsigned char { No, SteadyClock, CoarseClock, AnyClock };
+
+/// How a policy with these settings runs a `call()` without options: quietly (nothing
+/// observes it and nothing can abort it) on its kind of clock, or not at all.
+template <class Settings>
+QuietRun quiet_run_of(const Settings& s) noexcept {
+    const bool quiet = !s.on_metric && !s.on_log && !s.on_attempt_start && !s.on_attempt_end && !s.abort_if &&
+                       !s.attempt_timeout && s.strategies.empty();
+    if (!quiet) return QuietRun::No;
+    if (s.clock.is_steady()) return QuietRun::SteadyClock;
+    return s.clock.is_coarse() ? QuietRun::CoarseClock : QuietRun::AnyClock;
+}
 struct ReadSteady {
     static TimePoint read(const AnyClock&) noexcept { return std::chrono::steady_clock::now(); }
 };
