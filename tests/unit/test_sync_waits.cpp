@@ -18,17 +18,23 @@
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
+/// A thread that requests `source`'s stop after `delay` and records when in `requested`.
+static std::jthread stop_after(std::chrono::milliseconds delay, std::stop_source& source,
+                               Clock::time_point& requested) {
+    return std::jthread([delay, &source, &requested] {
+        std::this_thread::sleep_for(delay);
+        requested = Clock::now();
+        source.request_stop();
+    });
+}
+
 TEST_CASE("a stop request during a real 30 s backoff ends the call within 100 ms") {
     redress::Policy policy{redress::Retry{.strategy = redress::constant(30s)}};
     const auto latency = redress_test::best_latency(
         [&] {
             std::stop_source source;
             Clock::time_point requested{};
-            std::jthread stopper([&] {
-                std::this_thread::sleep_for(30ms);
-                requested = Clock::now();
-                source.request_stop();
-            });
+            std::jthread stopper = stop_after(30ms, source, requested);
             int calls = 0;
             auto out = policy.execute(
                 [&]() -> int {
@@ -121,11 +127,7 @@ TEST_CASE("a stop request ends a backoff of Duration::max() under a deadline of 
         [&] {
             std::stop_source source;
             Clock::time_point requested{};
-            std::jthread stopper([&] {
-                std::this_thread::sleep_for(30ms);
-                requested = Clock::now();
-                source.request_stop();
-            });
+            std::jthread stopper = stop_after(30ms, source, requested);
             const auto start = Clock::now();
             int calls = 0;
             auto out = policy.execute(
@@ -150,11 +152,7 @@ TEST_CASE("interruptible_sleep(Duration::max()) sleeps until the stop request, t
         [] {
             std::stop_source source;
             Clock::time_point requested{};
-            std::jthread stopper([&] {
-                std::this_thread::sleep_for(30ms);
-                requested = Clock::now();
-                source.request_stop();
-            });
+            std::jthread stopper = stop_after(30ms, source, requested);
             const auto start = Clock::now();
             redress::detail::interruptible_sleep(redress::Duration::max(), source.get_token());
             const auto ended = Clock::now();
