@@ -7,6 +7,8 @@
 #   share/cmake/redress/redressTargets.cmake     redress::redress (standard library only)
 #   share/cmake/redress/redress-fmt-targets.cmake   redress::fmt, if fmt was found at build time
 #   share/cmake/redress/redress-asio-targets.cmake  redress::asio, if Asio was found at build time
+#   share/cmake/redress/redress-<name>-targets.cmake redress::<name> for each contrib integration
+#                                                  (curl, postgres, spdlog, prometheus) built here
 #   share/cmake/redress/FindAsio.cmake           so consumers get Asio::Asio from libasio-dev
 #
 # The library is header-only, so the package is architecture independent and lives under
@@ -32,24 +34,18 @@ install(EXPORT redressTargets
 
 # One export set per integration; the names listed here are the find_package components.
 set(_redress_installed_components "")
-if(TARGET redress_fmt)
-    install(TARGETS redress_fmt EXPORT redressFmtTargets)
-    install(EXPORT redressFmtTargets
-        NAMESPACE redress::
-        FILE redress-fmt-targets.cmake
-        DESTINATION "${REDRESS_INSTALL_CMAKEDIR}"
-        COMPONENT redress_development)
-    list(APPEND _redress_installed_components fmt)
-endif()
-if(TARGET redress_asio)
-    install(TARGETS redress_asio EXPORT redressAsioTargets)
-    install(EXPORT redressAsioTargets
-        NAMESPACE redress::
-        FILE redress-asio-targets.cmake
-        DESTINATION "${REDRESS_INSTALL_CMAKEDIR}"
-        COMPONENT redress_development)
-    list(APPEND _redress_installed_components asio)
-endif()
+foreach(_redress_comp IN ITEMS fmt asio ${REDRESS_CONTRIB_INTEGRATIONS})
+    if(TARGET redress_${_redress_comp})
+        install(TARGETS redress_${_redress_comp} EXPORT redress_${_redress_comp}_targets)
+        install(EXPORT redress_${_redress_comp}_targets
+            NAMESPACE redress::
+            FILE redress-${_redress_comp}-targets.cmake
+            DESTINATION "${REDRESS_INSTALL_CMAKEDIR}"
+            COMPONENT redress_development)
+        list(APPEND _redress_installed_components ${_redress_comp})
+    endif()
+endforeach()
+unset(_redress_comp)
 
 configure_package_config_file(
     "${PROJECT_SOURCE_DIR}/cmake/redressConfig.cmake.in"

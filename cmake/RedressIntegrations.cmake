@@ -73,6 +73,53 @@ else()
     list(APPEND _redress_not_found "asio (${_redress_why})")
 endif()
 
+# ---- contrib/: integrations with clients and servers ------------------------------------
+# <redress/contrib/NAME.hpp>, target redress::NAME, package component NAME. These are never
+# required by REDRESS_REQUIRE_INTEGRATIONS: a machine without libcurl still builds redress, and
+# the tests of a missing integration are reported skipped with the reason
+# (REDRESS_CONTRIB_WHY_<NAME>, read by tests/integration/CMakeLists.txt).
+set(REDRESS_CONTRIB_INTEGRATIONS curl postgres spdlog prometheus CACHE INTERNAL "contrib integrations")
+
+# _redress_contrib(<name> <dependency target or "">): defines redress::<name> when the
+# dependency target exists (or needs none), else records why not.
+function(_redress_contrib name dependency how why)
+    if(dependency STREQUAL "" OR TARGET ${dependency})
+        add_library(redress_${name} INTERFACE)
+        add_library(redress::${name} ALIAS redress_${name})
+        set_target_properties(redress_${name} PROPERTIES EXPORT_NAME ${name})
+        target_link_libraries(redress_${name} INTERFACE redress::redress ${dependency})
+        set(_redress_found ${_redress_found} "${name} (${how})" PARENT_SCOPE)
+        set(REDRESS_CONTRIB_WHY_${name} "" CACHE INTERNAL "")
+    else()
+        set(_redress_not_found ${_redress_not_found} "${name} (${why})" PARENT_SCOPE)
+        set(REDRESS_CONTRIB_WHY_${name} "${why}" CACHE INTERNAL "")
+    endif()
+endfunction()
+
+# libcurl: <redress/contrib/curl.hpp>
+if(NOT TARGET CURL::libcurl)
+    find_package(CURL 7.74 QUIET)
+endif()
+_redress_why_missing(_redress_why CURL "needs libcurl >= 7.74: install libcurl4-openssl-dev")
+_redress_contrib(curl CURL::libcurl "found ${CURL_VERSION_STRING}" "${_redress_why}")
+
+# libpq: <redress/contrib/postgres.hpp>
+if(NOT TARGET PostgreSQL::PostgreSQL)
+    find_package(PostgreSQL 12 QUIET)
+endif()
+_redress_why_missing(_redress_why PostgreSQL "needs libpq >= 12: install libpq-dev")
+_redress_contrib(postgres PostgreSQL::PostgreSQL "found ${PostgreSQL_VERSION_STRING}" "${_redress_why}")
+
+# spdlog: <redress/contrib/spdlog.hpp>
+if(NOT TARGET spdlog::spdlog)
+    find_package(spdlog 1.10 QUIET)
+endif()
+_redress_why_missing(_redress_why spdlog "needs spdlog >= 1.10: install libspdlog-dev or set spdlog_DIR")
+_redress_contrib(spdlog spdlog::spdlog "found ${spdlog_VERSION}" "${_redress_why}")
+
+# Prometheus text format: <redress/contrib/prometheus.hpp>, standard library only.
+_redress_contrib(prometheus "" "no dependency" "")
+
 # ---- the summary line --------------------------------------------------------------------
 foreach(_redress_list IN ITEMS _redress_found _redress_not_found)
     if(${_redress_list})

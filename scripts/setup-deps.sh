@@ -73,6 +73,18 @@ Check the network and the apt sources (Debian 12 'bookworm' provides all of them
     fi
 }
 
+# Like redress_require_packages, but a failure is a warning, not the end of the script: for
+# the integration tests, which are reported skipped (with the reason) when their packages are
+# missing. Returns 1 when something could not be installed.
+redress_try_packages() {
+    if (redress_require_packages "$@"); then
+        return 0
+    fi
+    printf 'redress: WARNING: could not install %s; the integration tests that need them will be reported as skipped\n' "$*" >&2
+    redress_apt_updated=1
+    return 1
+}
+
 # Number of parallel jobs: the machine's cores (at least 1).
 redress_jobs() {
     local n
@@ -86,5 +98,8 @@ redress_jobs() {
 REDRESS_DEMO_PACKAGES=(cmake ninja-build g++ libfmt-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
 # shellcheck disable=SC2034
 REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen libcli11-dev nlohmann-json3-dev gnuplot-nox)
+# The contrib integrations and the servers their tests start (tests/integration): optional.
+# shellcheck disable=SC2034
+REDRESS_INTEGRATION_PACKAGES=(libcurl4-openssl-dev python3 libpq-dev postgresql libspdlog-dev prometheus)
 # shellcheck disable=SC2034
 REDRESS_CLANG_PACKAGES=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev)

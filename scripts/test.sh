@@ -26,6 +26,8 @@ for arg in "$@"; do
 done
 
 redress_require_packages "${packages[@]}"
+# The integrations are optional: without their packages their tests are reported skipped.
+redress_try_packages "${REDRESS_INTEGRATION_PACKAGES[@]}" || true
 
 jobs=$(redress_jobs)
 build_dir="${REDRESS_BUILD_ROOT:-$repo/build}/debug"
