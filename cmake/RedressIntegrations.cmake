@@ -114,7 +114,7 @@ _redress_contrib(postgres PostgreSQL::PostgreSQL "found ${PostgreSQL_VERSION_STR
 if(NOT TARGET spdlog::spdlog)
     find_package(spdlog 1.10 QUIET)
 endif()
-_redress_why_missing(_redress_why spdlog "needs spdlog >= 1.10: install libspdlog-dev or set spdlog_DIR")
+_redress_why_missing(_redress_why spdlog "needs spdlog >= 1.10 and the fmt it was built with: install libspdlog-dev or set spdlog_DIR")
 _redress_contrib(spdlog spdlog::spdlog "found ${spdlog_VERSION}" "${_redress_why}")
 
 # Prometheus text format: <redress/contrib/prometheus.hpp>, standard library only.
