@@ -71,6 +71,11 @@ REDRESS_BENCH_PATH rbp_success_policy_retry() {
 REDRESS_BENCH_PATH rbp_success_policy_retry_execute() {
     return *retry_policy.execute([] { return rb::succeed(); }).value;
 }
+/// An operation that takes its attempt's view (number, time left, key): what the view costs
+/// when it is used. The paths above take nothing and must not pay for it.
+REDRESS_BENCH_PATH rbp_success_policy_retry_attempt_view() {
+    return retry_policy.call([](const redress::Attempt& a) { return rb::succeed() + (a.number - 1); });
+}
 /// The hand loop inside a mutex + std::deque breaker (the shape of the Python original's).
 REDRESS_BENCH_PATH rbp_success_hand_loop_mutex_breaker() {
     const auto permit = mutex_breaker.allow();
@@ -129,6 +134,7 @@ const Path paths[] = {
     {"success/hand_loop", "rbp_success_hand_loop", &rbp_success_hand_loop},
     {"success/policy_retry", "rbp_success_policy_retry", &rbp_success_policy_retry},
     {"success/policy_retry_execute", "rbp_success_policy_retry_execute", &rbp_success_policy_retry_execute},
+    {"success/policy_retry_attempt_view", "rbp_success_policy_retry_attempt_view", &rbp_success_policy_retry_attempt_view},
     {"success/hand_loop_mutex_breaker", "rbp_success_hand_loop_mutex_breaker", &rbp_success_hand_loop_mutex_breaker},
     {"success/policy_retry_breaker", "rbp_success_policy_retry_breaker", &rbp_success_policy_retry_breaker},
     {"success/hand_loop_coarse_clock", "rbp_success_hand_loop_coarse_clock", &rbp_success_hand_loop_coarse_clock},

@@ -83,7 +83,8 @@ public:
     /// Runs `fn` under the policy and returns its value. On failure throws the last exception
     /// itself (original type), `RetryExhaustedError` when the last failure was a rejected
     /// result or the retry was deferred, `AbortRetryError` on abort, `CircuitOpenError` when
-    /// the breaker rejected the call. `fn` is invocable as `fn()` or `fn(std::stop_token)`.
+    /// the breaker rejected the call. `fn` is invocable as `fn()`, `fn(std::stop_token)` or
+    /// `fn(const redress::Attempt&)` (the attempt's own view: docs/attempt.md).
     template <class F>
     auto call(F&& fn, const CallOptions& options) const -> detail::operation_result_t<std::remove_reference_t<F>> {
         return call_with<detail::operation_result_t<std::remove_reference_t<F>>>(fn, options);

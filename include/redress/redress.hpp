@@ -6,6 +6,7 @@
 #pragma once
 
 #include <redress/vocabulary.hpp>
+#include <redress/attempt.hpp>
 #include <redress/backoff_context.hpp>
 #include <redress/budget.hpp>
 #include <redress/circuit_breaker.hpp>

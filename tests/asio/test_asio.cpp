@@ -304,3 +304,39 @@ TEST_CASE("a stop request ends an Asio backoff of Duration::max() under a deadli
         100ms);
     CHECK(latency < 100ms);
 }
+
+TEST_CASE("an Asio operation that takes redress::Attempt sees its number, deadline and one key across a timeout") {
+    asio::io_context io;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms), .attempt_timeout = 50ms}};
+    std::vector<int> numbers;
+    std::vector<std::string> keys;
+    std::vector<bool> deadlines_ahead;
+    std::optional<redress::Outcome<int>> result;
+    asio::co_spawn(
+        io,
+        policy.async_execute(
+            [&](const redress::Attempt& a) -> awaitable<int> {
+                numbers.push_back(a.number);
+                keys.emplace_back(a.idempotency_key);
+                deadlines_ahead.push_back(a.deadline && *a.deadline > Clock::now() &&
+                                          *a.deadline <= Clock::now() + 50ms);
+                if (a.number == 1) co_await wait_for(10s);  // hangs; cut by the attempt timeout
+                // Read after a suspension: the view outlives the attempt's awaitable.
+                co_await wait_for(1ms);
+                co_return a.number * 10 + static_cast<int>(a.operation.size());
+            },
+            {.operation = "asio"}),
+        [&](std::exception_ptr e, redress::Outcome<int> out) {
+            REQUIRE_FALSE(e);
+            result = std::move(out);
+        });
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->ok);
+    CHECK(result->value == 24);
+    CHECK(numbers == std::vector<int>{1, 2});
+    REQUIRE(keys.size() == 2);
+    CHECK(keys[0].size() == 36);
+    CHECK(keys[0] == keys[1]);
+    CHECK(deadlines_ahead == std::vector<bool>{true, true});
+}

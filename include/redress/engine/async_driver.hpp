@@ -65,8 +65,7 @@ namespace detail {
 /// The awaitable a coroutine operation returns (it may take the attempt's stop token, as a
 /// sync operation may: engine/operation.hpp).
 template <class F>
-using async_awaitable_t =
-    std::remove_cvref_t<decltype(invoke_operation(std::declval<F&>(), std::declval<const std::stop_token&>()))>;
+using async_awaitable_t = std::remove_cvref_t<typename OperationReturn<F>::type>;
 
 template <class F>
 using async_traits_t = AsyncTraits<async_awaitable_t<F>>;
@@ -97,6 +96,14 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
     out.timeline = options.capture_timeline.make();
     const auto& cfg = policy.retry_settings();
     const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get());
+    // An operation that takes its attempt's view runs as a stop-token one that fills the view.
+    auto&& op = [&]() -> decltype(auto) {
+        if constexpr (TakesAttempt<F>) {
+            return with_attempt<F&>(fn, cfg, options.operation);
+        } else {
+            return (fn);
+        }
+    }();
     const TimePoint start = cfg.clock.now();
     std::exception_ptr abort;
 
@@ -129,30 +136,30 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
                 if constexpr (Traits::native_timeout) {
                     if (cfg.attempt_timeout) {
                         if constexpr (std::is_void_v<T>) {
-                            co_await Traits::template with_timeout<void>(fn, *cfg.attempt_timeout, hooks.stop_token);
+                            co_await Traits::template with_timeout<void>(op, *cfg.attempt_timeout, hooks.stop_token);
                         } else {
                             out.value.emplace(
-                                co_await Traits::template with_timeout<T>(fn, *cfg.attempt_timeout, hooks.stop_token));
+                                co_await Traits::template with_timeout<T>(op, *cfg.attempt_timeout, hooks.stop_token));
                         }
                     } else if constexpr (std::is_void_v<T>) {
-                        co_await invoke_operation(fn, hooks.stop_token);
+                        co_await invoke_operation(op, hooks.stop_token);
                     } else {
-                        out.value.emplace(co_await invoke_operation(fn, hooks.stop_token));
+                        out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
                     }
-                } else if constexpr (TakesStopToken<F>) {
+                } else if constexpr (TakesStopToken<std::remove_reference_t<decltype(op)>>) {
                     std::optional<AttemptDeadline> deadline;
                     if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
                     const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
                     if constexpr (std::is_void_v<T>) {
-                        co_await invoke_operation(fn, token);
+                        co_await invoke_operation(op, token);
                     } else {
-                        out.value.emplace(co_await invoke_operation(fn, token));
+                        out.value.emplace(co_await invoke_operation(op, token));
                     }
                 } else if constexpr (std::is_void_v<T>) {
                     // No stop token to request: the late-answer rule is the whole timeout.
-                    co_await invoke_operation(fn, hooks.stop_token);
+                    co_await invoke_operation(op, hooks.stop_token);
                 } else {
-                    out.value.emplace(co_await invoke_operation(fn, hooks.stop_token));
+                    out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
                 }
             } catch (const AbortRetryError&) {
                 error = std::current_exception();

@@ -110,6 +110,7 @@ REDRESS_COLD ending_t<T, E> gate_quietly(const PolicyT& policy, F& fn, TimePoint
 /// (callgrind, g++ -O2, `call()`: 38 instructions for a Policy<Retry> success and 52 with a
 /// breaker, against 34 for a hand-written loop; 66 and 89 with the loop's state built first.)
 template <class T, Ending E, class Now, class PolicyT, class F>
+    requires(!TakesAttempt<F>)
 REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
     const auto& cfg = policy.retry_settings();
     const TimePoint start = Now::read(cfg.clock);
@@ -173,6 +174,13 @@ REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
     } else if constexpr (!std::is_void_v<T>) {
         return std::move(*value);
     }
+}
+
+/// A quiet operation that takes its attempt's view: the same path, through `WithAttempt`.
+template <class T, Ending E, class Now, class PolicyT, TakesAttempt F>
+REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
+    auto op = with_attempt<F&>(fn, policy.retry_settings(), {});
+    return run_quietly<T, E, Now>(policy, op);
 }
 
 }  // namespace redress::detail

@@ -184,6 +184,7 @@ struct SyncEnding {
 
 /// One operation under `policy`: the breaker gate around the attempts.
 template <class T, class PolicyT, class F>
+    requires(!TakesAttempt<F>)
 Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending) {
     const auto& cfg = policy.retry_settings();
     Outcome<T> out;
@@ -205,6 +206,13 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
         run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, ending.abort);
     }
     return out;
+}
+
+/// An operation that takes its attempt's view runs as a stop-token one that fills the view.
+template <class T, class PolicyT, TakesAttempt F>
+Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending) {
+    auto op = with_attempt<F&>(fn, policy.retry_settings(), options.operation);
+    return run_sync<T>(policy, op, options, measure, ending);
 }
 
 }  // namespace redress::detail

@@ -14,7 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include <redress/attempt.hpp>
 #include <redress/classify.hpp>
+#include <redress/detail/idempotency_key.hpp>
 #include <redress/errors.hpp>
 #include <redress/event.hpp>
 #include <redress/outcome.hpp>
@@ -182,6 +184,25 @@ private:
         }
     }
 
+    /// Runs `fn` once, in the form it takes. An `Attempt`-taking operation sees attempt 1, no
+    /// deadline (`time_left` is `Duration::max()`: a fake has no clock), the call's stop token
+    /// and name, and a fresh idempotency key.
+    template <class F>
+    static decltype(auto) run_operation(F& fn, const CallOptions& options) {
+        if constexpr (redress::detail::TakesAttempt<F>) {
+            redress::detail::IdempotencyKey key;
+            const Attempt attempt{.number = 1,
+                                  .time_left = Duration::max(),
+                                  .deadline = std::nullopt,
+                                  .stop_token = options.stop_token,
+                                  .operation = options.operation,
+                                  .idempotency_key = key.get()};
+            return std::invoke(fn, attempt);
+        } else {
+            return redress::detail::invoke_operation(fn, options.stop_token);
+        }
+    }
+
     template <class T, class F>
     Outcome<T> run(F& fn, const CallOptions& options) const {
         Step step;
@@ -202,9 +223,9 @@ private:
             out.attempts = 1;
             try {
                 if constexpr (std::is_void_v<T>) {
-                    redress::detail::invoke_operation(fn, options.stop_token);
+                    run_operation(fn, options);
                 } else {
-                    out.value.emplace(redress::detail::invoke_operation(fn, options.stop_token));
+                    out.value.emplace(run_operation(fn, options));
                 }
                 out.ok = true;
                 e.name = EventName::Success;
