@@ -44,7 +44,12 @@ int main(int argc, char** argv) {
     // snippet-end: curl-policy
 
     // snippet-begin: curl-get
-    http::Response inventory = http::perform(policy, {.url = base + "/inventory"});
+    const http::Options options{
+        .connect_timeout = 1s,
+        .configure = [](CURL* handle) { curl_easy_setopt(handle, CURLOPT_FOLLOWLOCATION, 1L); },
+    };
+    http::Response inventory =
+        http::perform(policy, {.url = base + "/inventory"}, options, {.operation = "GET /inventory"});
     std::printf("GET /inventory: %ld %s\n", inventory.status, inventory.body.c_str());
     // snippet-end: curl-get
 
