@@ -313,6 +313,8 @@ template <class... P>
     Result result(raw);
     const ExecStatusType status = raw != nullptr ? PQresultStatus(raw) : PGRES_FATAL_ERROR;
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || status == PGRES_EMPTY_QUERY) return result;
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH)
+        throw redress::PermanentError("redress: postgres: exec does not stream COPY FROM STDIN / TO STDOUT (use native())");
     throw statement_error(conn, raw);
 }
 
