@@ -174,6 +174,10 @@ if(STEP STREQUAL "plain")
             if(CXX_COMPILER_ID MATCHES "Clang")
                 list(APPEND _extra -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1)
             endif()
+        elseif(NOT _kind STREQUAL "")
+            # A contrib integration with no dependency (prometheus): its source alone.
+            string(SUBSTRING "${_kind}" 1 -1 _contrib)
+            set(_src "${CONSUMER_DIR}/${_contrib}_main.cpp")
         endif()
         set(_exe "${WORK_DIR}/${_name}")
         run_checked("compile ${_name}"
