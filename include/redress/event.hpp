@@ -3,11 +3,13 @@
 
 #include <functional>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
 #include <redress/error_class.hpp>
+#include <redress/tags.hpp>
 
 namespace redress {
 
@@ -37,6 +39,9 @@ struct Event {
     std::optional<CircuitState> state{};
     /// The classifier's retry hint, on `Retry` when it gave one.
     std::optional<Duration> retry_after{};
+    /// The tags of the call and of the policy (`CallOptions::tags`, `Retry::tags`; the call's
+    /// win on a shared key), on every event of the call. Empty when neither has any.
+    std::span<const Tag> tags{};
 };
 
 /// The type of `on_metric` and `on_log` hooks. Both receive the same events; two hooks exist

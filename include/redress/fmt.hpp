@@ -138,7 +138,7 @@ struct fmt::formatter<E, char> : fmt::formatter<fmt::string_view, char> {
 
 /// An event as one logfmt-style line: the event name, `attempt`, `sleep` (on `retry`, or
 /// when non-zero), then only the tags that are set, in the order error_class, error_type,
-/// stop_reason, cause, operation, state, retry_after:
+/// stop_reason, cause, operation, state, retry_after, and last the event's tags as `key=value`:
 /// `retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch`.
 template <>
 struct fmt::formatter<redress::Event, char> : redress::detail::NoSpecFormatter {
@@ -156,6 +156,8 @@ struct fmt::formatter<redress::Event, char> : redress::detail::NoSpecFormatter {
         if (!e.operation.empty()) out = d::format_tag_value_to(fmt::format_to(out, " operation="), e.operation);
         if (e.state) out = fmt::format_to(out, " state={}", *e.state);
         if (e.retry_after) out = d::format_duration_to(fmt::format_to(out, " retry_after="), *e.retry_after);
+        for (const redress::Tag& tag : e.tags)
+            out = d::format_tag_value_to(fmt::format_to(out, " {}=", tag.key), tag.value);
         return out;
     }
 };
@@ -281,6 +283,7 @@ struct fmt::formatter<redress::TimelineEvent, char> : redress::detail::NoSpecFor
         e.operation = t.operation;
         e.state = t.state;
         e.retry_after = t.retry_after;
+        e.tags = t.tags.view();
         auto out = redress::detail::format_duration_to(fmt::format_to(ctx.out(), "+"), t.elapsed);
         return fmt::format_to(out, " {}", e);
     }

@@ -12,6 +12,7 @@
 #include <redress/clock.hpp>
 #include <redress/error_class.hpp>
 #include <redress/event.hpp>
+#include <redress/tags.hpp>
 
 namespace redress {
 
@@ -39,6 +40,8 @@ struct TimelineEvent {
     std::optional<Duration> retry_after{};
     /// The `operation` name of the call (a copy).
     std::string operation{};
+    /// The call's tags (a copy; `Event::tags`).
+    Tags tags{};
 };
 
 /// The events of one or more operations, in order, for debugging (`capture_timeline`).
@@ -47,10 +50,18 @@ struct RetryTimeline {
     /// Every recorded event, oldest first.
     std::vector<TimelineEvent> events{};
 
+    /// A copy of the event's tags.
+    static Tags tags_of(const Event& e) {
+        Tags t;
+        for (const Tag& tag : e.tags) t.set(tag.key, tag.value);
+        return t;
+    }
+
     /// Appends a copy of `e` (its strings copied) stamped with `elapsed`. Allocates.
     void record(const Event& e, Duration elapsed) {
         events.push_back(TimelineEvent{e.name, e.attempt, e.sleep, elapsed, e.error_class, std::string(e.error_type),
-                                       e.stop_reason, e.cause, e.state, e.retry_after, std::string(e.operation)});
+                                       e.stop_reason, e.cause, e.state, e.retry_after, std::string(e.operation),
+                                       tags_of(e)});
     }
 };
 

@@ -24,4 +24,5 @@
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>
 #include <redress/strategies.hpp>
+#include <redress/tags.hpp>
 #include <redress/task.hpp>

@@ -22,6 +22,7 @@
 #include <redress/hooks.hpp>
 #include <redress/outcome.hpp>
 #include <redress/strategies.hpp>
+#include <redress/tags.hpp>
 
 namespace redress {
 
@@ -185,6 +186,9 @@ struct Retry {
     /// Polled before each attempt, after each failure and after the `retry` event; true stops the
     /// operation as `Aborted`. A predicate that throws counts as false.
     AbortPredicate abort_if{};
+    /// Key=value pairs every event of every call carries (`Event::tags`), such as the service or
+    /// the downstream's name; a call's `CallOptions::tags` add to them. Default none.
+    Tags tags{};
 };
 
 /// Retry settings to share between services or load from configuration, without the
@@ -216,6 +220,9 @@ struct CallOptions {
     /// A name for this call, passed to events and attempt hooks as `operation`. Must outlive
     /// the call; not copied (except into a timeline).
     std::string_view operation{};
+    /// Key=value pairs every event of this call carries (`Event::tags`), after the policy's
+    /// `Retry::tags` (a key set in both takes this value). Held inline: no allocation.
+    Tags tags{};
     /// Overrides `Retry::on_metric` for this call.
     EventHook on_metric{};
     /// Overrides `Retry::on_log` for this call.

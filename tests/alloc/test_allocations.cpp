@@ -116,6 +116,26 @@ TEST_CASE("a policy with a circuit breaker allocates nothing per call either") {
     CHECK(allocations_during([&] { CHECK(policy.call([] { return 2; }) == 2); }) == 0);
 }
 
+TEST_CASE("tags on the policy and on the call allocate nothing: building, merging, delivering") {
+    long seen = 0;
+    const redress::EventHook count = [&seen](const redress::Event& e) { seen += static_cast<long>(e.tags.size()); };
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries,
+                                          .on_metric = count,
+                                          .tags = {{"service", "billing"}, {"region", "eu-west-1"}}}};
+    int calls = 0;
+    (void)policy.call(Flaky{&calls, 2});
+    calls = 0;
+    seen = 0;
+    CHECK(allocations_during([&] {
+              const redress::CallOptions options{.operation = "charge",
+                                                 .tags = {{"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"},
+                                                          {"tenant", "acme"},
+                                                          {"region", "us-east-1"}}};
+              CHECK(policy.call(Flaky{&calls, 2}, options) == 1);
+          }) == 0);
+    CHECK(seen == 3 * 4);  // three events (retry, retry, success), four merged tags each
+}
+
 namespace {
 struct FlakyTask {
     int* calls;

@@ -106,6 +106,14 @@ TEST_CASE("free-text tag values with spaces, quotes or '=' are quoted and escape
     CHECK(redress::format_event(e) == R"(permanent_fail attempt=1 operation="C:\\path")");
 }
 
+TEST_CASE("an event's tags come last, as key=value, their values quoted like any free text") {
+    const redress::Tags tags{{"trace_id", "4bf92f35"}, {"tenant", "acme corp"}};
+    redress::Event e{.name = redress::EventName::Success, .attempt = 2};
+    e.operation = "charge";
+    e.tags = tags.view();
+    CHECK(redress::format_event(e) == R"(success attempt=2 operation=charge trace_id=4bf92f35 tenant="acme corp")");
+}
+
 TEST_CASE("classifications format as class, then retry_after and details when present") {
     CHECK(fmt::format("{}", redress::Classification{redress::ErrorClass::Auth}) == "AUTH");
     CHECK(fmt::format("{}", redress::Classification{redress::ErrorClass::RateLimit, 1500ms, "quota exceeded"}) ==

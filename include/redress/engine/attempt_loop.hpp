@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string_view>
 #include <typeinfo>
@@ -54,6 +55,7 @@ struct CallHooks {
     RetryTimeline* timeline = nullptr;
     const TimelineOps* timeline_ops = nullptr;  ///< set with `timeline`
     std::string_view operation{};
+    std::span<const Tag> tags{};
 
     [[nodiscard]] bool observed() const noexcept {
         return on_metric != nullptr || on_log != nullptr || timeline != nullptr;
@@ -77,9 +79,27 @@ template <class F>
     return nullptr;
 }
 
+/// The tags of a call's events: the policy's, the call's, or both merged into `merged` (which
+/// must outlive the call).
+template <class RetryT>
+[[nodiscard]] std::span<const Tag> resolve_tags(const RetryT& r, const CallOptions& o, std::optional<Tags>& merged) {
+    if constexpr (requires { r.tags; }) {
+        if (o.tags.empty()) return r.tags.view();
+        if (r.tags.empty()) return o.tags.view();
+        merged.emplace(r.tags);
+        merged->merge(o.tags);
+        return merged->view();
+    } else {
+        (void)r;
+        (void)merged;
+        return o.tags.view();
+    }
+}
+
 /// Resolves the hooks of one call from the call's options and the policy's defaults.
 template <class RetryT>
-[[nodiscard]] CallHooks resolve_hooks(const RetryT& r, const CallOptions& o, RetryTimeline* timeline) noexcept {
+[[nodiscard]] CallHooks resolve_hooks(const RetryT& r, const CallOptions& o, RetryTimeline* timeline,
+                                      std::span<const Tag> tags = {}) noexcept {
     CallHooks h;
     h.on_metric = pick(o.on_metric, r.on_metric);
     h.on_log = pick(o.on_log, r.on_log);
@@ -90,6 +110,7 @@ template <class RetryT>
     h.timeline = timeline;
     if (timeline != nullptr) h.timeline_ops = detail::capture_ops(o.capture_timeline);
     h.operation = o.operation;
+    h.tags = tags;
     return h;
 }
 
@@ -192,6 +213,7 @@ public:
             e.name = EventName::Success;
             e.attempt = attempt_;
             e.operation = hooks_.operation;
+        e.tags = hooks_.tags;
             emit_event(e);
         }
         attempt_end(AttemptDecision::Success, std::nullopt);
@@ -373,6 +395,7 @@ private:
             e.name = EventName::Aborted;
             e.attempt = attempt_;
             e.operation = hooks_.operation;
+        e.tags = hooks_.tags;
             e.stop_reason = reason;
             emit_event(e);
             return;
@@ -388,6 +411,7 @@ private:
         e.name = name;
         e.attempt = attempt_;
         e.operation = hooks_.operation;
+        e.tags = hooks_.tags;
         if (failed_) {
             e.error_class = ctx_.classification.klass;
             e.cause = ctx_.cause;

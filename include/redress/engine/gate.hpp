@@ -50,6 +50,7 @@ void emit_breaker_transition(const CallHooks& hooks, const std::optional<Transit
     e.name = transition->name;
     e.attempt = 0;
     e.operation = hooks.operation;
+    e.tags = hooks.tags;
     e.state = transition->state;
     if (transition->name == EventName::CircuitOpened) e.error_class = klass;
     emit(hooks, e, start, clock);

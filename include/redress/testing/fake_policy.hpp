@@ -218,6 +218,7 @@ private:
         out.timeline = options.capture_timeline.make();
         Event e;
         e.operation = options.operation;
+        e.tags = options.tags.view();
         std::string error_type;
         if (!step) {
             out.attempts = 1;
