@@ -205,6 +205,35 @@ TEST_CASE("a scripted run logs one line per event, at the level of its kind, wit
     });
 }
 
+TEST_CASE("a deferred retry logs the retry, then scheduled with the deferred sleep") {
+    CapturedLog log;
+    redress::testing::ManualClock clock;
+    redress::Policy policy{redress::Retry{
+        .strategy = redress::constant(250ms),
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+        .on_log = SpdlogHook(log.logger),
+    }};
+    int calls = 0;
+    const auto flaky = [&] {
+        if (++calls == 1) throw redress::RateLimitError("429");
+        return calls;
+    };
+    REQUIRE(policy.call(flaky, {.operation = "now"}) == 2);
+    calls = 0;
+    const auto outcome = policy.execute(
+        flaky, {.operation = "later", .sleep = [](const redress::BackoffContext&, redress::Duration) {
+                    return redress::SleepDecision::Defer;
+                }});
+    REQUIRE(outcome.stop_reason == redress::StopReason::Scheduled);
+    check_lines(log.lines(), {
+        "warning event=retry attempt=1 operation=now class=RATE_LIMIT sleep_ms=250 cause=exception error_type=redress::RateLimitError",
+        "info event=success attempt=2 operation=now",
+        "warning event=retry attempt=1 operation=later class=RATE_LIMIT sleep_ms=250 cause=exception error_type=redress::RateLimitError",
+        "info event=scheduled attempt=1 operation=later class=RATE_LIMIT sleep_ms=250 stop_reason=SCHEDULED cause=exception error_type=redress::RateLimitError",
+    });
+}
+
 TEST_CASE("the logger's level filters the lines: at info, a first-attempt success is not logged") {
     CapturedLog log(level::info);
     run_script(SpdlogHook(log.logger));
