@@ -98,7 +98,8 @@ inline void append_ms_field(fmt::memory_buffer& out, std::string_view key, Durat
 /// `retry`, and on `scheduled` for the deferred sleep), `stop_reason`, `cause`, `error_type`,
 /// `retry_after_ms`, `state`. Values with spaces, quotes, `=` or control characters are
 /// quoted and escaped (`operation="GET /users/\"1\""`), so the line parses back into the same
-/// fields. Fields added later (per-call tags) come after these, written the same way.
+/// fields. The event's tags (`Event::tags`: the policy's and the call's) come last, written
+/// the same way: `... state=open trace_id=4bf92f35 tenant="acme corp"`.
 /// Does not allocate while the line fits the buffer's inline storage (500 bytes).
 inline void append_event_fields(fmt::memory_buffer& out, const Event& e) {
     out.append(std::string_view("event="));
@@ -112,6 +113,7 @@ inline void append_event_fields(fmt::memory_buffer& out, const Event& e) {
     if (!e.error_type.empty()) detail::append_logfmt_field(out, "error_type", e.error_type);
     if (e.retry_after) detail::append_ms_field(out, "retry_after_ms", *e.retry_after);
     if (e.state) detail::append_logfmt_field(out, "state", to_string(*e.state));
+    for (const Tag& tag : e.tags) detail::append_logfmt_field(out, tag.key, tag.value);
 }
 
 /// The line `append_event_fields` writes, as a string (for loggers other than spdlog).

@@ -234,6 +234,29 @@ TEST_CASE("a deferred retry logs the retry, then scheduled with the deferred sle
     });
 }
 
+TEST_CASE("the policy's and the call's tags end every line, quoted like any value") {
+    CapturedLog log;
+    redress::testing::ManualClock clock;
+    redress::Policy policy{redress::Retry{
+        .strategy = redress::constant(250ms),
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+        .on_log = SpdlogHook(log.logger),
+        .tags = {{"downstream", "billing"}},
+    }};
+    int calls = 0;
+    REQUIRE(policy.call(
+                [&] {
+                    if (++calls == 1) throw redress::ServerError("503");
+                    return calls;
+                },
+                {.operation = "charge", .tags = {{"trace_id", "4bf92f35"}, {"tenant", "acme corp"}}}) == 2);
+    check_lines(log.lines(), {
+        R"(warning event=retry attempt=1 operation=charge class=SERVER_ERROR sleep_ms=250 cause=exception error_type=redress::ServerError downstream=billing trace_id=4bf92f35 tenant="acme corp")",
+        R"(info event=success attempt=2 operation=charge downstream=billing trace_id=4bf92f35 tenant="acme corp")",
+    });
+}
+
 TEST_CASE("the logger's level filters the lines: at info, a first-attempt success is not logged") {
     CapturedLog log(level::info);
     run_script(SpdlogHook(log.logger));
