@@ -105,6 +105,12 @@ struct Options {
     /// The header field whose presence makes a request idempotent (when `Request::idempotent`
     /// is empty); empty: none does. Default `Idempotency-Key`.
     std::string idempotency_header = "Idempotency-Key";
+    /// When true, a request that is not idempotent and has no `idempotency_header` field gets
+    /// one, valued with the operation's `redress::Attempt::idempotency_key` (a random UUID, the
+    /// same on every attempt of this `perform`), and is then retried like an idempotent one:
+    /// for servers that apply each key once (Stripe, Adyen, the IETF `Idempotency-Key`
+    /// header draft). Needs a non-empty `idempotency_header`. Default false.
+    bool generate_idempotency_key = false;
     /// `CURLOPT_CONNECTTIMEOUT_MS`; must be > 0 when set. Default none (libcurl's 300 s, and
     /// never more than the transfer's own timeout).
     std::optional<Duration> connect_timeout{};
@@ -253,6 +259,8 @@ inline void validate(const Request& r, const Options& o) {
         throw InvalidOption("curl::Options", "idempotency_header", "must be a header name, or empty");
     if (o.connect_timeout && *o.connect_timeout <= Duration::zero())
         throw InvalidOption("curl::Options", "connect_timeout", "must be > 0");
+    if (o.generate_idempotency_key && o.idempotency_header.empty())
+        throw InvalidOption("curl::Options", "generate_idempotency_key", "needs a non-empty idempotency_header");
 }
 
 [[nodiscard]] inline bool idempotent_method(std::string_view m) noexcept {
@@ -437,25 +445,33 @@ Response perform(const PolicyT& policy, const Request& request, const Options& o
                   "being sent twice");
     detail::validate(request, options);
     const Settings& cfg = policy.retry_settings();
-    const TimePoint start = cfg.clock.now();
 
     detail::Prepared prepared{request, options};
     prepared.idempotent = detail::is_idempotent(request, options);
-    for (const auto& h : request.headers) {
-        const std::string line = h.value.empty() ? h.name + ";" : h.name + ": " + h.value;  // "X;" sends an empty value
+    // A key made here for a request that had none: sent on every attempt, so the request may be.
+    const bool generate_key = options.generate_idempotency_key && !prepared.idempotent;
+    if (generate_key) prepared.idempotent = true;
+    auto append_header = [&](const std::string& line) {
         curl_slist* grown = curl_slist_append(prepared.headers.get(), line.c_str());  // the same head, or a new one
         if (grown == nullptr) throw std::bad_alloc();
         (void)prepared.headers.release();
         prepared.headers.reset(grown);
-    }
+    };
+    for (const auto& h : request.headers)
+        append_header(h.value.empty() ? h.name + ";" : h.name + ": " + h.value);  // "X;" sends an empty value
 
     const detail::UnrepeatableScope scope(!prepared.idempotent);
+    bool key_added = false;
     return policy.call(
-        [&](std::stop_token stop) {
-            const Duration spent = cfg.clock.now() - start;
-            Duration limit = spent > Duration::zero() ? cfg.deadline - spent : cfg.deadline;
+        [&](const redress::Attempt& attempt) {
+            if (generate_key && !key_added) {
+                append_header(options.idempotency_header + ": " + std::string(attempt.idempotency_key));
+                key_added = true;
+            }
+            // What is left of the deadline, and never more than the attempt's own timeout.
+            Duration limit = attempt.time_left;
             if (cfg.attempt_timeout && *cfg.attempt_timeout < limit) limit = *cfg.attempt_timeout;
-            return detail::transfer(prepared, limit, stop);
+            return detail::transfer(prepared, limit, attempt.stop_token);
         },
         call);
 }

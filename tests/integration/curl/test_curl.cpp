@@ -320,6 +320,35 @@ TEST_CASE("a POST with an idempotency key is retried, the same key on every atte
           Seen{{"POST", "order-17-3f9c"}, {"POST", "order-17-3f9c"}, {"POST", "order-17-3f9c"}});
 }
 
+TEST_CASE("with generate_idempotency_key a POST gets one random key, sent unchanged on every attempt") {
+    script("/t/post-generated", R"([{"status": 503}, {"action": "reset"}, {"status": 201, "body": "created"}])");
+    script("/t/post-generated-2", R"([{"status": 201}])");
+    Recorder rec;
+    const auto policy = make_policy(rec);
+    const http::Options options{.generate_idempotency_key = true};
+
+    const http::Response r =
+        http::perform(policy, {.method = "POST", .url = base_url + "/t/post-generated", .body = "{}"}, options);
+    CHECK(r.status == 201);
+    const auto sent = seen("/t/post-generated", "idempotency-key");
+    REQUIRE(sent.size() == 3);
+    const std::string key = sent[0].second;
+    CHECK(key.size() == 36);
+    CHECK(key[14] == '4');  // a UUID version 4
+    for (const auto& [method, value] : sent) {
+        CHECK(method == "POST");
+        CHECK(value == key);
+    }
+    // Another request, another key; a request that has its own key keeps it.
+    (void)http::perform(policy, {.method = "POST", .url = base_url + "/t/post-generated-2"}, options);
+    const auto other = seen("/t/post-generated-2", "idempotency-key");
+    REQUIRE(other.size() == 1);
+    CHECK(other[0].second.size() == 36);
+    CHECK(other[0].second != key);
+    CHECK_THROWS_AS(http::perform(policy, {.url = base_url + "/t/x"}, {.idempotency_header = "", .generate_idempotency_key = true}),
+                    redress::InvalidOption);
+}
+
 TEST_CASE("a POST marked idempotent is retried without a key") {
     script("/t/post-marked", R"([{"status": 502}])");
     Recorder rec;
