@@ -16,8 +16,8 @@ namespace redress {
 
 /// One key=value pair. The views point into the `Tags` that holds it.
 struct Tag {
-    std::string_view key{};
-    std::string_view value{};
+    std::string_view key{};    ///< an identifier: `[A-Za-z_][A-Za-z0-9_]*`
+    std::string_view value{};  ///< any text
 
     friend bool operator==(const Tag& a, const Tag& b) noexcept { return a.key == b.key && a.value == b.value; }
 };
@@ -39,7 +39,9 @@ public:
     Tags(std::initializer_list<Tag> tags) {
         for (const Tag& t : tags) set(t.key, t.value);
     }
+    /// A copy that owns its text (its views point into itself).
     Tags(const Tags& other) { assign(other); }
+    /// Copies `other`'s pairs and text.
     Tags& operator=(const Tags& other) {
         if (this != &other) assign(other);
         return *this;
@@ -74,11 +76,15 @@ public:
         return {};
     }
 
+    /// The number of pairs.
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    /// True when there is no pair.
     [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
     /// The pairs, in the order they were first set; views into this object.
     [[nodiscard]] std::span<const Tag> view() const noexcept { return {items_.data(), size_}; }
+    /// The first pair.
     [[nodiscard]] const Tag* begin() const noexcept { return items_.data(); }
+    /// Past the last pair.
     [[nodiscard]] const Tag* end() const noexcept { return items_.data() + size_; }
 
     friend bool operator==(const Tags& a, const Tags& b) noexcept {

@@ -163,7 +163,9 @@ class Result {
 public:
     /// Takes ownership of `result` (may be null: an empty result).
     explicit Result(PGresult* result) noexcept : result_(result) {}
+    /// Takes `other`'s result; `other` is left empty.
     Result(Result&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+    /// Frees this result and takes `other`'s; `other` is left empty.
     Result& operator=(Result&& other) noexcept {
         if (this != &other) {
             if (result_ != nullptr) PQclear(result_);
@@ -348,8 +350,10 @@ public:
             throw failure;
         }
     }
+    /// Takes `other`'s connection; `other` is left without one.
     Connection(Connection&& other) noexcept
         : conninfo_(std::move(other.conninfo_)), conn_(std::exchange(other.conn_, nullptr)), resets_(other.resets_) {}
+    /// Closes this connection and takes `other`'s; `other` is left without one.
     Connection& operator=(Connection&& other) noexcept {
         if (this != &other) {
             if (conn_ != nullptr) PQfinish(conn_);
