@@ -6,6 +6,8 @@
 #include <redress/redress.hpp>
 #include <redress/testing.hpp>
 
+#include "every_event.hpp"
+
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
@@ -85,49 +87,10 @@ void add_histogram(std::map<std::string, std::string>& out, const std::string& o
     out["redress_operation_attempts_count" + labels + "}"] = std::to_string(attempts.size());
 }
 
-// One policy (retry + breaker, virtual time) through every kind of event.
+// The shared script (support/every_event.hpp): every kind of event.
 void run_script(const redress::EventHook& on_metric) {
-    redress::testing::ManualClock clock;
-    redress::CircuitBreaker breaker{{.failure_threshold = 2, .window = 60s, .recovery_timeout = 30s, .clock = clock}};
-    redress::Policy policy{
-        redress::Retry{
-            .result_classifier = [](const int& v) -> std::optional<redress::Classification> {
-                if (v >= 0) return std::nullopt;
-                return redress::Classification{.klass = redress::ErrorClass::RateLimit, .retry_after = 2s};
-            },
-            .strategy = redress::testing::instant_retries,
-            .max_attempts = 3,
-            .sleeper = redress::testing::AdvancingSleeper(clock),
-            .clock = clock,
-            .on_metric = on_metric,
-        },
-        breaker,
-    };
-    int calls = 0;
-    REQUIRE(policy.call(
-                [&] {
-                    if (++calls < 3) throw redress::ServerError("503");
-                    return calls;
-                },
-                {.operation = "GET /users/\"1\""}) == 3);
-    REQUIRE_THROWS_AS(policy.call([]() -> int { throw redress::PermanentError("schema"); }, {.operation = "save"}),
-                      redress::PermanentError);
-    calls = 0;
-    REQUIRE(policy.call([&] { return ++calls == 1 ? -1 : 7; }, {.operation = "quota"}) == 7);
-    for (int i = 0; i < 2; ++i)  // two exhausted operations open the breaker
-        REQUIRE_THROWS_AS(policy.call([]() -> int { throw redress::ServerError("502"); }, {.operation = "sync account"}),
-                          redress::ServerError);
-    REQUIRE_THROWS_AS(policy.call([] { return 1; }, {.operation = "sync account"}), redress::CircuitOpenError);
-    clock.advance(30s);
-    REQUIRE(policy.call([] { return 1; }, {.operation = "sync account"}) == 1);  // the probe closes it
-    bool stop = false;
-    REQUIRE_THROWS_AS(policy.call(
-                          [&]() -> int {
-                              stop = true;
-                              throw redress::ServerError("504");
-                          },
-                          {.operation = "drain", .abort_if = [&] { return stop; }}),
-                      redress::AbortRetryError);
+    redress::it::run_every_event(on_metric, redress::it::Hook::Metric, redress::testing::instant_retries,
+                                 [] { throw redress::PermanentError("schema"); });
 }
 
 std::string invalid_argument_message(const PrometheusOptions& options) {

@@ -6,6 +6,8 @@
 #include <redress/redress.hpp>
 #include <redress/testing.hpp>
 
+#include "every_event.hpp"
+
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/sinks/ringbuffer_sink.h>
 
@@ -62,49 +64,11 @@ void check_lines(const std::vector<std::string>& actual, const std::vector<std::
     }
 }
 
-// A fixed script against one policy (retry + breaker, virtual time): every kind of line.
+// The shared script (support/every_event.hpp): every kind of event.
 void run_script(const redress::EventHook& on_log) {
-    redress::testing::ManualClock clock;
-    redress::CircuitBreaker breaker{{.failure_threshold = 2, .window = 60s, .recovery_timeout = 30s, .clock = clock}};
-    redress::Policy policy{
-        redress::Retry{
-            .result_classifier = [](const int& v) -> std::optional<redress::Classification> {
-                if (v >= 0) return std::nullopt;
-                return redress::Classification{.klass = redress::ErrorClass::RateLimit, .retry_after = 2s};
-            },
-            .strategy = [](const redress::BackoffContext& ctx) { return ctx.attempt * 100ms + 500us; },
-            .max_attempts = 3,
-            .sleeper = redress::testing::AdvancingSleeper(clock),
-            .clock = clock,
-            .on_log = on_log,
-        },
-        breaker,
-    };
-
-    int calls = 0;
-    REQUIRE(policy.call(
-                [&] {
-                    if (++calls < 3) throw redress::ServerError("503");
-                    return calls;
-                },
-                {.operation = "GET /users/\"1\""}) == 3);
-    REQUIRE_THROWS_AS(policy.call([]() -> int { throw Rejected("schema"); }, {.operation = "save"}), Rejected);
-    calls = 0;
-    REQUIRE(policy.call([&] { return ++calls == 1 ? -1 : 7; }, {.operation = "quota"}) == 7);
-    for (int i = 0; i < 2; ++i)  // two exhausted operations open the breaker
-        REQUIRE_THROWS_AS(policy.call([]() -> int { throw redress::ServerError("502"); }, {.operation = "sync account"}),
-                          redress::ServerError);
-    REQUIRE_THROWS_AS(policy.call([] { return 1; }, {.operation = "sync account"}), redress::CircuitOpenError);
-    clock.advance(30s);
-    REQUIRE(policy.call([] { return 1; }, {.operation = "sync account"}) == 1);  // the probe closes it
-    bool stop = false;
-    REQUIRE_THROWS_AS(policy.call(
-                          [&]() -> int {
-                              stop = true;
-                              throw redress::ServerError("504");
-                          },
-                          {.operation = "drain", .abort_if = [&] { return stop; }}),
-                      redress::AbortRetryError);
+    redress::it::run_every_event(
+        on_log, redress::it::Hook::Log, [](const redress::BackoffContext& ctx) { return ctx.attempt * 100ms + 500us; },
+        [] { throw Rejected("schema"); });
 }
 
 // ---- a logfmt reader, to show the lines parse back ------------------------------------
