@@ -1,9 +1,7 @@
 // The breaker's modes and options beyond the Python original's count mode: the default ratio
 // mode, consecutive failures, several half-open probes, recovery growth, snapshot/restore and
 // the on_state_change hook.
-#include <redress/circuit_breaker.hpp>
-#include <redress/errors.hpp>
-#include <redress/strategies.hpp>
+#include <redress/redress.hpp>
 #include <redress/testing/manual_clock.hpp>
 
 #include <catch2/catch.hpp>
@@ -605,4 +603,34 @@ TEST_CASE("on_state_change may read the breaker, and what it throws is swallowed
     CHECK(probe.transition == half_open);
     CHECK(b.record_success(probe) == closed);
     CHECK(seen_inside == std::vector<CircuitState>{CircuitState::Open, CircuitState::HalfOpen, CircuitState::Closed});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ratio mode on the steady clock: the fast paths of a success
+
+TEST_CASE("on the steady clock a default breaker counts every success, through a policy and by hand") {
+    // No sleeping: the steady clock runs, and all calls fall well within the 60 s window.
+    redress::CircuitBreaker breaker;
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+    for (int i = 0; i < 500; ++i) CHECK(policy.call([] { return 1; }) == 1);  // the quiet path: counted at its start
+    CHECK(breaker.snapshot().calls == 500u);
+    for (int i = 0; i < 500; ++i) {
+        const auto p = breaker.allow();
+        (void)breaker.record_success(p);  // by hand: the coarse clock tells the bucket
+    }
+    (void)policy.execute([]() -> int { throw redress::ServerError("503"); });
+    const auto s = breaker.snapshot();
+    CHECK(s.calls == 1001u);
+    CHECK(s.failures == 1u);
+    CHECK(breaker.state() == CircuitState::Closed);
+}
+
+TEST_CASE("a call counted at a time a window old does not take its slot back from the current bucket") {
+    redress::CircuitBreaker breaker;  // steady clock: record_plain_success(start) counts at `start`
+    auto& core = redress::detail::BreakerAccess::core(breaker);
+    const auto now = std::chrono::steady_clock::now();
+    core.record_plain_success(now);
+    core.record_plain_success(now);
+    core.record_plain_success(now - 60s);  // 32 buckets earlier: the same slot, long gone
+    CHECK(breaker.snapshot().calls == 2u);
 }
