@@ -262,7 +262,13 @@ public:
                     const auto half_open = next(w, HalfOpen) + one_probe;
                     if (word_.compare_exchange_strong(w, half_open, std::memory_order_acq_rel,
                                                       std::memory_order_acquire)) {
-                        since_.store(now, std::memory_order_relaxed);
+                        {
+                            // Every other writer of since_ holds the lock: under it, this change
+                            // is dated only while it is still the latest (once per opening).
+                            std::lock_guard lock(mutex_);
+                            if (((word_.load(std::memory_order_acquire) ^ half_open) & ~probe_mask) == 0)
+                                since_.store(now, std::memory_order_relaxed);
+                        }
                         notify(BreakerStateChange{CircuitState::Open, CircuitState::HalfOpen,
                                                   TransitionReason::RecoveryElapsed, at(now)});
                         return probe_permit(half_open, BreakerTransition{EventName::CircuitHalfOpen, CircuitState::HalfOpen});
