@@ -137,10 +137,31 @@ TEST_CASE("every mode, with several probes and recovery growth: never more probe
                 counts.count(t);
             }
         };
+        // A fifth thread watches: every snapshot taken amid the traffic is self-consistent.
+        std::atomic<long> snapshots{0};
+        std::atomic<long> bad_snapshots{0};
+        auto observer = [&] {
+            CircuitBreaker b = shared;
+            while (std::chrono::steady_clock::now() < stop_at) {
+                const auto s = b.snapshot();
+                ++snapshots;
+                const bool ok = s.probes_in_flight >= 0 && s.probes_in_flight <= limit &&
+                                (s.probes_in_flight == 0 || s.state == CircuitState::HalfOpen) &&
+                                (s.state != CircuitState::Closed || s.probe_successes == 0) &&
+                                s.probe_successes < config.options.close_after && s.openings >= 0 &&
+                                (!s.calls || *s.calls >= s.failures) && !redress::to_json(s).empty();
+                if (!ok) ++bad_snapshots;
+                std::this_thread::yield();
+            }
+        };
         std::vector<std::thread> threads;
         for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, 77U + t);
+        threads.emplace_back(observer);
         for (auto& t : threads) t.join();
 
+        INFO("snapshots " << snapshots << ", inconsistent " << bad_snapshots);
+        CHECK(bad_snapshots == 0);
+        CHECK(snapshots > 0);
         INFO("probes " << counts.probes << ", opened " << counts.opened << ", half_open " << counts.half_open
                        << ", closed " << counts.closed << ", most probes at once " << counts.most_probes);
         CHECK(counts.illegal == 0);
