@@ -30,7 +30,8 @@ int main() {
 
     // A policy is checked with its breaker. Count mode, 5 failures in 60 s: a note, since
     // whether that is too sensitive depends on the traffic.
-    redress::Policy policy{redress::Retry{.strategy = redress::decorrelated_jitter({.max = 5s})}, redress::CircuitBreaker{}};
+    redress::Policy policy{redress::Retry{.strategy = redress::decorrelated_jitter({.max = 5s})},
+                           redress::CircuitBreaker{{.failure_threshold = 5}}};
     const redress::LintReport with_breaker = redress::lint(policy);
     std::printf("%s", with_breaker.to_string().c_str());
 

@@ -11,6 +11,7 @@
 //   fmt::print("{}\n", outcome);                           // failed stop_reason=... elapsed=312.457ms
 //   fmt::print("{}\n", redress::fmt_duration(outcome.elapsed));  // 312.457ms
 //   fmt::print("{}\n", outcome.elapsed);                   // 312456789ns (fmt's chrono formatter)
+//   fmt::print("{}\n", breaker.snapshot());                // open since=12s mode=ratio failures=0 ... recovery_timeout=30s
 //
 // Formatters are defined for redress's own types only. Standard types belong to fmt:
 // durations use fmt's chrono formatter (<fmt/chrono.h>, included here so that
@@ -29,6 +30,7 @@
 #include <fmt/format.h>
 
 #include <redress/vocabulary.hpp>
+#include <redress/circuit_breaker.hpp>
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/wire_enum.hpp>
@@ -302,6 +304,37 @@ struct fmt::formatter<redress::RetryTimeline, char> : redress::detail::NoSpecFor
             out = fmt::format_to(out, "{}", entry);
         }
         return out;
+    }
+};
+/// A breaker snapshot as one line: the state (and `isolated`), then `since` (the clock
+/// reading, as a duration from the clock's epoch), `mode`, `failures`, `calls` and
+/// `failure_ratio` when present, the probes, `openings` and `recovery_timeout`:
+/// `closed since=12s mode=ratio failures=3 calls=10 failure_ratio=0.3 probes_in_flight=0
+/// probe_successes=0 openings=0 recovery_timeout=30s`.
+template <>
+struct fmt::formatter<redress::BreakerSnapshot, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::BreakerSnapshot& s, FormatContext& ctx) const -> decltype(ctx.out()) {
+        namespace d = redress::detail;
+        auto out = fmt::format_to(ctx.out(), "{}", s.state);
+        if (s.isolated) out = fmt::format_to(out, " isolated");
+        out = d::format_duration_to(fmt::format_to(out, " since="), s.since.time_since_epoch());
+        out = fmt::format_to(out, " mode={} failures={}", s.mode, s.failures);
+        if (s.calls) out = fmt::format_to(out, " calls={}", *s.calls);
+        if (s.failure_ratio) out = fmt::format_to(out, " failure_ratio={}", *s.failure_ratio);
+        out = fmt::format_to(out, " probes_in_flight={} probe_successes={} openings={}", s.probes_in_flight,
+                             s.probe_successes, s.openings);
+        return d::format_duration_to(fmt::format_to(out, " recovery_timeout="), s.recovery_timeout);
+    }
+};
+
+/// A breaker's state change as one line: `closed -> open reason=failures at=12s`.
+template <>
+struct fmt::formatter<redress::BreakerStateChange, char> : redress::detail::NoSpecFormatter {
+    template <class FormatContext>
+    auto format(const redress::BreakerStateChange& c, FormatContext& ctx) const -> decltype(ctx.out()) {
+        auto out = fmt::format_to(ctx.out(), "{} -> {} reason={} at=", c.from, c.to, c.reason);
+        return redress::detail::format_duration_to(out, c.at.time_since_epoch());
     }
 };
 /// @endcond

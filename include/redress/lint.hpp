@@ -337,14 +337,37 @@ void lint_breaker(const CircuitBreakerOptions& o, LintReport& report) {
     // Count mode opens on a number of failures per window whatever the traffic: for a busy
     // service a handful per window is noise, not an outage.
     constexpr long long busy_calls_per_second = 10000;
-    if (!o.failure_ratio && o.failure_threshold > 0 && o.failure_threshold <= 10 && o.window >= std::chrono::seconds(10)) {
+    const int threshold = o.failure_threshold.value_or(0);
+    if (threshold > 0 && threshold <= 10 && o.window >= std::chrono::seconds(10)) {
         const long long seconds = std::chrono::duration_cast<std::chrono::seconds>(o.window).count();
         report.notes.push_back(
             {"breaker-count-threshold", "failure_threshold",
-             "count mode opens the breaker on " + std::to_string(o.failure_threshold) + " failures in " +
+             "count mode opens the breaker on " + std::to_string(threshold) + " failures in " +
                  lint_format(o.window) + " whatever the traffic: at 10000 calls/s that is 1 failure in " +
-                 std::to_string(busy_calls_per_second * seconds / o.failure_threshold) +
-                 " calls; for a busy service set failure_ratio (with minimum_throughput)"});
+                 std::to_string(busy_calls_per_second * seconds / threshold) +
+                 " calls; for a busy service leave the mode unset (failure ratio) or set failure_ratio"});
+    }
+    const bool ratio_mode = !o.failure_threshold && !o.consecutive_failures;
+    const CircuitBreakerOptions defaults{};
+    if (!ratio_mode && o.minimum_throughput != defaults.minimum_throughput) {
+        report.warnings.push_back({"breaker-unused-minimum-throughput", "minimum_throughput",
+                                   "minimum_throughput applies to ratio mode only; this breaker counts " +
+                                       std::string(o.failure_threshold ? "failures in the window (failure_threshold)"
+                                                                       : "failures in a row (consecutive_failures)")});
+    }
+    // A ratio over a handful of calls is noise: at a minimum of 5, 3 failures of 5 calls open a
+    // breaker at ratio 0.5, which a healthy service at a 10 % error rate reaches by chance.
+    constexpr int small_throughput = 20;
+    if (ratio_mode && o.minimum_throughput < small_throughput) {
+        report.notes.push_back({"breaker-small-minimum-throughput", "minimum_throughput",
+                                "a failure ratio over fewer than " + std::to_string(small_throughput) +
+                                    " calls is noise (minimum_throughput = " + std::to_string(o.minimum_throughput) +
+                                    "): a few unlucky calls open the breaker"});
+    }
+    if (!o.recovery_backoff && o.max_recovery_timeout != defaults.max_recovery_timeout) {
+        report.warnings.push_back({"breaker-unused-max-recovery-timeout", "max_recovery_timeout",
+                                   "max_recovery_timeout caps recovery_backoff, which is not set: the breaker "
+                                   "always waits recovery_timeout"});
     }
 }
 
@@ -386,9 +409,11 @@ template <class = void>
     });
 }
 
-/// Checks a built circuit breaker: no errors (construction validated it); a note when count
-/// mode opens it on a few failures per window, which a busy service reaches at a tiny
-/// failure rate.
+/// Checks a built circuit breaker: no errors (construction validated it); warnings for
+/// options its mode never reads (`minimum_throughput` outside ratio mode,
+/// `max_recovery_timeout` without `recovery_backoff`); notes when count mode opens it on a
+/// few failures per window (which a busy service reaches at a tiny failure rate) or ratio
+/// mode decides over fewer than 20 calls.
 template <class = void>
 [[nodiscard]] LintReport lint(const CircuitBreaker& breaker) {
     LintReport report;

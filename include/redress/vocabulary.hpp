@@ -176,4 +176,44 @@ struct detail::WireNames<CircuitState> {
     }};
 };
 
+/// How a circuit breaker decides to open (see docs/circuit_breaker.md, "Modes").
+enum class BreakerMode {
+    Ratio,       ///< failures / calls within the window, over a minimum throughput (the default)
+    Count,       ///< `failure_threshold` failures within the window (the Python original)
+    Consecutive  ///< `consecutive_failures` failures in a row
+};
+
+template <>
+struct detail::WireNames<BreakerMode> {
+    static constexpr std::array<WireName<BreakerMode>, 3> values{{
+        {BreakerMode::Ratio, "ratio"},
+        {BreakerMode::Count, "count"},
+        {BreakerMode::Consecutive, "consecutive"},
+    }};
+};
+
+/// Why a circuit breaker changed state, as passed to its `on_state_change` hook.
+enum class TransitionReason {
+    Failures,         ///< closed -> open: the failures reached the mode's threshold
+    RecoveryElapsed,  ///< open -> half-open: a call arrived after the recovery timeout
+    ProbesSucceeded,  ///< half-open -> closed: `close_after` probes succeeded
+    ProbeFailed,      ///< half-open -> open: a probe failed with a `trip_on` class
+    Isolated,         ///< -> open: `isolate()`
+    Reset,            ///< -> closed: `reset()`
+    Restored          ///< -> the snapshot's state: `restore()`
+};
+
+template <>
+struct detail::WireNames<TransitionReason> {
+    static constexpr std::array<WireName<TransitionReason>, 7> values{{
+        {TransitionReason::Failures, "failures"},
+        {TransitionReason::RecoveryElapsed, "recovery_elapsed"},
+        {TransitionReason::ProbesSucceeded, "probes_succeeded"},
+        {TransitionReason::ProbeFailed, "probe_failed"},
+        {TransitionReason::Isolated, "isolated"},
+        {TransitionReason::Reset, "reset"},
+        {TransitionReason::Restored, "restored"},
+    }};
+};
+
 }  // namespace redress

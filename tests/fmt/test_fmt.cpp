@@ -48,6 +48,8 @@ TEST_CASE("every enum formats as its wire value") {
     check_enum_formats_as_wire_value<redress::AttemptDecision>();
     check_enum_formats_as_wire_value<redress::SleepDecision>();
     check_enum_formats_as_wire_value<redress::CircuitState>();
+    check_enum_formats_as_wire_value<redress::BreakerMode>();
+    check_enum_formats_as_wire_value<redress::TransitionReason>();
     CHECK(fmt::format("{}", redress::ErrorClass::RateLimit) == "RATE_LIMIT");
     CHECK(fmt::format("{}", redress::CircuitState::HalfOpen) == "half_open");
 }
@@ -269,4 +271,30 @@ TEST_CASE("redress enums inside ranges print bare, not quoted as strings") {
     CHECK(fmt::format("{}", classes) == "[TRANSIENT, RATE_LIMIT]");
     CHECK(fmt::format("{}", std::vector<redress::CircuitState>{redress::CircuitState::HalfOpen}) == "[half_open]");
     CHECK(fmt::format("{:?}", redress::ErrorClass::Auth) == "\"AUTH\"");  // asked for explicitly
+}
+
+TEST_CASE("a breaker snapshot and a state change format as one line") {
+    using namespace std::chrono_literals;
+    redress::BreakerSnapshot s{.state = redress::CircuitState::Closed,
+                               .since = redress::TimePoint{12s},
+                               .mode = redress::BreakerMode::Ratio,
+                               .failures = 3,
+                               .calls = 10,
+                               .failure_ratio = 0.3,
+                               .recovery_timeout = 30s};
+    CHECK(fmt::format("{}", s) ==
+          "closed since=12s mode=ratio failures=3 calls=10 failure_ratio=0.3 probes_in_flight=0 probe_successes=0 "
+          "openings=0 recovery_timeout=30s");
+    s = redress::BreakerSnapshot{.state = redress::CircuitState::Open,
+                                 .isolated = true,
+                                 .since = redress::TimePoint{1500ms},
+                                 .mode = redress::BreakerMode::Consecutive,
+                                 .openings = 2,
+                                 .recovery_timeout = 1min};
+    CHECK(fmt::format("{}", s) ==
+          "open isolated since=1500ms mode=consecutive failures=0 probes_in_flight=0 probe_successes=0 openings=2 "
+          "recovery_timeout=60s");
+    const redress::BreakerStateChange c{redress::CircuitState::HalfOpen, redress::CircuitState::Open,
+                                        redress::TransitionReason::ProbeFailed, redress::TimePoint{90s}};
+    CHECK(fmt::format("{}", c) == "half_open -> open reason=probe_failed at=90s");
 }

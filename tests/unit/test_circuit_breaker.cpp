@@ -63,14 +63,23 @@ TEST_CASE("breaker options accept designated initializers as users write them") 
     STATIC_REQUIRE_FALSE(std::is_convertible_v<redress::CircuitBreakerOptions, CircuitBreaker>);
 }
 
-TEST_CASE("breaker defaults: threshold 5, window 60 s, recovery 30 s, trip on Transient and ServerError") {
+TEST_CASE("breaker defaults: ratio 0.5 over at least 100 calls, window 60 s, recovery 30 s, one probe") {
     CircuitBreaker b;
     const auto& o = b.options();
-    CHECK(o.failure_threshold == 5);
+    CHECK(b.mode() == redress::BreakerMode::Ratio);
+    CHECK(o.failure_ratio == 0.5);
+    CHECK(o.minimum_throughput == 100);
+    CHECK_FALSE(o.failure_threshold.has_value());
+    CHECK_FALSE(o.consecutive_failures.has_value());
     CHECK(o.window == 60s);
     CHECK(o.recovery_timeout == 30s);
     CHECK(o.trip_on == redress::ErrorClassSet{ErrorClass::Transient, ErrorClass::ServerError});
-    CHECK_FALSE(o.failure_ratio.has_value());
+    CHECK(o.half_open_probes == 1);
+    CHECK(o.close_after == 1);
+    CHECK_FALSE(static_cast<bool>(o.recovery_backoff));
+    CHECK(CircuitBreaker{{.failure_threshold = 5}}.mode() == redress::BreakerMode::Count);
+    CHECK(CircuitBreaker{{.consecutive_failures = 5}}.mode() == redress::BreakerMode::Consecutive);
+    CHECK(CircuitBreaker{{.failure_ratio = 0.2}}.mode() == redress::BreakerMode::Ratio);
 }
 
 TEST_CASE("invalid breaker options throw InvalidOption naming the option") {

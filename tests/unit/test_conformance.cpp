@@ -435,7 +435,7 @@ TEST_CASE("a breaker-only policy calls the attempt hooks once per started attemp
     for (Path path : {Path::Sync, Path::Coroutine}) {
         INFO(name(path));
         Fixture f;
-        redress::Policy policy{redress::CircuitBreaker{{.clock = f.clock}}};
+        redress::Policy policy{redress::CircuitBreaker{{.failure_threshold = 5, .clock = f.clock}}};
         std::vector<std::string> hooks;
         auto o = f.options();
         o.on_attempt_start = [&](const redress::AttemptContext& c) { hooks.push_back("start " + std::to_string(c.attempt)); };
@@ -456,7 +456,7 @@ TEST_CASE("a breaker-only policy reports an operation's AbortRetryError as an ab
     for (Path path : {Path::Sync, Path::Coroutine}) {
         INFO(name(path));
         Fixture f;
-        redress::CircuitBreaker breaker{{.clock = f.clock}};
+        redress::CircuitBreaker breaker{{.failure_threshold = 5, .clock = f.clock}};
         redress::Policy policy{breaker};
         const auto out = execute_on(path, policy, f.script({abort_step()}), f.options());
         CHECK(out.stop_reason == StopReason::Aborted);
@@ -474,7 +474,7 @@ TEST_CASE("a breaker-only policy measures elapsed on its breaker's clock") {
     for (Path path : {Path::Sync, Path::Coroutine}) {
         INFO(name(path));
         Fixture f;
-        redress::Policy policy{redress::CircuitBreaker{{.clock = f.clock}}};
+        redress::Policy policy{redress::CircuitBreaker{{.failure_threshold = 5, .clock = f.clock}}};
         CHECK(execute_on(path, policy, f.script({Step{"", 1, 250ms}}), f.options()).elapsed == 250ms);
         CHECK(execute_on(path, policy, f.script({fail("x", 40ms)}), f.options()).elapsed == 40ms);
     }

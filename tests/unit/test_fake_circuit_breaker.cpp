@@ -24,6 +24,9 @@ concept SameShapeAsCircuitBreaker = requires(B& b, const B& cb, const redress::B
     b.isolate();
     b.reset();
     { cb.options() } -> std::same_as<const redress::CircuitBreakerOptions&>;
+    { cb.snapshot() } -> std::same_as<redress::BreakerSnapshot>;
+    b.restore(cb.snapshot());
+    { cb.mode() } -> std::same_as<redress::BreakerMode>;
 };
 
 }  // namespace
@@ -119,4 +122,26 @@ TEST_CASE("fake breaker set_state sets what state() reports") {
     fake.set_state(CircuitState::HalfOpen);
     CHECK(fake.state() == CircuitState::HalfOpen);
     CHECK(fake.allow().state == CircuitState::HalfOpen);
+}
+
+TEST_CASE("fake breaker snapshots its state and restores a snapshot's state, counting restores") {
+    FakeCircuitBreaker fake;
+    CHECK(fake.options().failure_ratio == redress::CircuitBreakerOptions::default_failure_ratio);
+    CHECK(fake.mode() == redress::BreakerMode::Ratio);
+    auto s = fake.snapshot();
+    CHECK(s.state == CircuitState::Closed);
+    CHECK_FALSE(s.isolated);
+    CHECK(s.recovery_timeout == redress::CircuitBreakerOptions{}.recovery_timeout);
+    fake.isolate();
+    s = fake.snapshot();
+    CHECK(s.state == CircuitState::Open);
+    CHECK(s.isolated);
+
+    FakeCircuitBreaker restarted;
+    restarted.restore(s);
+    CHECK(restarted.restore_calls() == 1);
+    CHECK(restarted.state() == CircuitState::Open);
+    CHECK_FALSE(restarted.allow().allowed);  // isolated: rejects
+    restarted.reset();
+    CHECK(restarted.allow().allowed);
 }

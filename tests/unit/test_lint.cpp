@@ -165,10 +165,10 @@ TEST_CASE("lint reads RetryConfig and built policies alike") {
     cfg.strategy = redress::constant(1ms);
     CHECK(redress::lint(cfg).ok());
 
-    redress::Policy breaker_only{redress::CircuitBreaker{}};
+    redress::Policy breaker_only{redress::CircuitBreaker{{.failure_threshold = 5}}};
     CHECK(redress::lint(breaker_only).clean());
     CHECK(redress::lint(breaker_only).has("breaker-count-threshold"));  // a note: clean() allows it
-    redress::Policy both{base(), redress::CircuitBreaker{}};
+    redress::Policy both{base(), redress::CircuitBreaker{{.failure_threshold = 5}}};
     CHECK(redress::lint(both).clean());
     CHECK(redress::lint(both).has("breaker-count-threshold"));
 }
@@ -316,7 +316,7 @@ TEST_CASE("lint warns when the budget's window is shorter than the shortest back
 }
 
 TEST_CASE("lint notes a count-mode breaker that a busy service opens at a tiny failure rate") {
-    auto report = redress::lint(redress::CircuitBreaker{});  // 5 failures in 60 s
+    auto report = redress::lint(redress::CircuitBreaker{{.failure_threshold = 5}});  // 5 failures in 60 s
     CHECK(report.clean());
     REQUIRE(report.notes.size() == 1);
     CHECK(report.notes[0].code == "breaker-count-threshold");
@@ -326,8 +326,39 @@ TEST_CASE("lint notes a count-mode breaker that a busy service opens at a tiny f
 
     CHECK(redress::lint(redress::CircuitBreaker{{.failure_threshold = 10, .window = 10s}}).has("breaker-count-threshold"));
     CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.failure_threshold = 11}}).has("breaker-count-threshold"));
-    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.window = 9s}}).has("breaker-count-threshold"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.failure_threshold = 5, .window = 9s}}).has("breaker-count-threshold"));
     CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.failure_ratio = 0.5}}).has("breaker-count-threshold"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.consecutive_failures = 5}}).has("breaker-count-threshold"));
+}
+
+TEST_CASE("lint finds nothing to say about the default breaker (ratio mode, minimum throughput 100)") {
+    const auto report = redress::lint(redress::CircuitBreaker{});
+    CHECK(report.errors.empty());
+    CHECK(report.warnings.empty());
+    CHECK(report.notes.empty());
+}
+
+TEST_CASE("lint warns about breaker options the chosen mode never reads, and notes a ratio over a few calls") {
+    auto report = redress::lint(redress::CircuitBreaker{{.failure_threshold = 50, .minimum_throughput = 20}});
+    REQUIRE(report.warnings.size() == 1);
+    CHECK(report.warnings[0].code == "breaker-unused-minimum-throughput");
+    CHECK(report.warnings[0].option == "minimum_throughput");
+    CHECK(redress::lint(redress::CircuitBreaker{{.consecutive_failures = 5, .minimum_throughput = 20}})
+              .has("breaker-unused-minimum-throughput"));
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.minimum_throughput = 20}}).has("breaker-unused-minimum-throughput"));
+
+    report = redress::lint(redress::CircuitBreaker{{.max_recovery_timeout = 1h}});
+    REQUIRE(report.warnings.size() == 1);
+    CHECK(report.warnings[0].code == "breaker-unused-max-recovery-timeout");
+    CHECK(redress::lint(redress::CircuitBreaker{{.recovery_backoff = redress::exponential({.base = 60s, .max = 1h}),
+                                                 .max_recovery_timeout = 1h}})
+              .clean());
+
+    report = redress::lint(redress::CircuitBreaker{{.minimum_throughput = 19}});
+    CHECK(report.clean());
+    REQUIRE(report.notes.size() == 1);
+    CHECK(report.notes[0].code == "breaker-small-minimum-throughput");
+    CHECK_FALSE(redress::lint(redress::CircuitBreaker{{.minimum_throughput = 20}}).has("breaker-small-minimum-throughput"));
 }
 
 TEST_CASE("lint notes a deadline of an hour or more") {

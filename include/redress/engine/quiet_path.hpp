@@ -160,7 +160,9 @@ REDRESS_INLINE ending_t<T, E> run_quietly(const PolicyT& policy, F& fn) {
     }
     notify_success(cfg.strategy);  // (a quiet policy has no per-class strategy to tell)
     if constexpr (PolicyT::has_breaker) {
-        if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>) {
+        if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker> && std::is_same_v<Now, ReadSteady>) {
+            BreakerAccess::core(policy.circuit_breaker()).record_plain_success(start);
+        } else if constexpr (std::is_same_v<typename PolicyT::breaker_type, CircuitBreaker>) {
             BreakerAccess::core(policy.circuit_breaker()).record_plain_success();
         } else {
             (void)policy.circuit_breaker().record_success(held());

@@ -153,7 +153,29 @@ public:
         state_->state = CircuitState::Closed;
     }
 
-    /// The options of a default breaker (a fake has no thresholds of its own).
+    /// What the fake reports: its `state()`, isolation, mode `Ratio`, the default recovery
+    /// timeout, and no counts (a fake counts calls, not a window).
+    [[nodiscard]] BreakerSnapshot snapshot() const {
+        std::lock_guard lock(state_->mutex);
+        BreakerSnapshot s;
+        s.state = state_->state;
+        s.isolated = state_->isolated;
+        s.recovery_timeout = state_->options.recovery_timeout;
+        return s;
+    }
+
+    /// Takes the snapshot's state and isolation (the script is kept); counts the call.
+    void restore(const BreakerSnapshot& snapshot) {
+        std::lock_guard lock(state_->mutex);
+        ++state_->restore_calls;
+        state_->state = snapshot.state;
+        state_->isolated = snapshot.isolated;
+    }
+
+    /// `Ratio`, the mode of a default breaker.
+    [[nodiscard]] BreakerMode mode() const noexcept { return BreakerMode::Ratio; }
+
+    /// The options of a default breaker, as validated (a fake has no thresholds of its own).
     [[nodiscard]] const CircuitBreakerOptions& options() const noexcept { return state_->options; }
 
     /// Calls of `allow()`, rejected ones included.
@@ -170,6 +192,8 @@ public:
     [[nodiscard]] int isolate_calls() const { return read(&Shared::isolate_calls); }
     /// Calls of `reset()`.
     [[nodiscard]] int reset_calls() const { return read(&Shared::reset_calls); }
+    /// Calls of `restore()`.
+    [[nodiscard]] int restore_calls() const { return read(&Shared::restore_calls); }
     /// The class of the last `record_failure`, if any.
     [[nodiscard]] std::optional<ErrorClass> last_failure_class() const {
         std::lock_guard lock(state_->mutex);
@@ -196,8 +220,9 @@ private:
         int cancels = 0;
         int isolate_calls = 0;
         int reset_calls = 0;
+        int restore_calls = 0;
         std::optional<ErrorClass> last_failure_class;
-        CircuitBreakerOptions options{};
+        CircuitBreakerOptions options{.failure_ratio = CircuitBreakerOptions::default_failure_ratio};
     };
 
     std::optional<BreakerTransition> close_locked() {
