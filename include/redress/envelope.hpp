@@ -180,9 +180,10 @@ template <class S>
     return e;
 }
 
-/// `a × b` for counts >= 1, saturating at the largest `std::int64_t`.
+/// `a × b` for counts, saturating at the largest `std::int64_t` (a count below 1 gives 0).
 [[nodiscard]] constexpr std::int64_t saturating_product(std::int64_t a, std::int64_t b) noexcept {
     constexpr std::int64_t top = INT64_MAX;
+    if (a <= 0 || b <= 0) return 0;
     return a > top / b ? top : a * b;
 }
 

@@ -143,6 +143,10 @@ static_assert(through.max_attempt_time == 170ms);  // 3 × 50 ms + 2 × 10 ms
 static_assert(through.max_time == 710ms);          // 3 × 170 ms + 2 × 100 ms
 static_assert(through.max_sleep == 260ms);         // 2 × 100 ms outside, 3 × 20 ms inside
 static_assert(redress::envelope(outer_untimed).max_time.is_infinite());  // alone, its attempts are unbounded
+// Requests saturate through deep nesting instead of overflowing.
+constexpr redress::Envelope wide{.max_attempts = INT_MAX, .max_requests = INT_MAX};
+static_assert(redress::nest(wide, wide).max_requests == std::int64_t{INT_MAX} * INT_MAX);
+static_assert(redress::nest(wide, wide, wide).max_requests == INT64_MAX);
 
 // ---- virtual time ----------------------------------------------------------------------
 
