@@ -79,37 +79,38 @@ private:
 /// Built from pairs: `PerClass<int>{{ErrorClass::RateLimit, 3}, {ErrorClass::ServerError, 5}}`.
 /// A class listed twice keeps the last value. A value outside `ErrorClass` can never be a
 /// key: `set` throws, and the lookups (`find`, `contains`, `erase`) treat it as absent.
+/// `constexpr` when `T` is a literal type (`PerClass<int>` in a `RetryLimits`).
 template <class T>
 class PerClass {
 public:
-    PerClass() = default;
+    constexpr PerClass() = default;
     /// The table of `entries`; a class listed twice keeps the last value. Throws
     /// `std::invalid_argument` for a value outside `ErrorClass`.
-    PerClass(std::initializer_list<std::pair<ErrorClass, T>> entries) {
+    constexpr PerClass(std::initializer_list<std::pair<ErrorClass, T>> entries) {
         for (const auto& [klass, value] : entries) set(klass, value);
     }
 
     /// Sets (or replaces) the entry for `klass`. Throws `std::invalid_argument` for a value
     /// outside `ErrorClass`.
-    void set(ErrorClass klass, T value) {
+    constexpr void set(ErrorClass klass, T value) {
         const auto i = slot_of(klass);
         if (i == error_class_count) throw std::invalid_argument("redress: not an ErrorClass value");
         slots_[i] = std::move(value);
     }
     /// Removes the entry for `klass`, if any (a value outside `ErrorClass` has none).
-    void erase(ErrorClass klass) noexcept {
+    constexpr void erase(ErrorClass klass) noexcept {
         if (const auto i = slot_of(klass); i != error_class_count) slots_[i].reset();
     }
 
     /// The entry for `klass`, or null (always null for a value outside `ErrorClass`).
-    [[nodiscard]] const T* find(ErrorClass klass) const noexcept {
+    [[nodiscard]] constexpr const T* find(ErrorClass klass) const noexcept {
         const auto i = slot_of(klass);
         return i != error_class_count && slots_[i] ? &*slots_[i] : nullptr;
     }
     /// True when `klass` has an entry (never for a value outside `ErrorClass`).
-    [[nodiscard]] bool contains(ErrorClass klass) const noexcept { return find(klass) != nullptr; }
+    [[nodiscard]] constexpr bool contains(ErrorClass klass) const noexcept { return find(klass) != nullptr; }
     /// True when no class has an entry.
-    [[nodiscard]] bool empty() const noexcept {
+    [[nodiscard]] constexpr bool empty() const noexcept {
         for (const auto& s : slots_)
             if (s) return false;
         return true;
@@ -117,7 +118,7 @@ public:
 
     /// Calls `f(ErrorClass, const T&)` for every entry, in enumerator order.
     template <class F>
-    void for_each(F&& f) const {
+    constexpr void for_each(F&& f) const {
         for (std::size_t i = 0; i < slots_.size(); ++i)
             if (slots_[i]) f(static_cast<ErrorClass>(i), *slots_[i]);
     }

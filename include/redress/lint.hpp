@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <redress/circuit_breaker.hpp>
+#include <redress/envelope.hpp>
 #include <redress/error_class.hpp>
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>
@@ -178,6 +179,7 @@ struct LintInput {
     const std::optional<Budget>* budget = nullptr;
     SleepPlan sleeps{};  ///< the default strategy's, when known
     std::optional<Duration> clock_resolution{};  ///< the policy's clock steps this coarsely
+    TimeBound max_time{};  ///< the settings' `envelope().max_time`
 };
 
 template <class = void>
@@ -322,6 +324,18 @@ template <class = void>
                      lint_format(tick) + "): a late answer is seen only to the tick");
     }
 
+    // A note, not a warning: the operation may bound itself (a socket or transfer timeout),
+    // which lint cannot see.
+    if (in.max_time.is_infinite() && in.max_attempts >= 1 && in.deadline > Duration::zero())
+        report.notes.push_back(
+            {"time-unbounded", in.attempt_timeout ? "deadline" : "attempt_timeout",
+             in.attempt_timeout
+                 ? "the worst-case time of an operation is beyond Duration::max() (redress::envelope(...).max_time "
+                   "is infinite): lower the deadline"
+                 : "is not set: an attempt may run for ever, so nothing bounds how long an operation takes "
+                   "(redress::envelope(...).max_time is infinite); with an attempt_timeout the worst case is at most "
+                   "the deadline plus one attempt_timeout"});
+
     if (in.deadline >= std::chrono::hours(1))
         report.notes.push_back(
             {"deadline-long", "deadline",
@@ -391,6 +405,7 @@ template <class C, class S, class R>
         .budget = &retry.budget,
         .sleeps = detail::sleep_plan(retry.strategy, retry.max_attempts, retry.deadline),
         .clock_resolution = retry.clock.is_coarse() ? std::optional<Duration>(CoarseClock::resolution()) : std::nullopt,
+        .max_time = envelope(retry).max_time,
     });
 }
 
@@ -406,6 +421,7 @@ template <class = void>
         .max_unknown_attempts = config.max_unknown_attempts,
         .per_class_max_attempts = &config.per_class_max_attempts,
         .budget = &config.budget,
+        .max_time = envelope(config).max_time,
     });
 }
 

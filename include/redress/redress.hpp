@@ -14,6 +14,7 @@
 #include <redress/classify.hpp>
 #include <redress/clock.hpp>
 #include <redress/decorator.hpp>
+#include <redress/envelope.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
 #include <redress/event.hpp>
@@ -26,3 +27,4 @@
 #include <redress/strategies.hpp>
 #include <redress/tags.hpp>
 #include <redress/task.hpp>
+#include <redress/time_bound.hpp>

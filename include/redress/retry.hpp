@@ -262,7 +262,7 @@ struct RejectsResults<Retry<C, S, R>> : std::bool_constant<!std::is_same_v<R, No
 
 /// Whether a strategy value is present: `NoStrategy` never, an empty `AnyStrategy` not.
 template <class S>
-[[nodiscard]] bool strategy_present(const S& s) noexcept {
+[[nodiscard]] constexpr bool strategy_present(const S& s) noexcept {
     if constexpr (std::is_same_v<S, NoStrategy>) {
         (void)s;
         return false;

@@ -27,6 +27,7 @@
 #include <redress/detail/random.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
+#include <redress/time_bound.hpp>
 
 namespace redress {
 
@@ -127,6 +128,34 @@ void notify_failure(const S& s) {
     if constexpr (requires { s.on_failure(); }) s.on_failure();
 }
 
+// ---- bounds ------------------------------------------------------------------------------
+
+/// A strategy that states an upper bound on its sleeps: a const member
+/// `sleep_bound(int retry, TimeBound prev) -> TimeBound` answering, for the retry after attempt
+/// `retry` (1 for the first) when the previous sleep was at most `prev` (zero on the first
+/// retry), a bound no sleep it returns exceeds. The bound must not decrease as `retry` or `prev`
+/// grows. Every built-in strategy has one (`constexpr` where the strategy is a literal type);
+/// `redress::envelope` reads it.
+template <class S>
+concept BoundedStrategy = requires(const S& s, int retry, TimeBound prev) {
+    { s.sleep_bound(retry, prev) } -> std::convertible_to<TimeBound>;
+};
+
+/// An upper bound on the sleep `s` answers before the retry after attempt `retry`, when the
+/// previous sleep was at most `prev`: the strategy's own `sleep_bound`, or infinite for a
+/// strategy that states none (a lambda, a legacy-form function).
+template <class S>
+[[nodiscard]] constexpr TimeBound sleep_bound(const S& s, int retry, TimeBound prev = {}) {
+    if constexpr (BoundedStrategy<S>) {
+        return TimeBound(s.sleep_bound(retry, prev));
+    } else {
+        (void)s;
+        (void)retry;
+        (void)prev;
+        return TimeBound::infinite();
+    }
+}
+
 // ---- type erasure ----------------------------------------------------------------------
 
 /// Any strategy behind one type, for per-class tables and shared configuration. Copies
@@ -164,6 +193,11 @@ public:
         if (impl_) impl_->on_failure();
     }
 
+    /// The wrapped strategy's `sleep_bound` (infinite when it states none, or when empty).
+    [[nodiscard]] TimeBound sleep_bound(int retry, TimeBound prev) const {
+        return impl_ ? impl_->bound(retry, prev) : TimeBound::infinite();
+    }
+
     /// True when a strategy is held.
     explicit operator bool() const noexcept { return impl_ != nullptr; }
 
@@ -173,6 +207,7 @@ private:
         virtual Duration call(const BackoffContext& ctx) const = 0;
         virtual void on_success() const = 0;
         virtual void on_failure() const = 0;
+        virtual TimeBound bound(int retry, TimeBound prev) const = 0;
     };
     template <class S>
     struct Model final : Base {
@@ -181,6 +216,7 @@ private:
         Duration call(const BackoffContext& ctx) const override { return invoke_strategy(s, ctx); }
         void on_success() const override { notify_success(s); }
         void on_failure() const override { notify_failure(s); }
+        TimeBound bound(int retry, TimeBound prev) const override { return redress::sleep_bound(s, retry, prev); }
         S s;
     };
 
@@ -192,15 +228,17 @@ private:
 namespace detail {
 
 /// Throws `InvalidOption` for `option` of the strategy `component` unless `ok`.
-inline void require_option(bool ok, std::string_view component, std::string_view option, std::string_view rule) {
+constexpr void require_option(bool ok, std::string_view component, std::string_view option, std::string_view rule) {
     if (!ok) invalid_option(component, option, rule);
 }
 
-[[nodiscard]] inline double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
+[[nodiscard]] constexpr double ns(Duration d) noexcept { return static_cast<double>(d.count()); }
 
 /// The attempt a strategy computes with: `ctx.attempt`, or 1 when it is below 1 (the first
 /// retry), so a wrong attempt number never overflows or grows a negative sleep.
 [[nodiscard]] constexpr int attempt_of(const BackoffContext& ctx) noexcept { return ctx.attempt < 1 ? 1 : ctx.attempt; }
+/// `attempt_of` for a bare retry number.
+[[nodiscard]] constexpr int attempt_of_retry(int retry) noexcept { return retry < 1 ? 1 : retry; }
 
 /// `base · factor^exponent`, capped at `max`, in nanoseconds, for `0 <= base <= max` and a
 /// finite `factor >= 1`: finite, in [0, max], never NaN. A zero base is zero at any exponent
@@ -210,6 +248,23 @@ inline void require_option(bool ok, std::string_view component, std::string_view
     const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
     const double grown = ns(base) * detail::pow(factor, e);
     return grown < ns(max) ? grown : ns(max);
+}
+
+/// An upper bound on `capped_growth(base, factor, exponent, max)` as a duration, computable at
+/// compile time (no `pow`): the growth by repeated multiplication, exact for an integral factor
+/// while below 2^53 ns (so equal to the sleep of `exponential` with multiplier 2, and to the
+/// cap of the jittered strategies), otherwise raised by a few parts in 2^52 to cover the
+/// rounding of `pow` (at most a nanosecond above the true sleep below 104 days).
+[[nodiscard]] constexpr Duration growth_bound(Duration base, double factor, int exponent, Duration max) noexcept {
+    if (base <= Duration::zero()) return Duration::zero();
+    const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
+    const double cap = ns(max);
+    double v = ns(base);
+    for (int i = 0; i < e && v < cap; ++i) v *= factor;
+    const bool integral = factor < 0x1.0p53 && factor == static_cast<double>(static_cast<std::int64_t>(factor));
+    const bool exact = integral && v < 0x1.0p53;
+    if (!exact) v *= 1.0 + static_cast<double>(e + 4) * 0x1.0p-52;
+    return ns_to_duration(v < cap ? v : cap);
 }
 
 }  // namespace detail
@@ -228,7 +283,7 @@ struct DecorrelatedJitterOptions {
 class DecorrelatedJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
-    explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
+    constexpr explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "decorrelated_jitter", "base", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "decorrelated_jitter", "max", "must be >= base");
     }
@@ -241,8 +296,18 @@ public:
         return detail::min_of(detail::uniform_ns(base, 3.0 * prev), options_.max);
     }
 
+    /// `min(max, 3 × max(prev, base))`: the draw's upper end, from the bound on the previous
+    /// sleep (the first retry's previous sleep counts as `base`).
+    [[nodiscard]] constexpr TimeBound sleep_bound(int, TimeBound prev) const noexcept {
+        if (prev.is_infinite()) return options_.max;
+        const double p = detail::max_of(detail::ns(prev.saturated()), detail::ns(options_.base));
+        double top = 3.0 * p;
+        if (!(top < 0x1.0p52)) top *= 1.0 + 0x1.0p-50;  // beyond 2^52 ns the draw's rounding may pass 3p
+        return detail::min_of(detail::ns_to_duration(top), options_.max);
+    }
+
     /// The validated options.
-    [[nodiscard]] const DecorrelatedJitterOptions& options() const noexcept { return options_; }
+    [[nodiscard]] constexpr const DecorrelatedJitterOptions& options() const noexcept { return options_; }
 
 private:
     DecorrelatedJitterOptions options_;
@@ -250,7 +315,7 @@ private:
 
 /// `DecorrelatedJitter` with the given options: `decorrelated_jitter({.max = 5s})`.
 /// Throws `InvalidOption` for a negative base or `max < base`.
-[[nodiscard]] inline DecorrelatedJitter decorrelated_jitter(DecorrelatedJitterOptions options = {}) {
+[[nodiscard]] constexpr DecorrelatedJitter decorrelated_jitter(DecorrelatedJitterOptions options = {}) {
     return DecorrelatedJitter{options};
 }
 
@@ -268,7 +333,7 @@ struct EqualJitterOptions {
 class EqualJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
-    explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
+    constexpr explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "equal_jitter", "base", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "equal_jitter", "max", "must be >= base");
     }
@@ -280,15 +345,20 @@ public:
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
+    /// The cap of the draw, `min(max, base · 2^retry)`.
+    [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
+        return detail::growth_bound(options_.base, 2.0, detail::attempt_of_retry(retry), options_.max);
+    }
+
     /// The validated options.
-    [[nodiscard]] const EqualJitterOptions& options() const noexcept { return options_; }
+    [[nodiscard]] constexpr const EqualJitterOptions& options() const noexcept { return options_; }
 
 private:
     EqualJitterOptions options_;
 };
 
 /// `EqualJitter` with the given options. Throws `InvalidOption` on invalid options.
-[[nodiscard]] inline EqualJitter equal_jitter(EqualJitterOptions options = {}) { return EqualJitter{options}; }
+[[nodiscard]] constexpr EqualJitter equal_jitter(EqualJitterOptions options = {}) { return EqualJitter{options}; }
 
 /// Options of `token_backoff`.
 struct TokenBackoffOptions {
@@ -304,7 +374,7 @@ struct TokenBackoffOptions {
 class TokenBackoff {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
-    explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
+    constexpr explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "token_backoff", "base", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "token_backoff", "max", "must be >= base");
     }
@@ -316,15 +386,20 @@ public:
         return detail::uniform_ns(cap / 2.0, cap);
     }
 
+    /// The cap of the draw, `min(max, base · 1.5^retry)`.
+    [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
+        return detail::growth_bound(options_.base, 1.5, detail::attempt_of_retry(retry), options_.max);
+    }
+
     /// The validated options.
-    [[nodiscard]] const TokenBackoffOptions& options() const noexcept { return options_; }
+    [[nodiscard]] constexpr const TokenBackoffOptions& options() const noexcept { return options_; }
 
 private:
     TokenBackoffOptions options_;
 };
 
 /// `TokenBackoff` with the given options. Throws `InvalidOption` on invalid options.
-[[nodiscard]] inline TokenBackoff token_backoff(TokenBackoffOptions options = {}) { return TokenBackoff{options}; }
+[[nodiscard]] constexpr TokenBackoff token_backoff(TokenBackoffOptions options = {}) { return TokenBackoff{options}; }
 
 /// Options of `full_jitter`.
 struct FullJitterOptions {
@@ -340,7 +415,7 @@ struct FullJitterOptions {
 class FullJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
-    explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
+    constexpr explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "full_jitter", "base", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "full_jitter", "max", "must be >= base");
     }
@@ -352,15 +427,20 @@ public:
         return detail::uniform_ns(0.0, cap);
     }
 
+    /// The cap of the draw, `min(max, base · 2^retry)`.
+    [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
+        return detail::growth_bound(options_.base, 2.0, detail::attempt_of_retry(retry), options_.max);
+    }
+
     /// The validated options.
-    [[nodiscard]] const FullJitterOptions& options() const noexcept { return options_; }
+    [[nodiscard]] constexpr const FullJitterOptions& options() const noexcept { return options_; }
 
 private:
     FullJitterOptions options_;
 };
 
 /// `FullJitter` with the given options. Throws `InvalidOption` on invalid options.
-[[nodiscard]] inline FullJitter full_jitter(FullJitterOptions options = {}) { return FullJitter{options}; }
+[[nodiscard]] constexpr FullJitter full_jitter(FullJitterOptions options = {}) { return FullJitter{options}; }
 
 /// Options of `exponential`.
 struct ExponentialOptions {
@@ -378,7 +458,7 @@ class Exponential {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base`, `max < base`,
     /// or a multiplier that is not finite or below 1.
-    explicit Exponential(ExponentialOptions options = {}) : options_(options) {
+    constexpr explicit Exponential(ExponentialOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "exponential", "base", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "exponential", "max", "must be >= base");
         detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0, "exponential",
@@ -391,36 +471,44 @@ public:
             detail::capped_growth(options_.base, options_.multiplier, detail::attempt_of(ctx) - 1, options_.max));
     }
 
+    /// The sleep itself (the strategy is deterministic): `min(max, base · multiplier^(retry − 1))`.
+    [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
+        return detail::growth_bound(options_.base, options_.multiplier, detail::attempt_of_retry(retry) - 1, options_.max);
+    }
+
     /// The validated options.
-    [[nodiscard]] const ExponentialOptions& options() const noexcept { return options_; }
+    [[nodiscard]] constexpr const ExponentialOptions& options() const noexcept { return options_; }
 
 private:
     ExponentialOptions options_;
 };
 
 /// `Exponential` with the given options. Throws `InvalidOption` on invalid options.
-[[nodiscard]] inline Exponential exponential(ExponentialOptions options = {}) { return Exponential{options}; }
+[[nodiscard]] constexpr Exponential exponential(ExponentialOptions options = {}) { return Exponential{options}; }
 
 /// The same sleep every time. Thread-safe; no allocation.
 class Constant {
 public:
     /// Throws `InvalidOption` for a negative `sleep`.
-    explicit Constant(Duration sleep) : sleep_(sleep) {
+    constexpr explicit Constant(Duration sleep) : sleep_(sleep) {
         detail::require_option(sleep_ >= Duration::zero(), "constant", "sleep", "must be >= 0");
     }
 
     /// Always `sleep()`, whatever the context.
     [[nodiscard]] Duration operator()(const BackoffContext&) const noexcept { return sleep_; }
 
+    /// The sleep itself.
+    [[nodiscard]] constexpr TimeBound sleep_bound(int, TimeBound) const noexcept { return sleep_; }
+
     /// The sleep given at construction.
-    [[nodiscard]] Duration sleep() const noexcept { return sleep_; }
+    [[nodiscard]] constexpr Duration sleep() const noexcept { return sleep_; }
 
 private:
     Duration sleep_;
 };
 
 /// `Constant{sleep}`. Throws `InvalidOption` for a negative sleep.
-[[nodiscard]] inline Constant constant(Duration sleep) { return Constant{sleep}; }
+[[nodiscard]] constexpr Constant constant(Duration sleep) { return Constant{sleep}; }
 
 /// Options of `linear`.
 struct LinearOptions {
@@ -438,7 +526,7 @@ class Linear {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `step`, or
     /// `max < base`.
-    explicit Linear(LinearOptions options = {}) : options_(options) {
+    constexpr explicit Linear(LinearOptions options = {}) : options_(options) {
         detail::require_option(options_.base >= Duration::zero(), "linear", "base", "must be >= 0");
         detail::require_option(options_.step >= Duration::zero(), "linear", "step", "must be >= 0");
         detail::require_option(options_.max >= options_.base, "linear", "max", "must be >= base");
@@ -446,20 +534,29 @@ public:
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
     [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double steps = static_cast<double>(detail::attempt_of(ctx) - 1);
+        return linear_sleep(detail::attempt_of(ctx));
+    }
+
+    /// The sleep itself (the strategy is deterministic).
+    [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
+        return linear_sleep(detail::attempt_of_retry(retry));
+    }
+
+    /// The validated options.
+    [[nodiscard]] constexpr const LinearOptions& options() const noexcept { return options_; }
+
+private:
+    [[nodiscard]] constexpr Duration linear_sleep(int attempt) const noexcept {
+        const double steps = static_cast<double>(attempt - 1);
         return detail::ns_to_duration(
             detail::min_of(detail::ns(options_.max), detail::ns(options_.base) + detail::ns(options_.step) * steps));
     }
 
-    /// The validated options.
-    [[nodiscard]] const LinearOptions& options() const noexcept { return options_; }
-
-private:
     LinearOptions options_;
 };
 
 /// `Linear` with the given options. Throws `InvalidOption` on invalid options.
-[[nodiscard]] inline Linear linear(LinearOptions options = {}) { return Linear{options}; }
+[[nodiscard]] constexpr Linear linear(LinearOptions options = {}) { return Linear{options}; }
 
 /// Honours a server's retry hint: when the classification carries `retry_after`, sleeps
 /// `max(retry_after, 0) + uniform(0, jitter)`; otherwise asks `fallback`. The answer is
@@ -469,7 +566,7 @@ template <class F>
 class RetryAfterOr {
 public:
     /// Throws `InvalidOption` for a negative `jitter`.
-    RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
+    constexpr RetryAfterOr(F fallback, Duration jitter) : fallback_(std::move(fallback)), jitter_(jitter) {
         detail::require_option(jitter_ >= Duration::zero(), "retry_after_or", "jitter", "must be >= 0");
     }
 
@@ -492,10 +589,14 @@ public:
     /// Forwards a failure to `fallback` (`notify_failure`).
     void on_failure() const { notify_failure(fallback_); }
 
+    /// Infinite: a server's hint may ask for any wait (the attempt loop bounds it by the time
+    /// left before the deadline, and stops when the hint is longer).
+    [[nodiscard]] constexpr TimeBound sleep_bound(int, TimeBound) const noexcept { return TimeBound::infinite(); }
+
     /// The strategy used when the classification has no `retry_after`.
-    [[nodiscard]] const F& fallback() const noexcept { return fallback_; }
+    [[nodiscard]] constexpr const F& fallback() const noexcept { return fallback_; }
     /// The upper bound of the random time added to a `retry_after` hint.
-    [[nodiscard]] Duration jitter() const noexcept { return jitter_; }
+    [[nodiscard]] constexpr Duration jitter() const noexcept { return jitter_; }
 
 private:
     F fallback_;
@@ -505,7 +606,7 @@ private:
 /// `RetryAfterOr` over `fallback`: `retry_after_or(decorrelated_jitter({.max = 10s}))`.
 /// Throws `InvalidOption` for a negative jitter.
 template <class F>
-[[nodiscard]] auto retry_after_or(F fallback, Duration jitter = std::chrono::milliseconds(250)) {
+[[nodiscard]] constexpr auto retry_after_or(F fallback, Duration jitter = std::chrono::milliseconds(250)) {
     static_assert(assert_strategy<F>());
     return RetryAfterOr<F>(std::move(fallback), jitter);
 }
@@ -601,6 +702,8 @@ public:
         return static_cast<double>(failures) / static_cast<double>(successes + failures);
     }
 
+    [[nodiscard]] double max_multiplier() const noexcept { return max_; }
+
     [[nodiscard]] double multiplier() const noexcept {
         const auto rate = failure_rate();
         if (!rate || *rate <= threshold_) return min_;
@@ -664,6 +767,16 @@ public:
     void on_failure() const {
         state_->record(false);
         notify_failure(fallback_);
+    }
+
+    /// `fallback`'s bound times `max_multiplier` (not `constexpr`: the options live in the
+    /// shared state).
+    [[nodiscard]] TimeBound sleep_bound(int retry, TimeBound prev) const {
+        const TimeBound base = redress::sleep_bound(fallback_, retry, prev);
+        if (base.is_infinite()) return base;
+        // Raised by a few parts in 2^52: the multiplier's own rounding may pass max_multiplier.
+        const double top = detail::ns(base.saturated()) * state_->max_multiplier() * (1.0 + 0x1.0p-50);
+        return top >= detail::ns(Duration::max()) ? TimeBound::infinite() : TimeBound(detail::ns_to_duration(top));
     }
 
     /// The multiplier the next call would apply.

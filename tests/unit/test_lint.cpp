@@ -35,7 +35,12 @@ TEST_CASE("lint of the documented defaults with a strategy is clean") {
     auto report = redress::lint(base());
     CHECK(report.clean());
     CHECK(report.ok());
-    CHECK(report.to_string().empty());
+    // Only the note that the defaults set no attempt_timeout, so nothing bounds the time.
+    REQUIRE(report.notes.size() == 1);
+    CHECK(report.notes[0].code == "time-unbounded");
+    auto timed = base();
+    timed.attempt_timeout = 5s;
+    CHECK(redress::lint(timed).to_string().empty());
 }
 
 TEST_CASE("lint reports as errors exactly what a policy refuses to build") {

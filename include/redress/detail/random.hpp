@@ -70,7 +70,7 @@ private:
 
 /// Converts a count of nanoseconds held in a double to nanoseconds, saturating at
 /// `nanoseconds::max()`; NaN and negative values give zero.
-[[nodiscard]] inline std::chrono::nanoseconds ns_to_duration(double ns) noexcept {
+[[nodiscard]] constexpr std::chrono::nanoseconds ns_to_duration(double ns) noexcept {
     using std::chrono::nanoseconds;
     if (!(ns > 0.0)) return nanoseconds::zero();
     if (ns >= static_cast<double>(nanoseconds::max().count())) return nanoseconds::max();
