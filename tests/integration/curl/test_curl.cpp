@@ -2,8 +2,9 @@
 // 127.0.0.1 for every test case. Each case scripts its own path, runs requests through a
 // policy, and reads back from the server what it saw (how many requests, which headers):
 // the server's count is the evidence, not the client's.
-#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
+#include "catch_runner.hpp"
 
 #include <redress/contrib/curl.hpp>
 #include <redress/redress.hpp>
@@ -507,7 +508,7 @@ int main(int argc, char** argv) {
                                     {.log_file = (dir.path() / "server.log").string(), .grace = 1000ms});
         redress::it::wait_for_port(port, 10s, &server);
         base_url = "http://127.0.0.1:" + std::to_string(port);
-        result = Catch::Session().run(argc, argv);
+        result = redress_test::run_catch(argc, argv);
         if (result != 0) std::printf("--- the server's log ---\n%s\n", server.log().c_str());
     }
     curl_global_cleanup();

@@ -2,8 +2,9 @@
 // temporary directory, postgres on a free loopback port (as the postgres user when the test
 // runs as root: PostgreSQL refuses root), stopped when the executable ends, even on failure.
 // Every test asserts what the server holds afterwards, not only what the client saw.
-#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
+
+#include "catch_runner.hpp"
 
 #include <redress/contrib/postgres.hpp>
 #include <redress/redress.hpp>
@@ -579,7 +580,7 @@ int main(int argc, char** argv) {
     }
     server = &*started;
     std::printf("PostgreSQL from %s at %s\n", bin_dir->c_str(), conninfo().c_str());
-    const int failed = Catch::Session().run(argc, argv);
+    const int failed = redress_test::run_catch(argc, argv);
     if (failed != 0) std::printf("the server's log:\n%s\n", server->log().c_str());
     return failed;
 }

@@ -1,7 +1,6 @@
 // <redress/contrib/prometheus.hpp> against Prometheus's own parser and linter: renderings of
 // scripted runs are fed to `promtool check metrics` (exit 0, no lint problem), and their
 // values are compared exactly: counters, histogram, the folding into `other`, label escaping.
-#define CATCH_CONFIG_RUNNER
 #include <redress/contrib/prometheus.hpp>
 #include <redress/redress.hpp>
 #include <redress/testing.hpp>
@@ -11,6 +10,8 @@
 #include "process.hpp"
 
 #include <catch2/catch.hpp>
+
+#include "catch_runner.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -257,5 +258,5 @@ int main(int argc, char* argv[]) {
     const auto found = redress::it::find_program({"promtool"});
     if (!found) redress::it::skip("promtool not found on PATH (Debian: apt-get install prometheus)");
     promtool = *found;
-    return Catch::Session().run(argc, argv);
+    return redress_test::run_catch(argc, argv);
 }

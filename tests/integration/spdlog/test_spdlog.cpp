@@ -1,7 +1,6 @@
 // <redress/contrib/spdlog.hpp> against the real spdlog: a scripted run (virtual time) logged
 // through an spdlog logger with an ostream sink and the pattern "%l %v", checked line by
 // line; the levels per event; the quoting that keeps every line parseable.
-#define CATCH_CONFIG_RUNNER
 #include <redress/contrib/spdlog.hpp>
 #include <redress/redress.hpp>
 #include <redress/testing.hpp>
@@ -12,6 +11,8 @@
 #include <spdlog/sinks/ringbuffer_sink.h>
 
 #include <catch2/catch.hpp>
+
+#include "catch_runner.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -355,4 +356,4 @@ TEST_CASE("sleep_ms and retry_after_ms are exact decimal milliseconds for any du
     }
 }
 
-int main(int argc, char* argv[]) { return Catch::Session().run(argc, argv); }
+int main(int argc, char* argv[]) { return redress_test::run_catch(argc, argv); }
