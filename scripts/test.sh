@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Quick-start command 2: builds and runs the whole test suite (debug preset: g++,
-# -Wall -Wextra -Wpedantic -Werror) and exits with ctest's status.
+# Quick-start command 2: builds and runs the whole test suite (preset test: the debug preset,
+# g++ with -Wall -Wextra -Wpedantic -Werror, with line tables only) and exits with ctest's status.
 #
 #   bash scripts/test.sh                # what the README says
 #   bash scripts/test.sh --with-clang   # also install clang-19 and libc++ (used by .ci/run)
 #
-# On Debian 12 it first installs the packages it misses. Builds in build/debug (override the
+# On Debian 12 it first installs the packages it misses. Builds in build/test (override the
 # root with REDRESS_BUILD_ROOT). Safe to run again; rebuilds only what changed.
 set -euo pipefail
 
@@ -30,9 +30,9 @@ redress_require_packages "${packages[@]}"
 redress_try_packages "${REDRESS_INTEGRATION_PACKAGES[@]}" || true
 
 jobs=$(redress_jobs)
-build_dir="${REDRESS_BUILD_ROOT:-$repo/build}/debug"
+build_dir="${REDRESS_BUILD_ROOT:-$repo/build}/test"
 cd "$repo"
-cmake --preset debug -B "$build_dir"
+cmake --preset test -B "$build_dir"
 cmake --build "$build_dir" -j "$jobs"
 
 status=0
