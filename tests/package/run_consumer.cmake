@@ -7,7 +7,7 @@
 #   plain             no CMake: compile the consumer's programs with the compiler and
 #                     -I <redress>/include alone, as the docs tell a user to, and run them
 # Inputs: REDRESS_SOURCE_DIR, CONSUMER_DIR, WORK_DIR, PREFIX, GENERATOR, MAKE_PROGRAM,
-#   CXX_COMPILER, CXX_COMPILER_ID, CXX_FLAGS, EXE_LINKER_FLAGS, BUILD_TYPE,
+#   CXX_COMPILER, CXX_COMPILER_ID, CXX_FLAGS, CXX_FLAGS_DEBUG, EXE_LINKER_FLAGS, BUILD_TYPE,
 #   COMPONENTS (comma-separated, find_package),
 #   EXPECT_PROGRAMS (comma-separated program names the consumer must define: one per
 #     integration target it can see),
@@ -51,6 +51,9 @@ set(_common_args
     -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
 if(MAKE_PROGRAM)
     list(APPEND _common_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CXX_FLAGS_DEBUG)
+    list(APPEND _common_args "-DCMAKE_CXX_FLAGS_DEBUG=${CXX_FLAGS_DEBUG}")
 endif()
 if(FORWARD_ARGS)
     string(REPLACE "|" ";" _forward "${FORWARD_ARGS}")
