@@ -83,17 +83,11 @@ template <class F>
 /// must outlive the call).
 template <class RetryT>
 [[nodiscard]] std::span<const Tag> resolve_tags(const RetryT& r, const CallOptions& o, std::optional<Tags>& merged) {
-    if constexpr (requires { r.tags; }) {
-        if (o.tags.empty()) return r.tags.view();
-        if (r.tags.empty()) return o.tags.view();
-        merged.emplace(r.tags);
-        merged->merge(o.tags);
-        return merged->view();
-    } else {
-        (void)r;
-        (void)merged;
-        return o.tags.view();
-    }
+    if (o.tags.empty()) return r.tags.view();
+    if (r.tags.empty()) return o.tags.view();
+    merged.emplace(r.tags);
+    merged->merge(o.tags);
+    return merged->view();
 }
 
 /// Resolves the hooks of one call from the call's options and the policy's defaults.

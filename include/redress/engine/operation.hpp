@@ -14,6 +14,7 @@
 #include <redress/attempt.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/idempotency_key.hpp>
+#include <redress/engine/sync_wait.hpp>
 
 namespace redress::detail {
 
@@ -75,19 +76,13 @@ public:
         ++view_.number;
         const Duration elapsed = now - first_start_;
         view_.time_left = elapsed >= deadline_ ? Duration::zero() : deadline_ - elapsed;
-        if (attempt_timeout_) view_.deadline = later(now, *attempt_timeout_);
+        if (attempt_timeout_) view_.deadline = saturating_deadline(now, *attempt_timeout_);
         view_.stop_token = std::move(token);
         view_.idempotency_key = key_.get();
         return std::invoke(fn_, std::as_const(view_));
     }
 
 private:
-    /// `t + d`, stopping at the last time point instead of overflowing.
-    static TimePoint later(TimePoint t, Duration d) noexcept {
-        if (t.time_since_epoch() > TimePoint::max().time_since_epoch() - d) return TimePoint::max();
-        return t + d;
-    }
-
     Fn fn_;
     const AnyClock& clock_;
     Duration deadline_;
