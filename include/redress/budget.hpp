@@ -404,6 +404,56 @@ private:
 
 }  // namespace detail
 
+/// What a budget answers for one retry. Only budgets kept elsewhere (a `BudgetBackend`, e.g.
+/// a shared store) answer the last two: the policy then also emits
+/// `budget_backend_unavailable`.
+enum class BudgetVerdict : std::uint8_t {
+    /// The retry is taken.
+    Admitted,
+    /// The budget is spent: the policy stops with `budget_exhausted`.
+    Refused,
+    /// The backend did not answer in time and fails open: its local fallback admitted.
+    AdmittedUnavailable,
+    /// The backend did not answer in time and fails closed (or its fallback refused).
+    RefusedUnavailable,
+};
+
+/// True when `v` takes the retry.
+[[nodiscard]] constexpr bool admitted(BudgetVerdict v) noexcept {
+    return v == BudgetVerdict::Admitted || v == BudgetVerdict::AdmittedUnavailable;
+}
+
+/// True when `v` says the backend did not answer.
+[[nodiscard]] constexpr bool backend_unavailable(BudgetVerdict v) noexcept {
+    return v == BudgetVerdict::AdmittedUnavailable || v == BudgetVerdict::RefusedUnavailable;
+}
+
+/// A budget kept somewhere other than a `Budget`'s own window: implement it to plug any budget
+/// into `Retry::budget` through `Budget(std::shared_ptr<BudgetBackend>)`. Called from any
+/// thread at once: implementations are thread-safe.
+class BudgetBackend {
+public:
+    BudgetBackend() = default;
+    BudgetBackend(const BudgetBackend&) = delete;
+    BudgetBackend& operator=(const BudgetBackend&) = delete;
+    virtual ~BudgetBackend() = default;
+
+    /// One retry of `cost` (>= 1) units: the verdict. May not block longer than the backend's
+    /// own timeout.
+    [[nodiscard]] virtual BudgetVerdict consume(int cost) = 0;
+
+    /// One operation started (its first attempt). Policies call it once per operation, and
+    /// only when `counts_requests()`; a budget that caps retries as a share of requests counts
+    /// here. Must be cheap: it runs on every call's success path.
+    virtual void record_request() noexcept {}
+
+    /// True when the budget wants `record_request()`. Must not change after construction.
+    [[nodiscard]] virtual bool counts_requests() const noexcept { return false; }
+
+    /// Retries that could be taken now (0 when exhausted), as far as the backend knows.
+    [[nodiscard]] virtual int remaining() const = 0;
+};
+
 /// A retry budget: at most `max_retries` retries within any rolling `window`, shared by any
 /// number of policies and threads (see docs/budgets.md).
 ///
@@ -428,6 +478,13 @@ public:
     /// the option (component `"BudgetOptions"`).
     explicit Budget(BudgetOptions options) : core_(std::make_shared<detail::BudgetCore>(std::move(options))) {}
 
+    /// A budget kept by `backend` (a ratio budget, a shared store); copies share it. Throws
+    /// `InvalidOption` (component `"Budget"`, option `"backend"`) when it is null.
+    explicit Budget(std::shared_ptr<BudgetBackend> backend) : backend_(std::move(backend)) {
+        if (!backend_) detail::invalid_option("Budget", "backend", "must not be null");
+        counts_requests_ = backend_->counts_requests();
+    }
+
     /// `Budget{100, 60s}`: same as `Budget{{.max_retries = 100, .window = 60s}}`.
     Budget(int max_retries, Duration window) : Budget(BudgetOptions{.max_retries = max_retries, .window = window}) {}
 
@@ -440,21 +497,51 @@ public:
     /// Takes `cost` retries if the retries inside the window plus `cost` stay within
     /// `max_retries`; returns false (taking nothing) otherwise. Throws `std::invalid_argument`
     /// when `cost < 1`. Const because the handle is: the shared count changes.
-    bool consume(int cost = 1) const { return core_->consume(cost); }
+    bool consume(int cost = 1) const { return admitted(decide(cost)); }
+
+    /// As `consume`, with the backend's whole verdict (whether it answered).
+    [[nodiscard]] BudgetVerdict decide(int cost = 1) const {
+        if (backend_) {
+            if (cost < 1) throw std::invalid_argument("redress: Budget::consume: cost must be >= 1");
+            return backend_->consume(cost);
+        }
+        return core_->consume(cost) ? BudgetVerdict::Admitted : BudgetVerdict::Refused;
+    }
+
+    /// Tells a budget that counts requests that one operation started; nothing otherwise.
+    void record_request() const noexcept {
+        if (counts_requests_) backend_->record_request();
+    }
+
+    /// True when the budget wants `record_request()` once per operation.
+    [[nodiscard]] bool counts_requests() const noexcept { return counts_requests_; }
+
+    /// The backend, when this budget is kept by one; null for a window budget.
+    [[nodiscard]] const std::shared_ptr<BudgetBackend>& backend() const noexcept { return backend_; }
 
     /// Retries that could be taken now (0 when exhausted). A snapshot: other threads may take
     /// them first.
-    [[nodiscard]] int remaining() const { return core_->remaining(); }
+    [[nodiscard]] int remaining() const { return backend_ ? backend_->remaining() : core_->remaining(); }
 
-    /// The validated options.
-    [[nodiscard]] const BudgetOptions& options() const noexcept { return core_->options(); }
+    /// True for a window budget (`BudgetOptions`), false for one kept by a `BudgetBackend`.
+    [[nodiscard]] bool is_window() const noexcept { return core_ != nullptr; }
+
+    /// The validated options of a window budget. Throws `std::logic_error` for a budget kept
+    /// by a backend (see `is_window()`).
+    [[nodiscard]] const BudgetOptions& options() const {
+        if (!core_) throw std::logic_error("redress: Budget::options: this budget is kept by a BudgetBackend");
+        return core_->options();
+    }
 
     /// True when this budget reads the kernel's coarse clock (`BudgetOptions::coarse_clock`
-    /// was honoured: default clock, a window long enough, and a platform that has one).
-    [[nodiscard]] bool uses_coarse_clock() const noexcept { return core_->coarse(); }
+    /// was honoured: default clock, a window long enough, and a platform that has one). False
+    /// for a budget kept by a backend.
+    [[nodiscard]] bool uses_coarse_clock() const noexcept { return core_ && core_->coarse(); }
 
 private:
     std::shared_ptr<detail::BudgetCore> core_;
+    std::shared_ptr<BudgetBackend> backend_;
+    bool counts_requests_ = false;
 };
 
 }  // namespace redress

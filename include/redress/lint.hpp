@@ -276,7 +276,7 @@ template <class = void>
     if (in.max_attempts == 1 && (in.has_default_strategy || !in.strategies->empty()))
         warn("strategy-unused", "max_attempts", "is 1: no retry ever happens, so no strategy is ever used");
 
-    if (*in.budget && (**in.budget).options().max_retries == 0)
+    if (*in.budget && (**in.budget).is_window() && (**in.budget).options().max_retries == 0)
         warn("budget-zero", "budget", "max_retries is 0: the budget refuses every retry");
 
     // ---- what the default strategy's sleeps allow within the deadline --------------------
@@ -299,7 +299,7 @@ template <class = void>
                  std::to_string(plan.attempts_started) +
                  " attempts start before it; lower max_attempts or the backoff, or raise the deadline");
     }
-    if (retries && only_default && *in.budget) {
+    if (retries && only_default && *in.budget && (**in.budget).is_window()) {
         const Duration window = (**in.budget).options().window;
         if (window < plan.first)
             warn("budget-window-lt-backoff", "budget",
