@@ -5,6 +5,7 @@
 //   build-bench/bench/redress_simulation_bench
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 #include <sys/resource.h>
 
@@ -24,16 +25,38 @@ void time_run(const char* label, const sim::Scenario& s, Factory make_policy) {
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    std::printf("%-46s %6.2f s wall  %8llu requests %8llu attempts  %9llu events  peak live coroutines %6zu  "
+    std::printf("%-66s %6.2f s wall  %8llu requests %8llu attempts  %9llu events  peak live coroutines %6zu  "
                 "peak timers %6zu  peak RSS %5.1f MB  %s\n",
                 label, wall, static_cast<unsigned long long>(r.requests), static_cast<unsigned long long>(r.attempts),
                 static_cast<unsigned long long>(r.loop.resumptions), r.loop.peak_live_tasks, r.loop.peak_timers,
                 static_cast<double>(usage.ru_maxrss) / 1024.0, wall < 2.0 ? "PASS (< 2 s)" : "MISS (>= 2 s)");
 }
 
+/// Full jitter, three retries; failures thrown (`Throw`) or returned as `Response` values.
+template <bool Values>
 auto full_jitter(const ManualClock& clock) {
-    return redress::Retry{.strategy = redress::full_jitter({.base = 100ms, .max = 10s}), .max_attempts = 4,
-                          .clock = clock};
+    auto r = redress::Retry{.strategy = redress::full_jitter({.base = 100ms, .max = 10s}), .max_attempts = 4,
+                            .clock = clock};
+    if constexpr (Values) {
+        return redress::Retry{.result_classifier = sim::response_classifier, .strategy = r.strategy,
+                              .max_attempts = r.max_attempts, .clock = r.clock};
+    } else {
+        return r;
+    }
+}
+
+template <bool Values>
+void time_all(const sim::Scenario& open, const sim::Scenario& closed, const char* how) {
+    std::string label = std::string("open loop, full jitter x3, ") + how;
+    time_run(label.c_str(), open, [](const ManualClock& c) { return redress::Policy{full_jitter<Values>(c)}; });
+    label = std::string("open loop, full jitter x3 + budget, ") + how;
+    time_run(label.c_str(), open, [](const ManualClock& c) {
+        auto retry = full_jitter<Values>(c);
+        retry.budget = redress::Budget{{.max_retries = 1'000, .window = 10s, .clock = c}};
+        return redress::Policy{retry};
+    });
+    label = std::string("closed loop, 10,000 clients, full jitter x3, ") + how;
+    time_run(label.c_str(), closed, [](const ManualClock& c) { return redress::Policy{full_jitter<Values>(c)}; });
 }
 
 }  // namespace
@@ -47,12 +70,6 @@ int main() {
     closed.think_time = 10s;
 
     std::printf("storm simulator: 10 simulated minutes, overload fault at 30 s for 10 s\n");
-    time_run("open loop, full jitter x3", open, [](const ManualClock& c) { return redress::Policy{full_jitter(c)}; });
-    time_run("open loop, full jitter x3 + budget", open, [](const ManualClock& c) {
-        auto retry = full_jitter(c);
-        retry.budget = redress::Budget{{.max_retries = 1'000, .window = 10s, .clock = c}};
-        return redress::Policy{retry};
-    });
-    time_run("closed loop, 10,000 clients, full jitter x3", closed,
-             [](const ManualClock& c) { return redress::Policy{full_jitter(c)}; });
+    time_all<true>(open, closed, "failures returned");
+    time_all<false>(open, closed, "failures thrown");
 }

@@ -33,6 +33,19 @@ int main() {
     std::cout << sim::format_table({a, b});
     // snippet-end: simulation-run
 
+    // snippet-begin: simulation-values
+    // The same naive policy, with the downstream's failures returned as `sim::Response` values
+    // instead of thrown: the very same run (same table), without an exception per failure.
+    auto naive_values = [](const redress::testing::ManualClock& clock) {
+        return redress::Policy{redress::Retry{.result_classifier = sim::response_classifier,
+                                              .strategy = redress::constant(0ms),
+                                              .max_attempts = 4,
+                                              .clock = clock}};
+    };
+    const auto c = sim::simulate(scenario, naive_values, {.seed = 1, .name = "immediate x3"});
+    // snippet-end: simulation-values
+    if (sim::format_csv({a}) != sim::format_csv({c})) return 1;
+
     // The naive clients keep the downstream overloaded after the fault; the budget recovers.
     assert(!a.recovered && a.amplification > 2.0);
     assert(b.recovered && b.success_rate > a.success_rate);

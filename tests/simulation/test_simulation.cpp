@@ -232,3 +232,47 @@ TEST_CASE("invalid scenario options throw InvalidOption naming the option") {
     CHECK_THROWS_AS(sim::scenario("no-such-scenario"), std::invalid_argument);
     CHECK_THROWS_WITH(sim::scenario("no-such-scenario"), Catch::Contains("name"));
 }
+
+TEST_CASE("failures returned as Response values give the very run that thrown failures give") {
+    // Every named scenario (each kind of answer: 503s, queue-full 503s, client timeouts,
+    // 429s with Retry-After, write conflicts), a shortened version of each, with and without
+    // Retry-After honoured: the same table and CSV byte for byte.
+    const auto strategy = redress::retry_after_or(redress::full_jitter({.base = 20ms, .max = 2s}), 100ms);
+    for (const auto name : sim::scenario_names) {
+        for (const bool honour : {false, true}) {
+            auto s = sim::scenario(name);
+            if (s.fault.kind == sim::FaultKind::None) continue;  // "steady": nothing fails
+            // A fifth of the load and of the capacity (the same overload), until 2 s after
+            // the fault: the debug build runs it in about a second.
+            s.duration = std::min(s.duration, s.fault.end() + 2s);
+            if (s.open_loop()) {
+                s.request_rate /= 5;
+                s.concurrency = std::max(1, s.concurrency / 5);
+                s.queue_limit /= 5;
+                s.fault.rate_limit /= 5;
+            }
+            const sim::RunOptions options{.seed = 3, .name = "p"};
+            const auto run = [&](auto classifier, auto result_classifier) {
+                return sim::simulate(
+                    s,
+                    [&](const ManualClock& clock) {
+                        return redress::Policy{redress::Retry{.classifier = classifier,
+                                                              .result_classifier = result_classifier,
+                                                              .strategy = strategy,
+                                                              .max_attempts = 4,
+                                                              .clock = clock}};
+                    },
+                    options);
+            };
+            const auto thrown = honour ? run(sim::retry_after_classifier, redress::NoResultClassifier{})
+                                       : run(redress::default_classifier, redress::NoResultClassifier{});
+            const auto returned = run(redress::default_classifier,
+                                      honour ? sim::retry_after_response_classifier : sim::response_classifier);
+            INFO(name << (honour ? ", honouring Retry-After" : "") << '\n'
+                      << sim::format_table({thrown, returned}));
+            CHECK(thrown.attempts > thrown.requests);  // the run did fail and retry
+            CHECK(sim::format_table({thrown}) == sim::format_table({returned}));
+            CHECK(sim::format_csv({thrown}) == sim::format_csv({returned}));
+        }
+    }
+}

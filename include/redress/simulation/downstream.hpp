@@ -1,13 +1,16 @@
 // Downstream: the modelled service one attempt calls. A FIFO multi-server queue (computed
 // exactly at arrival), the fault of the scenario, the client's timeout, and the shared row
-// of the optimistic-concurrency case. Failures are the library's own error types, so the
-// default classifier (or yours) classifies them as it would in production.
+// of the optimistic-concurrency case. A failure reaches the policy either as the library's own
+// error types, thrown, so the default classifier (or yours) classifies them as it would in
+// production; or, for a policy whose `result_classifier` takes a `Response`, as a returned
+// `Response` that `response_classifier` classifies the same way, without an exception.
 #pragma once
 
 #include <coroutine>
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <type_traits>
 #include <queue>
 #include <vector>
 
@@ -52,6 +55,49 @@ struct RetryAfterClassifier {
 /// `.classifier = redress::simulation::retry_after_classifier`.
 inline constexpr RetryAfterClassifier retry_after_classifier{};
 
+/// What an attempt hears back.
+enum class Answer { Ok, Unavailable, Overloaded, Limited, TimedOut, Conflict };
+
+/// One attempt's answer as a value, as an HTTP client returns a status instead of throwing:
+/// what a policy with `.result_classifier = redress::simulation::response_classifier` gets.
+struct Response {
+    /// What the downstream answered.
+    Answer answer = Answer::Ok;
+    /// The Retry-After of a `Limited` answer.
+    Duration retry_after{};
+    /// True for `Answer::Ok`.
+    [[nodiscard]] bool ok() const noexcept { return answer == Answer::Ok; }
+};
+
+/// The result classifier for `Response`: the class `default_classifier` gives the exception
+/// the same answer throws (`ServerError`, `RateLimitError`, `AttemptTimeoutError` ->
+/// `Transient`, `ConcurrencyError`), so a policy sees the same run either way, only faster:
+/// no exception is thrown. With `honour_retry_after`, a `Limited` answer carries its
+/// Retry-After, as `retry_after_classifier` does.
+struct ResponseClassifier {
+    /// Pass the Retry-After of a 429 on to `retry_after_or`.
+    bool honour_retry_after = false;
+    /// `std::nullopt` for `Ok`; the failure's class otherwise.
+    [[nodiscard]] std::optional<Classification> operator()(const Response& r) const {
+        switch (r.answer) {
+            case Answer::Ok: return std::nullopt;
+            case Answer::Unavailable:
+            case Answer::Overloaded: return Classification{ErrorClass::ServerError};
+            case Answer::Limited:
+                if (honour_retry_after) return Classification{ErrorClass::RateLimit, r.retry_after};
+                return Classification{ErrorClass::RateLimit};
+            case Answer::TimedOut: return Classification{ErrorClass::Transient};
+            case Answer::Conflict: return Classification{ErrorClass::Concurrency};
+        }
+        return Classification{ErrorClass::Unknown};
+    }
+};
+
+/// `.result_classifier = redress::simulation::response_classifier`: failures as values.
+inline constexpr ResponseClassifier response_classifier{};
+/// As `response_classifier`, honouring Retry-After (with `retry_after_or`).
+inline constexpr ResponseClassifier retry_after_response_classifier{.honour_retry_after = true};
+
 /// The modelled service. `call()` is one attempt: it resumes the caller when the answer
 /// arrives (or the client's timeout fires) and throws the failure, if any. Single-threaded.
 class Downstream {
@@ -63,17 +109,18 @@ public:
         for (int i = 0; i < s.concurrency; ++i) free_at_.push(origin);
     }
 
-    /// What an attempt hears back.
-    enum class Answer { Ok, Unavailable, Overloaded, Limited, TimedOut, Conflict };
+    /// What an attempt hears back (`redress::simulation::Answer`).
+    using Answer = simulation::Answer;
 
-    /// One attempt: an awaitable that resumes the caller when the answer arrives and throws
-    /// the failure, if any, from `await_resume`. Not a coroutine: a failure is thrown once,
-    /// straight into the policy's driver (a `Task` would throw twice, through its frame, and
-    /// unwinding was ~70 % of a storm's run time in perf).
-    class Attempt {
+    /// One attempt: an awaitable that resumes the caller when the answer arrives. With
+    /// `Returns`, `await_resume` returns the `Response`; otherwise it throws the failure, if
+    /// any. Not a coroutine: a failure is thrown once, straight into the policy's driver (a
+    /// `Task` would throw twice, through its frame).
+    template <bool Returns>
+    class BasicAttempt {
     public:
         /// An attempt on `ds` (nothing happens until it is awaited).
-        explicit Attempt(Downstream* ds) : ds_(ds) {}
+        explicit BasicAttempt(Downstream* ds) : ds_(ds) {}
         /// Never ready: the answer takes (virtual) time.
         bool await_ready() const noexcept { return false; }
         /// Sends the attempt; `caller` is resumed when the answer arrives.
@@ -86,9 +133,15 @@ public:
                 ds_->loop_.sleep(reply.after).await_suspend(caller);
             }
         }
-        /// Returns on success; throws the failure (`ServerError`, `AttemptTimeoutError`,
-        /// `RateLimited`, `ConcurrencyError`).
-        void await_resume() const { ds_->raise(answer_); }
+        /// With `Returns`, the answer; otherwise returns on success and throws the failure
+        /// (`ServerError`, `AttemptTimeoutError`, `RateLimited`, `ConcurrencyError`).
+        auto await_resume() const {
+            if constexpr (Returns) {
+                return Response{answer_, answer_ == Answer::Limited ? ds_->s_.fault.retry_after : Duration::zero()};
+            } else {
+                ds_->raise(answer_);
+            }
+        }
 
     private:
         friend class Downstream;
@@ -96,8 +149,18 @@ public:
         Answer answer_ = Answer::Ok;
     };
 
-    /// One attempt, as the policy's operation: `[&ds] { return ds.call(); }`.
+    /// An attempt that throws its failure.
+    using Attempt = BasicAttempt<false>;
+    /// An attempt that returns its `Response`.
+    using Responding = BasicAttempt<true>;
+
+    /// One attempt, as the policy's operation: `[&ds] { return ds.call(); }`; throws its
+    /// failure.
     [[nodiscard]] Attempt call() { return Attempt(this); }
+
+    /// One attempt that returns its `Response` (for a policy whose `result_classifier` takes
+    /// one): `[&ds] { return ds.respond(); }`.
+    [[nodiscard]] Responding respond() { return Responding(this); }
 
 private:
     /// What the client hears, and how long after it sent the attempt.
@@ -194,7 +257,8 @@ private:
 
     /// The AWS model: read the row's version, then write it if nobody wrote in between; then
     /// answer `attempt` and resume `caller` (the attempt lives in the caller's frame).
-    static Task<void> write_row(Downstream* self, Attempt* attempt, std::coroutine_handle<> caller) {
+    template <bool Returns>
+    static Task<void> write_row(Downstream* self, BasicAttempt<Returns>* attempt, std::coroutine_handle<> caller) {
         co_await self->loop_.sleep(self->network());
         const std::uint64_t seen = self->version_;
         co_await self->loop_.sleep(self->network() + self->network());

@@ -54,13 +54,27 @@ public:
     }
 
 private:
+    /// Failures come back as `Response` values when the policy's result classifier takes one
+    /// (`response_classifier`): no exception per failed attempt.
+    static constexpr bool returns_responses = ResultClassifier<
+        typename std::remove_cvref_t<decltype(std::declval<const PolicyT&>().retry_settings())>::result_classifier_type,
+        Response>;
+
     [[nodiscard]] Duration elapsed() const { return loop_.now() - origin_; }
 
     static Task<void> request(Clients* self) {
         const TimePoint start = self->loop_.now();
         self->rec_.request_started(start - self->origin_);
         Downstream* ds = &self->downstream_;
-        auto out = co_await self->policy_.async_execute([ds] { return ds->call(); }, {}, self->hooks_);
+        auto out = co_await self->policy_.async_execute(
+            [ds] {
+                if constexpr (returns_responses) {
+                    return ds->respond();
+                } else {
+                    return ds->call();
+                }
+            },
+            {}, self->hooks_);
         const TimePoint end = self->loop_.now();
         self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason);
     }
