@@ -309,7 +309,8 @@ public:
         for (const auto& k : keys) push(k);
         for (const auto& a : args) push(a);
         SigpipeGuard guard;
-        Connection conn = take(deadline);
+        const auto generation = generation_.load(std::memory_order_acquire);
+        Connection conn = take(generation, deadline);
         Reply reply = conn ? round_trip(conn.get(), argv, lens, deadline) : nullptr;
         if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
             argv[0] = "EVAL";
@@ -321,7 +322,7 @@ public:
         if (!reply || reply->type == REDIS_REPLY_ERROR) {
             // The connection's state is unknown after a timeout (the answer may still come):
             // it is closed, and so are the idle ones, which likely share its fate.
-            failed(std::chrono::steady_clock::now());
+            failed(generation, std::chrono::steady_clock::now());
             return nullptr;
         }
         give_back(std::move(conn));
@@ -348,8 +349,10 @@ private:
         return retry_at_.compare_exchange_strong(at, ns + timeout_.count(), std::memory_order_acq_rel);
     }
 
-    void failed(std::chrono::steady_clock::time_point now) {
-        generation_.fetch_add(1, std::memory_order_acq_rel);
+    /// Closes the idle connections and backs off, once per outage: decisions that were in
+    /// flight together when Redis went away (same `generation`) count as one failure.
+    void failed(std::uint64_t generation, std::chrono::steady_clock::time_point now) {
+        if (!generation_.compare_exchange_strong(generation, generation + 1, std::memory_order_acq_rel)) return;
         std::vector<Connection> closing;
         {
             const std::lock_guard lock(mutex_);
@@ -370,9 +373,8 @@ private:
         failures_.store(0, std::memory_order_release);
     }
 
-    /// An idle connection of the current generation, or a new one connected by `deadline`.
-    Connection take(std::chrono::steady_clock::time_point deadline) {
-        const auto generation = generation_.load(std::memory_order_acquire);
+    /// An idle connection of `generation` (the current one), or a new one connected by `deadline`.
+    Connection take(std::uint64_t generation, std::chrono::steady_clock::time_point deadline) {
         {
             const std::lock_guard lock(mutex_);
             while (!idle_.empty()) {
