@@ -240,8 +240,8 @@ return {ok, t[1], t[2], math.floor(allowed - retries)}
 
 /// Blocks SIGPIPE in this thread while it lives, and swallows one it caused: hiredis writes
 /// with write(2), which raises SIGPIPE on a connection the server closed (a killed Redis
-/// would otherwise kill the process). Costs three system calls; leaves a SIGPIPE that was
-/// already pending alone.
+/// would otherwise kill the process). Costs four system calls (~1 µs, beside a round trip of
+/// ~100 µs); leaves a SIGPIPE that was already pending alone.
 class SigpipeGuard {
 public:
     SigpipeGuard() noexcept {
@@ -471,7 +471,8 @@ private:
 ///
 /// The ratio form counts requests locally (`record_request()`: one relaxed atomic add, no
 /// I/O) and sends the count with the next decision and from a background thread every
-/// `flush_interval`. A count whose round trip fails is dropped, never sent twice.
+/// `flush_interval`. A count whose round trip fails, or taken while the budget backs off, is
+/// dropped, never sent twice (docs/fleet.md: what this under- and over-admits).
 ///
 /// A decision waits on Redis at most `timeout` (connecting included); when Redis did not
 /// answer, the verdict is `AdmittedUnavailable` / `RefusedUnavailable` (see `FailureMode`),
