@@ -63,6 +63,21 @@ struct Raw {
         freeReplyObject(r);
         return v;
     }
+    std::string text(const std::string& cmd) {
+        auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
+        REQUIRE(r != nullptr);
+        std::string v = r->str != nullptr ? std::string(r->str, r->len) : std::string{};
+        freeReplyObject(r);
+        return v;
+    }
+    /// `calls` (or another field) of `cmdstat_<command>` in INFO commandstats; 0 when absent.
+    long long stat(const std::string& command, const std::string& field = "calls") {
+        const std::string info = text("INFO commandstats");
+        const auto line = info.find("cmdstat_" + command + ":");
+        if (line == std::string::npos) return 0;
+        const auto at = info.find(field + "=", line);
+        return at == std::string::npos ? 0 : std::stoll(info.substr(at + field.size() + 1));
+    }
     redisContext* c;
 };
 
@@ -334,9 +349,11 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     o.reconnect_backoff = redress::constant(50ms);
     rc::RedisBudget budget(o);
     REQUIRE(budget.decide().verdict == redress::BudgetVerdict::Admitted);  // connected and answered
-    std::jthread sleeper([] {
-        Raw raw;
-        freeReplyObject(redisCommand(raw.c, "DEBUG SLEEP 1"));
+    redisContext* sleeping = redisConnect("127.0.0.1", server->port);  // connected here: no Catch in the thread
+    REQUIRE((sleeping && sleeping->err == 0));
+    std::jthread sleeper([sleeping] {
+        freeReplyObject(redisCommand(sleeping, "DEBUG SLEEP 1"));
+        redisFree(sleeping);
     });
     std::this_thread::sleep_for(100ms);  // the server is asleep now
     const auto start = Clock::now();
@@ -408,6 +425,36 @@ TEST_CASE("options are validated at construction, naming the option") {
     CHECK_NOTHROW(rc::RedisBudget(ok));
     CHECK(rc::RedisBudget(ok).options().fallback.has_value());  // FailOpen's default local budget
     CHECK(rc::RedisBudget(ok).options().fallback->options().max_retries == 100);
+}
+
+TEST_CASE("a decision is one EVALSHA round trip; after SCRIPT FLUSH one EVAL reloads the script") {
+    Raw raw;
+    rc::RedisBudget budget(options("trips:window", rc::RedisWindowLimit{.max_retries = 5, .window = 10s}));
+    (void)raw.text("SCRIPT FLUSH");
+    (void)raw.text("CONFIG RESETSTAT");
+    for (int i = 0; i < 8; ++i) (void)budget.decide();
+    CHECK(raw.stat("evalsha") == 8);
+    CHECK(raw.stat("evalsha", "failed_calls") == 1);  // NOSCRIPT, once
+    CHECK(raw.stat("eval") == 1);
+    CHECK(raw.integer("ZCARD trips:window") == 5);
+}
+
+TEST_CASE("keys expire by themselves once the budget is idle") {
+    Raw raw;
+    rc::RedisBudget window(options("expire:window", rc::RedisWindowLimit{.max_retries = 5, .window = 100ms}));
+    rc::RedisBudget ratio(options("expire:ratio", rc::RedisRatioLimit{.ratio = 0.2, .ttl = 100ms}));
+    REQUIRE(window.decide().verdict == redress::BudgetVerdict::Admitted);
+    ratio.record_request();
+    REQUIRE(ratio.decide().verdict == redress::BudgetVerdict::Admitted);
+    const long long window_ttl = raw.integer("PTTL expire:window");
+    const long long ratio_ttl = raw.integer("PTTL expire:ratio");
+    CHECK(window_ttl > 0);
+    CHECK(window_ttl <= 101);  // the window, rounded up, plus 1 ms
+    CHECK(ratio_ttl > 0);
+    CHECK(ratio_ttl <= 111);  // ttl and one bucket of ttl / 10, plus 1 ms
+    std::this_thread::sleep_for(150ms);
+    CHECK(raw.integer("EXISTS expire:window") == 0);
+    CHECK(raw.integer("EXISTS expire:ratio") == 0);
 }
 
 TEST_CASE("the scripts run by their SHA-1, as the server names them") {
