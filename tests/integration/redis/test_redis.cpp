@@ -369,6 +369,35 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     CHECK(took < 50 + 15);
     CHECK(backing_off.verdict == redress::BudgetVerdict::RefusedUnavailable);
     CHECK(took2 < 5);  // straight to the failure mode, no round trip
+
+    // 4 threads deciding every millisecond while the server sleeps on: only one decision at a
+    // time tries Redis, once per backoff step, and none waits longer than the timeout.
+    std::atomic<int> decisions{0}, waited{0};
+    std::atomic<std::int64_t> slowest_us{0};
+    {
+        std::vector<std::jthread> threads;
+        const auto until = Clock::now() + 600ms;
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&] {
+                while (Clock::now() < until) {
+                    const auto t0 = Clock::now();
+                    const bool answered = budget.decide().server_time.has_value();
+                    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+                    std::int64_t seen = slowest_us.load();
+                    while (us > seen && !slowest_us.compare_exchange_weak(seen, us)) {
+                    }
+                    decisions.fetch_add(1);
+                    if (us >= 20'000 || answered) waited.fetch_add(1);
+                    std::this_thread::sleep_for(1ms);
+                }
+            });
+    }
+    std::printf("slow, 4 threads for 600 ms: %d decisions, %d waited on Redis, slowest %.2f ms\n", decisions.load(),
+                waited.load(), static_cast<double>(slowest_us.load()) / 1000);
+    CHECK(slowest_us.load() < (50 + 15) * 1000);
+    CHECK(waited.load() >= 2);  // it kept trying
+    CHECK(waited.load() <= 600 / 50 + 2);  // one try per backoff step, not one per thread
+    CHECK(decisions.load() >= 200);
     sleeper.join();
     std::this_thread::sleep_for(60ms);
     CHECK(budget.decide().verdict == redress::BudgetVerdict::Admitted);
