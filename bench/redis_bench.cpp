@@ -33,7 +33,8 @@ struct Result {
 template <class F>
 Result measure(int threads, double seconds, F decide) {
     std::vector<std::vector<float>> latencies(static_cast<std::size_t>(threads));
-    const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+    const auto until =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
     {
         std::vector<std::jthread> pool;
         for (int t = 0; t < threads; ++t)
@@ -50,7 +51,9 @@ Result measure(int threads, double seconds, F decide) {
     std::vector<float> all;
     for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
     std::sort(all.begin(), all.end());
-    const auto at = [&](double q) { return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))]; };
+    const auto at = [&](double q) {
+        return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * static_cast<double>(all.size() - 1))];
+    };
     return {static_cast<double>(all.size()) / seconds, at(0.50), at(0.99)};
 }
 
@@ -100,12 +103,9 @@ int main(int argc, char** argv) {
     };
     for (const int threads : {1, 4}) {
         row("local Budget::consume (no Redis)", threads, measure(threads, seconds, [&] { (void)local.consume(); }));
-        row("RedisBudget window, admitting", threads, measure(threads, seconds, [&] {
-                check(admitting->decide());
-            }));
-        row("RedisBudget window, refusing (spent)", threads, measure(threads, seconds, [&] {
-                check(refusing->decide());
-            }));
+        row("RedisBudget window, admitting", threads, measure(threads, seconds, [&] { check(admitting->decide()); }));
+        row("RedisBudget window, refusing (spent)", threads,
+            measure(threads, seconds, [&] { check(refusing->decide()); }));
         row("RedisBudget ratio, 4 record_request + decide", threads, measure(threads, seconds, [&] {
                 for (int i = 0; i < 4; ++i) ratio->record_request();
                 check(ratio->decide());

@@ -12,9 +12,9 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cerrno>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -99,8 +99,8 @@ struct RedisBudgetOptions {
     /// The wait after a failed round trip before the next one is tried (attempt = failures in
     /// a row). Meanwhile decisions go straight to `failure_mode`, and one decision at a time
     /// tries Redis again. Default `decorrelated_jitter({.base = 50ms, .max = 2s})`.
-    AnyStrategy reconnect_backoff = decorrelated_jitter({.base = std::chrono::milliseconds(50),
-                                                         .max = std::chrono::seconds(2)});
+    AnyStrategy reconnect_backoff =
+        decorrelated_jitter({.base = std::chrono::milliseconds(50), .max = std::chrono::seconds(2)});
     /// Ratio form: how often a background thread sends the requests counted since the last
     /// round trip (they also ride on every decision). Zero: no thread, requests ride on
     /// decisions only. >= 0. Default 1 s.
@@ -136,8 +136,7 @@ namespace detail {
     for (std::size_t off = 0; off < msg.size(); off += 64) {
         std::array<std::uint32_t, 80> w{};
         for (std::size_t i = 0; i < 16; ++i)
-            for (std::size_t b = 0; b < 4; ++b)
-                w[i] = (w[i] << 8) | static_cast<unsigned char>(msg[off + i * 4 + b]);
+            for (std::size_t b = 0; b < 4; ++b) w[i] = (w[i] << 8) | static_cast<unsigned char>(msg[off + i * 4 + b]);
         for (std::size_t i = 16; i < 80; ++i) w[i] = rotl(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
         auto [a, b, c, d, e] = h;
         for (std::size_t i = 0; i < 80; ++i) {
@@ -285,7 +284,10 @@ using Reply = std::unique_ptr<redisReply, ReplyFree>;
 class RedisLink {
 public:
     RedisLink(std::string host, int port, Duration timeout, int idle_max, AnyStrategy backoff)
-        : host_(std::move(host)), port_(port), timeout_(timeout), idle_max_(static_cast<std::size_t>(idle_max)),
+        : host_(std::move(host)),
+          port_(port),
+          timeout_(timeout),
+          idle_max_(static_cast<std::size_t>(idle_max)),
           backoff_(std::move(backoff)) {}
 
     /// Runs `script` (EVALSHA, then EVAL if the server has not cached it) with `keys` and
@@ -312,7 +314,8 @@ public:
         const auto generation = generation_.load(std::memory_order_acquire);
         Connection conn = take(generation, deadline);
         Reply reply = conn ? round_trip(conn.get(), argv, lens, deadline) : nullptr;
-        if (reply && reply->type == REDIS_REPLY_ERROR && std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
+        if (reply && reply->type == REDIS_REPLY_ERROR &&
+            std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
             argv[0] = "EVAL";
             lens[0] = 4;
             argv[1] = script.data();
@@ -383,7 +386,8 @@ private:
                 if (c.generation == generation) return c;
             }
         }
-        Connection c{std::unique_ptr<redisContext, ContextFree>(redisConnectNonBlock(host_.c_str(), port_)), generation};
+        Connection c{std::unique_ptr<redisContext, ContextFree>(redisConnectNonBlock(host_.c_str(), port_)),
+                     generation};
         if (!c || c.get()->err != 0 || !wait(c.get()->fd, POLLOUT, deadline)) return {};
         int error = 0;
         socklen_t len = sizeof error;
@@ -401,8 +405,8 @@ private:
     /// no later than `deadline`.
     static Reply round_trip(redisContext* c, const std::vector<const char*>& argv, const std::vector<std::size_t>& lens,
                             std::chrono::steady_clock::time_point deadline) {
-        if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), const_cast<const char**>(argv.data()), lens.data()) !=
-            REDIS_OK)
+        if (redisAppendCommandArgv(c, static_cast<int>(argv.size()), const_cast<const char**>(argv.data()),
+                                   lens.data()) != REDIS_OK)
             return nullptr;
         for (int done = 0; !done;) {
             if (redisBufferWrite(c, &done) != REDIS_OK) return nullptr;
@@ -422,7 +426,9 @@ private:
             const auto left = deadline - std::chrono::steady_clock::now();
             if (left <= Duration::zero()) return false;
             const auto s = std::chrono::duration_cast<std::chrono::seconds>(left);
-            const timespec ts{static_cast<time_t>(s.count()), static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(left - s).count())};
+            const timespec ts{
+                static_cast<time_t>(s.count()),
+                static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(left - s).count())};
             pollfd p{fd, events, 0};
             const int r = ::ppoll(&p, 1, &ts, nullptr);
             if (r > 0) return (p.revents & (events | POLLHUP | POLLERR)) != 0;
@@ -453,7 +459,9 @@ private:
 }
 
 /// Whole microseconds of `d`, rounded up.
-[[nodiscard]] inline std::int64_t micros_up(Duration d) { return std::chrono::ceil<std::chrono::microseconds>(d).count(); }
+[[nodiscard]] inline std::int64_t micros_up(Duration d) {
+    return std::chrono::ceil<std::chrono::microseconds>(d).count();
+}
 
 }  // namespace detail
 
@@ -493,12 +501,13 @@ public:
             width_us_ = (ttl_us + ratio_buckets - 1) / ratio_buckets;
             floor_ = r.min_retries_per_second * std::chrono::duration<double>(r.ttl).count();
         }
-        if (options_.failure_mode == FailureMode::FailOpen && !options_.fallback) options_.fallback = local_equivalent();
+        if (options_.failure_mode == FailureMode::FailOpen && !options_.fallback)
+            options_.fallback = local_equivalent();
         fallback_counts_ = options_.fallback && options_.fallback->counts_requests();
         script_ = ratio_ ? detail::ratio_script : detail::window_script;
         sha_ = detail::sha1_hex(script_);
-        link_ = std::make_unique<detail::RedisLink>(options_.host, options_.port, options_.timeout, options_.connections,
-                                                    options_.reconnect_backoff);
+        link_ = std::make_unique<detail::RedisLink>(options_.host, options_.port, options_.timeout,
+                                                    options_.connections, options_.reconnect_backoff);
         if (ratio_ && options_.flush_interval > Duration::zero())
             flusher_ = std::jthread([this](std::stop_token stop) { flush_loop(stop); });
     }
@@ -598,17 +607,20 @@ private:
         }
         if (cost > 0 && options_.failure_mode == FailureMode::FailOpen)
             d.verdict = options_.fallback->consume(cost) ? BudgetVerdict::AdmittedUnavailable
-                                                          : BudgetVerdict::RefusedUnavailable;
+                                                         : BudgetVerdict::RefusedUnavailable;
         return d;
     }
 
     [[nodiscard]] std::vector<std::string> arguments(int cost, std::int64_t requests) const {
         if (!ratio_)
-            return {std::to_string(window_us_),
-                    std::to_string(std::get<RedisWindowLimit>(options_.limit).max_retries), std::to_string(cost)};
-        return {std::to_string(width_us_), std::to_string(ratio_buckets),
-                detail::exact(std::get<RedisRatioLimit>(options_.limit).ratio), detail::exact(floor_),
-                std::to_string(cost), std::to_string(requests)};
+            return {std::to_string(window_us_), std::to_string(std::get<RedisWindowLimit>(options_.limit).max_retries),
+                    std::to_string(cost)};
+        return {std::to_string(width_us_),
+                std::to_string(ratio_buckets),
+                detail::exact(std::get<RedisRatioLimit>(options_.limit).ratio),
+                detail::exact(floor_),
+                std::to_string(cost),
+                std::to_string(requests)};
     }
 
     void flush_loop(const std::stop_token& stop) const {
@@ -632,7 +644,7 @@ private:
     std::string sha_;
     std::unique_ptr<detail::RedisLink> link_;
     mutable std::atomic<std::int64_t> pending_{0};  // requests counted, not yet sent
-    std::jthread flusher_;  // last: stopped before the members it reads go
+    std::jthread flusher_;                          // last: stopped before the members it reads go
 };
 
 /// A `Budget` kept in Redis: `redress::Budget b = redis_budget({.key = "payments", ...})`,

@@ -96,10 +96,12 @@ int worker(int argc, char** argv) {
     if (ratio && argc < 11) return 2;
     rc::RedisBudgetOptions o{.port = std::stoi(argv[2]), .key = argv[3], .timeout = 500ms, .flush_interval = 0s};
     if (ratio)
-        o.limit = rc::RedisRatioLimit{.ratio = std::stod(argv[5]), .ttl = std::chrono::milliseconds(std::stoi(argv[6])),
+        o.limit = rc::RedisRatioLimit{.ratio = std::stod(argv[5]),
+                                      .ttl = std::chrono::milliseconds(std::stoi(argv[6])),
                                       .min_retries_per_second = std::stod(argv[7])};
     else
-        o.limit = rc::RedisWindowLimit{.max_retries = std::stoi(argv[5]), .window = std::chrono::milliseconds(std::stoi(argv[6]))};
+        o.limit = rc::RedisWindowLimit{.max_retries = std::stoi(argv[5]),
+                                       .window = std::chrono::milliseconds(std::stoi(argv[6]))};
     const int at = ratio ? 8 : 7;
     const int threads = std::stoi(argv[at]);
     const auto run_for = std::chrono::milliseconds(std::stoi(argv[at + 1]));
@@ -146,10 +148,11 @@ Log run_fleet(const std::string& key, const std::vector<std::string>& form_args,
     for (int w = 0; w < 4; ++w) {
         std::vector<std::string> argv{self_exe, "--worker", std::to_string(server->port), key};
         argv.insert(argv.end(), form_args.begin(), form_args.end());
-        for (const std::string& a : {std::string("4"), std::to_string(ms), (dir.path() / ("w" + std::to_string(w))).string()})
+        for (const std::string& a :
+             {std::string("4"), std::to_string(ms), (dir.path() / ("w" + std::to_string(w))).string()})
             argv.push_back(a);
-        workers.push_back(std::make_unique<it::Process>(argv, it::Process::Options{
-                                                                  .log_file = (dir.path() / "stderr").string()}));
+        workers.push_back(
+            std::make_unique<it::Process>(argv, it::Process::Options{.log_file = (dir.path() / "stderr").string()}));
     }
     for (auto& w : workers) {
         const int status = w->wait();
@@ -238,10 +241,12 @@ TEST_CASE("a ratio budget never admits more than its share of the fleet's reques
 }
 
 TEST_CASE("a ratio budget's flusher delivers requests that no decision carried") {
-    auto recorder_options = options("flush:ratio", rc::RedisRatioLimit{.ratio = 0.2, .ttl = 10s, .min_retries_per_second = 1});
+    auto recorder_options =
+        options("flush:ratio", rc::RedisRatioLimit{.ratio = 0.2, .ttl = 10s, .min_retries_per_second = 1});
     recorder_options.flush_interval = 100ms;
     rc::RedisBudget recorder(recorder_options);
-    rc::RedisBudget reader(options("flush:ratio", rc::RedisRatioLimit{.ratio = 0.2, .ttl = 10s, .min_retries_per_second = 1}));
+    rc::RedisBudget reader(
+        options("flush:ratio", rc::RedisRatioLimit{.ratio = 0.2, .ttl = 10s, .min_retries_per_second = 1}));
     REQUIRE(reader.remaining() == 10);  // the floor: 1 per second over 10 s
     for (int i = 0; i < 500; ++i) recorder.record_request();
     const auto until = Clock::now() + 2s;
@@ -312,11 +317,12 @@ TEST_CASE("a killed and restarted Redis: decisions keep their timeout, fail open
     for (const auto& s : seen) slowest = std::max(slowest, s.slowest);
     const auto slowest_ms = std::chrono::duration<double, std::milli>(slowest).count();
     using V = redress::BudgetVerdict;
-    std::printf("kill: slowest decision %.2f ms (timeout 50 ms); while down: open %d admitted, %d refused; closed %d "
-                "refused; after restart: %d + %d answered\n",
-                slowest_ms, count(Down, V::AdmittedUnavailable, 0), count(Down, V::RefusedUnavailable, 0),
-                count(Down, V::RefusedUnavailable, 1), seen[0].answered_after + seen[2].answered_after,
-                seen[1].answered_after + seen[3].answered_after);
+    std::printf(
+        "kill: slowest decision %.2f ms (timeout 50 ms); while down: open %d admitted, %d refused; closed %d "
+        "refused; after restart: %d + %d answered\n",
+        slowest_ms, count(Down, V::AdmittedUnavailable, 0), count(Down, V::RefusedUnavailable, 0),
+        count(Down, V::RefusedUnavailable, 1), seen[0].answered_after + seen[2].answered_after,
+        seen[1].answered_after + seen[3].answered_after);
     CHECK(slowest_ms < 50 + 15);  // the timeout, plus scheduling on a shared machine
     CHECK(count(Before, V::Admitted, 0) > 0);
     CHECK(count(Before, V::Admitted, 1) > 0);
@@ -349,7 +355,7 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     o.reconnect_backoff = redress::constant(50ms);
     rc::RedisBudget budget(o);
     REQUIRE(budget.decide().verdict == redress::BudgetVerdict::Admitted);  // connected and answered
-    redisContext* sleeping = redisConnect("127.0.0.1", server->port);  // connected here: no Catch in the thread
+    redisContext* sleeping = redisConnect("127.0.0.1", server->port);      // connected here: no Catch in the thread
     REQUIRE((sleeping && sleeping->err == 0));
     std::jthread sleeper([sleeping] {
         freeReplyObject(redisCommand(sleeping, "DEBUG SLEEP 1"));
@@ -395,7 +401,7 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     std::printf("slow, 4 threads for 600 ms: %d decisions, %d waited on Redis, slowest %.2f ms\n", decisions.load(),
                 waited.load(), static_cast<double>(slowest_us.load()) / 1000);
     CHECK(slowest_us.load() < (50 + 15) * 1000);
-    CHECK(waited.load() >= 2);  // it kept trying
+    CHECK(waited.load() >= 2);             // it kept trying
     CHECK(waited.load() <= 600 / 50 + 2);  // one try per backoff step, not one per thread
     CHECK(decisions.load() >= 200);
     sleeper.join();
@@ -410,7 +416,8 @@ TEST_CASE("policies in two clients sharing a key are refused retries fleet-wide"
     redress::Budget first_budget = rc::redis_budget(shared);
     redress::Budget second_budget = rc::redis_budget(shared);
     const auto policy = [](redress::Budget b) {
-        return redress::RetryPolicy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 10, .budget = b}};
+        return redress::RetryPolicy{
+            redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 10, .budget = b}};
     };
     auto always_down = []() -> int { throw redress::ServerError("503"); };
     const auto first = policy(first_budget).execute(always_down);
@@ -447,7 +454,8 @@ TEST_CASE("options are validated at construction, naming the option") {
     rejects({.key = "k", .limit = rc::RedisWindowLimit{.max_retries = -1}}, "limit.max_retries");
     rejects({.key = "k", .limit = rc::RedisWindowLimit{.window = 999us}}, "limit.window");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = -0.1}}, "limit.ratio");
-    rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = std::numeric_limits<double>::infinity()}}, "limit.ratio");
+    rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = std::numeric_limits<double>::infinity()}},
+            "limit.ratio");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.ttl = 9ms}}, "limit.ttl");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.min_retries_per_second = std::nan("")}},
             "limit.min_retries_per_second");
@@ -504,8 +512,8 @@ TEST_CASE("the example, run as two processes, shares one budget") {
     const auto out = dir.path() / "out";
     const auto run = [&] {
         std::filesystem::remove(out);
-        const int status = it::run({REDRESS_REDIS_EXAMPLE, std::to_string(server->port), "example:fleet"},
-                                   {.log_file = out.string()});
+        const int status =
+            it::run({REDRESS_REDIS_EXAMPLE, std::to_string(server->port), "example:fleet"}, {.log_file = out.string()});
         std::ifstream in(out);
         std::stringstream text;
         text << in.rdbuf();

@@ -6,11 +6,12 @@
 
 int main() {
     using namespace std::chrono_literals;
-    auto budget = std::make_shared<redress::contrib::RedisBudget>(
-        redress::contrib::RedisBudgetOptions{.port = 1, .key = "consumer", .limit = redress::contrib::RedisWindowLimit{.max_retries = 1, .window = 1s}});
+    auto budget = std::make_shared<redress::contrib::RedisBudget>(redress::contrib::RedisBudgetOptions{
+        .port = 1, .key = "consumer", .limit = redress::contrib::RedisWindowLimit{.max_retries = 1, .window = 1s}});
     const auto first = budget->decide();
     const auto second = budget->decide();
-    std::cout << "consumer_redis: first_admitted_unavailable=" << (first.verdict == redress::BudgetVerdict::AdmittedUnavailable)
+    std::cout << "consumer_redis: first_admitted_unavailable="
+              << (first.verdict == redress::BudgetVerdict::AdmittedUnavailable)
               << " second_refused_unavailable=" << (second.verdict == redress::BudgetVerdict::RefusedUnavailable)
               << " answered=" << first.server_time.has_value() << "\n";
     return 0;
