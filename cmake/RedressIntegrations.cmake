@@ -78,7 +78,7 @@ endif()
 # required by REDRESS_REQUIRE_INTEGRATIONS: a machine without libcurl still builds redress, and
 # the tests of a missing integration are reported skipped with the reason
 # (REDRESS_CONTRIB_WHY_<NAME>, read by tests/integration/CMakeLists.txt).
-set(REDRESS_CONTRIB_INTEGRATIONS curl postgres spdlog prometheus CACHE INTERNAL "contrib integrations")
+set(REDRESS_CONTRIB_INTEGRATIONS curl postgres spdlog prometheus redis CACHE INTERNAL "contrib integrations")
 
 # _redress_contrib(<name> <dependency target or "">): defines redress::<name> when the
 # dependency target exists (or needs none), else records why not.
@@ -119,6 +119,21 @@ _redress_contrib(spdlog spdlog::spdlog "found ${spdlog_VERSION}" "${_redress_why
 
 # Prometheus text format: <redress/contrib/prometheus.hpp>, standard library only.
 _redress_contrib(prometheus "" "no dependency" "")
+
+# hiredis: <redress/contrib/redis.hpp>. Debian's libhiredis-dev ships no CMake package, only
+# pkg-config's hiredis.pc: PkgConfig::hiredis.
+if(NOT TARGET PkgConfig::hiredis AND NOT CMAKE_DISABLE_FIND_PACKAGE_hiredis)
+    find_package(PkgConfig QUIET)
+    if(PKG_CONFIG_FOUND)
+        pkg_check_modules(hiredis QUIET IMPORTED_TARGET GLOBAL hiredis>=0.14)
+    endif()
+endif()
+if(NOT PKG_CONFIG_FOUND AND NOT CMAKE_DISABLE_FIND_PACKAGE_hiredis)
+    set(_redress_why "needs pkg-config to find hiredis: install pkg-config and libhiredis-dev")
+else()
+    _redress_why_missing(_redress_why hiredis "needs hiredis >= 0.14 (pkg-config hiredis): install libhiredis-dev")
+endif()
+_redress_contrib(redis PkgConfig::hiredis "found ${hiredis_VERSION}" "${_redress_why}")
 
 # ---- the summary line --------------------------------------------------------------------
 foreach(_redress_list IN ITEMS _redress_found _redress_not_found)

@@ -100,6 +100,6 @@ REDRESS_DEMO_PACKAGES=(cmake ninja-build g++ libfmt-dev libcli11-dev nlohmann-js
 REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen libcli11-dev nlohmann-json3-dev gnuplot-nox)
 # The contrib integrations and the servers their tests start (tests/integration): optional.
 # shellcheck disable=SC2034
-REDRESS_INTEGRATION_PACKAGES=(libcurl4-openssl-dev python3 libpq-dev postgresql libspdlog-dev prometheus)
+REDRESS_INTEGRATION_PACKAGES=(libcurl4-openssl-dev python3 libpq-dev postgresql libspdlog-dev prometheus redis-server libhiredis-dev pkg-config)
 # shellcheck disable=SC2034
 REDRESS_CLANG_PACKAGES=(clang-19 libc++-19-dev libc++abi-19-dev libclang-rt-19-dev)
