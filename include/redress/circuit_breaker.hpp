@@ -1193,6 +1193,11 @@ struct BreakerAccess;
 /// handled without overflow (differences saturate), and a failure class outside the eight
 /// `ErrorClass` values is counted as `Unknown`.
 ///
+/// With `CircuitBreakerOptions::store`, breakers in several processes share their openings and
+/// lease one probe fleet-wide; each call then also reads the clock to know whether its copy of
+/// the fleet's state is fresh, and one call per `store_refresh` asks the store (see
+/// docs/circuit_breaker.md, "Sharing one breaker across processes").
+///
 /// Protocol: call `allow()` once per operation; if `allowed`, run it and report exactly one
 /// of `record_success`, `record_failure(class)` or `record_cancel` with the same permit.
 /// Never report a rejected permit (it is ignored). The returned transitions are the events
@@ -1225,7 +1230,10 @@ public:
     /// `Open`) until the recovery timeout has passed since it opened; then the first caller
     /// becomes a probe (`circuit_half_open`). Half-open: a probe while fewer than
     /// `half_open_probes` are in flight (no event), else rejected (state `HalfOpen`).
-    /// Isolated: rejected (state `Open`).
+    /// Isolated: rejected (state `Open`). With a store, the call that refreshes the fleet's
+    /// state may also be rejected by an opening on record (`circuit_opened`, state `Open`) or
+    /// admitted because the fleet closed (`circuit_closed`), and an open breaker's probe needs
+    /// the fleet's lease.
     [[nodiscard]] REDRESS_INLINE BreakerPermit allow() { return core_->allow(); }
 
     /// The operation succeeded. A probe counts toward `close_after`, and the one that reaches it
