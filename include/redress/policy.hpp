@@ -218,6 +218,10 @@ private:
         if constexpr (!rejects_results) {
             if (quiet_ == detail::QuietRun::AnyClock)
                 return detail::run_quietly<T, detail::Ending::Value, detail::ReadAny>(*this, fn);
+            if (quiet_ == detail::QuietRun::Counted) {
+                detail::record_operation(retry_);
+                return detail::run_quietly<T, detail::Ending::Value, detail::ReadAny>(*this, fn);
+            }
         }
         return call_with<T>(fn, no_options());
     }
@@ -228,6 +232,10 @@ private:
         if constexpr (!rejects_results) {
             if (quiet_ == detail::QuietRun::AnyClock)
                 return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadAny>(*this, fn);
+            if (quiet_ == detail::QuietRun::Counted) {
+                detail::record_operation(retry_);
+                return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadAny>(*this, fn);
+            }
         }
         return execute_with<T>(fn, no_options());
     }

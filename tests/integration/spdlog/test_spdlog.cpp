@@ -252,6 +252,7 @@ TEST_CASE("each event has its default level, and a first-attempt success its own
         {EventName::Scheduled, level::info},          {EventName::Aborted, level::warn},
         {EventName::CircuitOpened, level::warn},      {EventName::CircuitHalfOpen, level::info},
         {EventName::CircuitClosed, level::info},      {EventName::CircuitRejected, level::warn},
+        {EventName::BudgetBackendUnavailable, level::warn},
     };
     REQUIRE(expected.size() == redress::all_values<EventName>().size());
     for (const EventName name : redress::all_values<EventName>()) {
