@@ -465,8 +465,9 @@ public:
     [[nodiscard]] virtual int remaining() const = 0;
 };
 
-/// A retry budget: at most `max_retries` retries within any rolling `window`, shared by any
-/// number of policies and threads (see docs/budgets.md).
+/// A retry budget shared by any number of policies and threads (see docs/budgets.md): at most
+/// `max_retries` retries within any rolling `window` (`BudgetOptions`), a share of the recent
+/// requests (`RatioBudgetOptions`), or whatever a `BudgetBackend` keeps.
 ///
 /// A handle: copies share one budget (hand a copy to every policy that should draw from it);
 /// moving copies too, so a handle is never empty. Thread-safe and lock-free.

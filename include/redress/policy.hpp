@@ -216,10 +216,8 @@ private:
     template <class T, class F>
     REDRESS_NOINLINE T call_otherwise(F& fn) const {
         if constexpr (!rejects_results) {
-            if (quiet_ == detail::QuietRun::AnyClock)
-                return detail::run_quietly<T, detail::Ending::Value, detail::ReadAny>(*this, fn);
-            if (quiet_ == detail::QuietRun::Counted) {
-                detail::record_operation(retry_);
+            if (quiet_ == detail::QuietRun::AnyClock || quiet_ == detail::QuietRun::Counted) {
+                if (quiet_ == detail::QuietRun::Counted) detail::record_operation(retry_);
                 return detail::run_quietly<T, detail::Ending::Value, detail::ReadAny>(*this, fn);
             }
         }
@@ -230,10 +228,8 @@ private:
     template <class T, class F>
     REDRESS_NOINLINE Outcome<T> execute_otherwise(F& fn) const {
         if constexpr (!rejects_results) {
-            if (quiet_ == detail::QuietRun::AnyClock)
-                return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadAny>(*this, fn);
-            if (quiet_ == detail::QuietRun::Counted) {
-                detail::record_operation(retry_);
+            if (quiet_ == detail::QuietRun::AnyClock || quiet_ == detail::QuietRun::Counted) {
+                if (quiet_ == detail::QuietRun::Counted) detail::record_operation(retry_);
                 return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadAny>(*this, fn);
             }
         }

@@ -267,8 +267,11 @@ private:
         }
         // Read after `to` is chosen: every request added later came after a clock read in `to`.
         const auto requests = requests_.load(std::memory_order_acquire);
-        for (std::uint64_t k = to - from > ring ? to - ring + 1 : from + 1; k <= to; ++k) {
-            Slot& s = opened_[k % ring];
+        // The buckets after `from` up to `to`, the last `ring` of them (counted down from `to`,
+        // so no index passes the end of the range).
+        const std::uint64_t opened = to - from < ring ? to - from : ring;
+        for (std::uint64_t i = 0; i < opened; ++i) {
+            Slot& s = opened_[(to - i) % ring];
             if (!claim(s.requests, pack(next, requests), f) || !claim(s.retries, pack(next, retries_of(f)), f)) return;
         }
         auto expected = f;
