@@ -24,6 +24,7 @@ const auto retry_policy = rb::retry_policy();
 const auto retry_breaker_policy = rb::retry_breaker_policy();
 const auto retry_breaker_store_policy = rb::retry_breaker_store_policy();
 const auto coarse_policy = rb::retry_policy_coarse_clock();
+const auto ratio_budget_policy = rb::retry_policy_ratio_budget();
 const auto fixed_class_policy = rb::retry_policy_fixed_class();
 const auto default_classifier_policy = rb::retry_policy_default_classifier();
 const auto breaker_fixed_class_policy = rb::retry_breaker_policy_fixed_class();
@@ -38,6 +39,13 @@ const redress::Budget saturated_budget = [] {
     return b;
 }();
 rb::MutexDequeBudget mutex_saturated_budget(100, std::chrono::hours(1));
+// A ratio budget that admits every retry (1000 per request) and one refusing them all.
+const redress::Budget ratio_admitting_budget = [] {
+    const redress::Budget b(redress::RatioBudgetOptions{.ratio = 1000, .ttl = std::chrono::hours(1)});
+    for (int i = 0; i < 1'000'000; ++i) b.record_request();
+    return b;
+}();
+const redress::Budget ratio_refusing_budget(redress::RatioBudgetOptions{.ratio = 0, .min_retries_per_second = 0});
 const bool mutex_saturated_filled = [] {
     while (mutex_saturated_budget.consume()) {
     }
@@ -97,6 +105,9 @@ REDRESS_BENCH_PATH rbp_success_hand_loop_coarse_clock() {
 REDRESS_BENCH_PATH rbp_success_policy_coarse_clock() {
     return coarse_policy.call([] { return rb::succeed(); });
 }
+REDRESS_BENCH_PATH rbp_success_policy_ratio_budget() {
+    return ratio_budget_policy.call([] { return rb::succeed(); });
+}
 
 // ---- retry: fails twice, then succeeds ------------------------------------------------------
 REDRESS_BENCH_PATH rbp_retry_hand_loop() {
@@ -127,6 +138,12 @@ REDRESS_BENCH_PATH rbp_budget_admit_redress() { return static_cast<int>(admittin
 REDRESS_BENCH_PATH rbp_budget_admit_mutex() { return static_cast<int>(mutex_admitting_budget.consume()); }
 REDRESS_BENCH_PATH rbp_budget_saturated_redress() { return static_cast<int>(saturated_budget.consume()); }
 REDRESS_BENCH_PATH rbp_budget_saturated_mutex() { return static_cast<int>(mutex_saturated_budget.consume()); }
+REDRESS_BENCH_PATH rbp_ratio_budget_record() {
+    ratio_admitting_budget.record_request();
+    return 1;
+}
+REDRESS_BENCH_PATH rbp_ratio_budget_admit() { return static_cast<int>(ratio_admitting_budget.consume()); }
+REDRESS_BENCH_PATH rbp_ratio_budget_refuse() { return static_cast<int>(ratio_refusing_budget.consume()); }
 
 namespace redress_bench {
 
@@ -145,6 +162,7 @@ const Path paths[] = {
      &rbp_success_policy_retry_breaker_store},
     {"success/hand_loop_coarse_clock", "rbp_success_hand_loop_coarse_clock", &rbp_success_hand_loop_coarse_clock},
     {"success/policy_coarse_clock", "rbp_success_policy_coarse_clock", &rbp_success_policy_coarse_clock},
+    {"success/policy_ratio_budget", "rbp_success_policy_ratio_budget", &rbp_success_policy_ratio_budget},
     {"retry/hand_loop", "rbp_retry_hand_loop", &rbp_retry_hand_loop},
     {"retry/policy_fixed_class", "rbp_retry_policy_fixed_class", &rbp_retry_policy_fixed_class},
     {"retry/policy_default_classifier", "rbp_retry_policy_default_classifier", &rbp_retry_policy_default_classifier},
@@ -155,6 +173,9 @@ const Path paths[] = {
     {"one/budget_admit/mutex_deque", "rbp_budget_admit_mutex", &rbp_budget_admit_mutex},
     {"one/budget_saturated/redress", "rbp_budget_saturated_redress", &rbp_budget_saturated_redress},
     {"one/budget_saturated/mutex_deque", "rbp_budget_saturated_mutex", &rbp_budget_saturated_mutex},
+    {"one/ratio_budget/record_request", "rbp_ratio_budget_record", &rbp_ratio_budget_record},
+    {"one/ratio_budget/admit", "rbp_ratio_budget_admit", &rbp_ratio_budget_admit},
+    {"one/ratio_budget/refuse", "rbp_ratio_budget_refuse", &rbp_ratio_budget_refuse},
 };
 const std::size_t path_count = sizeof(paths) / sizeof(paths[0]);
 

@@ -90,11 +90,12 @@ CALLGRIND_PATHS = [
                  "success/hand_loop", "success/policy_retry", "success/policy_retry_execute",
                  "success/hand_loop_mutex_breaker", "success/policy_retry_breaker",
                  "success/policy_retry_breaker_store", "success/hand_loop_coarse_clock",
-                 "success/policy_coarse_clock",
+                 "success/policy_coarse_clock", "success/policy_ratio_budget",
                  "retry/hand_loop", "retry/policy_fixed_class", "retry/policy_default_classifier",
                  "retry/policy_breaker_fixed_class", "one/breaker_success/redress", "one/breaker_success/mutex_deque",
                  "one/budget_admit/redress", "one/budget_admit/mutex_deque", "one/budget_saturated/redress",
-                 "one/budget_saturated/mutex_deque"]
+                 "one/budget_saturated/mutex_deque", "one/ratio_budget/record_request", "one/ratio_budget/admit",
+                 "one/ratio_budget/refuse"]
 ]
 
 # ---- helpers -----------------------------------------------------------------------------------

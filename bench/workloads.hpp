@@ -41,6 +41,16 @@ inline auto retry_policy() {
     }};
 }
 
+/// `retry_policy()` with a ratio budget (default options): each operation is recorded.
+inline auto retry_policy_ratio_budget() {
+    return redress::Policy{redress::Retry{
+        .strategy = redress::decorrelated_jitter({.max = 1s}),
+        .deadline = deadline,
+        .max_attempts = max_attempts,
+        .budget = redress::Budget(redress::RatioBudgetOptions{}),
+    }};
+}
+
 /// Policy<Retry, CircuitBreaker> with default options.
 inline auto retry_breaker_policy() {
     return redress::Policy{

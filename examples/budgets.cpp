@@ -1,4 +1,5 @@
-// Retry budgets: one Budget shared by policies caps the retries of all of them together.
+// Retry budgets: one Budget shared by policies caps the retries of all of them together; a
+// ratio budget caps them at a share of the requests.
 #include <redress/redress.hpp>
 #include <redress/testing.hpp>
 
@@ -50,5 +51,29 @@ int main() {
     if (first.stop_reason != redress::StopReason::BudgetExhausted || first.attempts != 4) return 1;
     if (second.stop_reason != redress::StopReason::BudgetExhausted || second.attempts != 1) return 1;
     clock.advance(63s);  // the window moves on: retries are available again
-    return budget.remaining() == 3 ? 0 : 1;
+    if (budget.remaining() != 3) return 1;
+
+    // snippet-begin: budgets-ratio
+    // Retries may be 20 % of the requests of the last 10 s, plus 1 a second whatever the traffic.
+    redress::Budget share(redress::RatioBudgetOptions{
+        .ratio = 0.2,
+        .ttl = 10s,
+        .min_retries_per_second = 1,
+        // snippet-hide: budgets-ratio
+        .clock = clock,
+        // snippet-show: budgets-ratio
+    });
+    redress::RetryPolicy counted{redress::Retry{
+        .strategy = redress::constant(100ms),
+        .budget = share,  // the policy tells the budget of every operation it starts
+        // snippet-hide: budgets-ratio
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+        // snippet-show: budgets-ratio
+    }};
+    // snippet-end: budgets-ratio
+    for (int i = 0; i < 50; ++i) counted.call([] { return 1; });
+    // 50 requests: 0.2 x 50 + 1/s x 10 s = 20 retries
+    std::printf("ratio budget after 50 requests: remaining=%d\n", share.remaining());
+    return share.remaining() == 20 ? 0 : 1;
 }

@@ -1,4 +1,5 @@
-// Budget: a rolling-window cap on retries shared by policies and threads (see docs/budgets.md).
+// Budget: a cap on retries shared by policies and threads: a rolling window here, a share of
+// requests in ratio_budget.hpp, or any BudgetBackend (see docs/budgets.md).
 #pragma once
 
 #include <array>
@@ -15,6 +16,8 @@
 #include <redress/errors.hpp>
 
 namespace redress {
+
+struct RatioBudgetOptions;  // <redress/ratio_budget.hpp>, included at the end of this header
 
 /// Settings of a `Budget`: at most `max_retries` retries within any `window`.
 struct BudgetOptions {
@@ -34,6 +37,30 @@ struct BudgetOptions {
 };
 
 namespace detail {
+
+/// A clock reading's time bucket, and where that bucket begins as an unsigned nanosecond
+/// count (exact in modular arithmetic). Shared by the window and ratio budgets.
+struct BucketTick {
+    std::uint64_t bucket;
+    std::uint64_t begin;
+};
+
+/// The bucket of `ns` for buckets of `width` ns: `floor(ns / width)` with the sign bit flipped,
+/// so unsigned order is time order over the whole range of readings; exact for every `ns`.
+[[nodiscard]] inline BucketTick bucket_of(Duration::rep ns, Duration::rep width) noexcept {
+    auto q = ns / width;
+    auto r = ns % width;
+    if (r < 0) {
+        r += width;
+        --q;
+    }
+    return {static_cast<std::uint64_t>(q) ^ (std::uint64_t{1} << 63), static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(r)};
+}
+
+/// The width of `n` buckets that cover at least `span`: `ceil(span / n)`, in nanoseconds.
+[[nodiscard]] constexpr Duration::rep bucket_width(Duration::rep span, Duration::rep n) noexcept {
+    return span / n + (span % n != 0 ? 1 : 0);
+}
 
 /// The shared state behind `Budget` handles: a lock-free ring of time buckets.
 ///
@@ -176,7 +203,7 @@ private:
         const auto n = static_cast<Duration::rep>(buckets);
         auto w = options_.window.count();
         if (w <= Duration::max().count() - lag.count()) w += lag.count();
-        width_ = w / n + (w % n != 0 ? 1 : 0);
+        width_ = bucket_width(w, n);
         const auto first = tick_of(now().time_since_epoch().count()).bucket;
         head_.store(pack(0, 0), std::memory_order_relaxed);
         bucket_[0].store(first, std::memory_order_relaxed);
@@ -197,24 +224,8 @@ private:
     static std::uint32_t count_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w & count_mask); }
     static bool is_frozen(std::uint64_t w) noexcept { return (w & frozen_bit) != 0; }
 
-    /// A clock reading's bucket, and where that bucket begins as an unsigned nanosecond count
-    /// (for the lease's check, which is exact in modular arithmetic).
-    struct Tick {
-        std::uint64_t bucket;
-        std::uint64_t begin;
-    };
-    /// `floor(ns / width)` with the sign bit flipped, so unsigned order is time order over the
-    /// whole range of readings; exact for every `ns`.
-    [[nodiscard]] Tick tick_of(Duration::rep ns) const noexcept {
-        auto q = ns / width_;
-        auto r = ns % width_;
-        if (r < 0) {
-            r += width_;
-            --q;
-        }
-        return {static_cast<std::uint64_t>(q) ^ (std::uint64_t{1} << 63),
-                static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(r)};
-    }
+    using Tick = BucketTick;
+    [[nodiscard]] Tick tick_of(Duration::rep ns) const noexcept { return bucket_of(ns, width_); }
 
     /// Retries one thread took from the shared count of one bucket and has not used yet.
     static constexpr std::uint64_t no_bucket = ~0ULL;
@@ -454,8 +465,9 @@ public:
     [[nodiscard]] virtual int remaining() const = 0;
 };
 
-/// A retry budget: at most `max_retries` retries within any rolling `window`, shared by any
-/// number of policies and threads (see docs/budgets.md).
+/// A retry budget shared by any number of policies and threads (see docs/budgets.md): at most
+/// `max_retries` retries within any rolling `window` (`BudgetOptions`), a share of the recent
+/// requests (`RatioBudgetOptions`), or whatever a `BudgetBackend` keeps.
 ///
 /// A handle: copies share one budget (hand a copy to every policy that should draw from it);
 /// moving copies too, so a handle is never empty. Thread-safe and lock-free.
@@ -477,6 +489,11 @@ public:
     /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `InvalidOption` naming
     /// the option (component `"BudgetOptions"`).
     explicit Budget(BudgetOptions options) : core_(std::make_shared<detail::BudgetCore>(std::move(options))) {}
+
+    /// A ratio budget: retries at most `ratio` of the requests of the last `ttl` plus a floor
+    /// of `min_retries_per_second` (see `RatioBudgetOptions`, docs/budgets.md). Throws
+    /// `InvalidOption` naming the option (component `"RatioBudgetOptions"`).
+    explicit Budget(RatioBudgetOptions options);
 
     /// A budget kept by `backend` (a ratio budget, a shared store); copies share it. Throws
     /// `InvalidOption` (component `"Budget"`, option `"backend"`) when it is null.
@@ -545,3 +562,5 @@ private:
 };
 
 }  // namespace redress
+
+#include <redress/ratio_budget.hpp>  // RatioBudgetOptions and Budget(RatioBudgetOptions)

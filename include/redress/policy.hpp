@@ -216,8 +216,10 @@ private:
     template <class T, class F>
     REDRESS_NOINLINE T call_otherwise(F& fn) const {
         if constexpr (!rejects_results) {
-            if (quiet_ == detail::QuietRun::AnyClock)
+            if (quiet_ == detail::QuietRun::AnyClock || quiet_ == detail::QuietRun::Counted) {
+                if (quiet_ == detail::QuietRun::Counted) detail::record_operation(retry_);
                 return detail::run_quietly<T, detail::Ending::Value, detail::ReadAny>(*this, fn);
+            }
         }
         return call_with<T>(fn, no_options());
     }
@@ -226,8 +228,10 @@ private:
     template <class T, class F>
     REDRESS_NOINLINE Outcome<T> execute_otherwise(F& fn) const {
         if constexpr (!rejects_results) {
-            if (quiet_ == detail::QuietRun::AnyClock)
+            if (quiet_ == detail::QuietRun::AnyClock || quiet_ == detail::QuietRun::Counted) {
+                if (quiet_ == detail::QuietRun::Counted) detail::record_operation(retry_);
                 return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadAny>(*this, fn);
+            }
         }
         return execute_with<T>(fn, no_options());
     }

@@ -161,7 +161,9 @@ struct Retry {
     /// (`MaxAttemptsPerClass`); each limit must be >= 0. Default none.
     PerClass<int> per_class_max_attempts{};
     /// A shared retry budget: each retry takes one unit before it sleeps, and an empty budget
-    /// stops the operation (`BudgetExhausted`). The last attempt takes none. Default none.
+    /// stops the operation (`BudgetExhausted`). The last attempt takes none. A budget that
+    /// counts requests (a ratio budget) is also told of every operation, once, at its start.
+    /// Default none.
     std::optional<Budget> budget{};
     /// Decides what to do with each planned sleep: `Sleep`, `Defer` (stop `Scheduled`) or `Abort`.
     /// A handler that throws aborts. Default none: always sleep.

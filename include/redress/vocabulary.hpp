@@ -85,12 +85,15 @@ enum class EventName {
     CircuitOpened,
     CircuitHalfOpen,
     CircuitClosed,
-    CircuitRejected
+    CircuitRejected,
+    /// The budget's backend did not answer in time; emitted before the `retry` its fallback
+    /// admitted or the `budget_exhausted` stop (an addition of this library).
+    BudgetBackendUnavailable
 };
 
 template <>
 struct detail::WireNames<EventName> {
-    static constexpr std::array<WireName<EventName>, 14> values{{
+    static constexpr std::array<WireName<EventName>, 15> values{{
         {EventName::Success, "success"},
         {EventName::Retry, "retry"},
         {EventName::PermanentFail, "permanent_fail"},
@@ -105,6 +108,7 @@ struct detail::WireNames<EventName> {
         {EventName::CircuitHalfOpen, "circuit_half_open"},
         {EventName::CircuitClosed, "circuit_closed"},
         {EventName::CircuitRejected, "circuit_rejected"},
+        {EventName::BudgetBackendUnavailable, "budget_backend_unavailable"},
     }};
 };
 

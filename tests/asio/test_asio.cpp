@@ -106,6 +106,29 @@ TEST_CASE("async_call returns the value and rethrows the operation's exception")
     CHECK(rethrown);
 }
 
+TEST_CASE("asio operations tell a ratio budget of each operation once, and take their retries from it") {
+    asio::io_context io;
+    const redress::Budget budget(redress::RatioBudgetOptions{.ratio = 1.0, .min_retries_per_second = 0});
+    redress::Policy policy{redress::Retry{.strategy = redress::constant(1ms), .budget = budget}};
+    int ok = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            for (int i = 0; i < 3; ++i) ok += co_await policy.async_call([]() -> awaitable<int> { co_return 1; });
+            ok += (co_await policy.async_execute([]() -> awaitable<int> { co_return 1; })).ok ? 1 : 0;
+            // 4 requests: 4 retries; a failing operation records 1 more and takes one
+            int n = 0;
+            ok += co_await policy.async_call([&]() -> awaitable<int> {
+                if (n++ == 0) throw redress::ServerError("503");
+                co_return 1;
+            });
+        },
+        asio::detached);
+    run_bounded(io);
+    CHECK(ok == 5);
+    CHECK(budget.remaining() == 4);  // 5 operations recorded, 1 retry taken
+}
+
 TEST_CASE("Asio cancellation during a backoff ends the operation as Aborted within milliseconds") {
     asio::io_context io;
     redress::testing::FakeCircuitBreaker breaker;

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstddef>
 #include <mutex>
 #include <random>
@@ -186,4 +188,99 @@ TEST_CASE("property: eight threads sharing a budget never admit more than max_re
     CHECK(refused > 0);
     CHECK(worst >= max_retries / 2);
     CHECK(static_cast<long>(admitted.size()) > windows_elapsed * max_retries / 4);
+}
+
+TEST_CASE("a ratio budget shared by four threads never admits more than ratio times the requests of the ttl "
+          "before a retry plus the floor, and does admit up to it") {
+    struct Config {
+        double ratio;
+        int floor_per_ttl;
+        redress::Duration ttl;
+        redress::Duration origin;
+        unsigned request_percent;  ///< of the operations; the rest ask for a retry (more than allowed)
+    };
+    const auto [ratio, floor_per_ttl, ttl, origin, request_percent] =
+        GENERATE(values<Config>({{0.5, 5, 100us, redress::Duration::zero(), 50},
+                                 {0.2, 0, 1ms, std::chrono::hours(24 * 365 * 100), 60},
+                                 {3.0, 20, 10us, std::chrono::hours(24), 15}}));
+    INFO("ratio " << ratio << ", floor " << floor_per_ttl << ", ttl " << ttl.count() << " ns");
+    ManualClock clock{TimePoint{} + origin};
+    const double per_second = floor_per_ttl / std::chrono::duration<double>(ttl).count();
+    const Budget shared(redress::RatioBudgetOptions{
+        .ratio = ratio, .ttl = ttl, .min_retries_per_second = per_second, .clock = RecordingClock{clock}});
+    const auto stop_at = std::chrono::steady_clock::now() + 500ms;
+    constexpr long max_iterations = 50'000;  // (about 100 ttls: the check afterwards is the longer part)
+    // About 2000 steps per ttl over all threads, so a slow (sanitized, loaded) run still
+    // crosses many ttls within its time limit.
+    const auto step = static_cast<unsigned>(std::max<long>(2, ttl.count() / 1000));
+
+    // A request's time is only known to lie between a reading before and one after the call.
+    struct Request {
+        TimePoint before;
+        TimePoint after;
+    };
+    std::mutex merge;
+    std::vector<Request> requests;
+    std::vector<TimePoint> admitted;
+    std::atomic<long> refused{0};
+    auto worker = [&](unsigned seed) {
+        const Budget budget = shared;
+        std::minstd_rand rng(seed);
+        std::vector<Request> my_requests;
+        std::vector<TimePoint> mine;
+        for (long i = 0; i < max_iterations; ++i) {
+            if ((i & 255) == 0 && std::chrono::steady_clock::now() >= stop_at) break;
+            clock.advance(std::chrono::nanoseconds(rng() % step));
+            if (rng() % 100 < request_percent) {
+                const TimePoint before = clock.now();
+                budget.record_request();
+                my_requests.push_back({before, clock.now()});
+            } else if (budget.consume()) {
+                mine.push_back(last_reading);
+            } else {
+                ++refused;
+            }
+        }
+        std::lock_guard lock(merge);
+        requests.insert(requests.end(), my_requests.begin(), my_requests.end());
+        admitted.insert(admitted.end(), mine.begin(), mine.end());
+    };
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 4; ++t) threads.emplace_back(worker, 41U + t);
+    for (auto& t : threads) t.join();
+
+    std::vector<TimePoint> befores;
+    std::vector<TimePoint> afters;
+    for (const auto& r : requests) {
+        befores.push_back(r.before);
+        afters.push_back(r.after);
+    }
+    std::sort(befores.begin(), befores.end());
+    std::sort(afters.begin(), afters.end());
+    std::sort(admitted.begin(), admitted.end());
+    const auto at_or_before = [](const std::vector<TimePoint>& v, TimePoint t) {
+        return static_cast<long>(std::upper_bound(v.begin(), v.end(), t) - v.begin());
+    };
+    const auto ratio_ppm = static_cast<long>(std::llround(ratio * 1e6));
+    // For each admitted retry at t: the retries in (t - ttl, t] against the requests that may
+    // lie in it (recorded by t, returned after t - ttl), and how close the busiest came.
+    long worst_excess = LONG_MIN;
+    double fullest = 0;
+    for (const TimePoint t : admitted) {
+        const long retries = at_or_before(admitted, t) - at_or_before(admitted, t - ttl);
+        const long in_window = at_or_before(befores, t) - at_or_before(afters, t - ttl);
+        const long bound = (ratio_ppm * in_window + floor_per_ttl * 1'000'000L) / 1'000'000;
+        worst_excess = std::max(worst_excess, retries - bound);
+        if (bound > 0) fullest = std::max(fullest, static_cast<double>(retries) / static_cast<double>(bound));
+    }
+    const auto ttls = (clock.now() - (TimePoint{} + origin)) / ttl;
+    INFO("requests " << requests.size() << ", admitted " << admitted.size() << ", refused " << refused << ", ttls "
+                     << ttls << ", fullest window " << fullest);
+    CHECK(worst_excess <= 0);
+    // Not vacuous: under pressure over many ttls, the budget refused, and filled windows to
+    // within its granularity (requests count for ttl - 2 buckets at least).
+    CHECK(ttls > 20);
+    CHECK(refused > 0);
+    CHECK(fullest >= 0.85);
+    CHECK(static_cast<double>(admitted.size()) >= 0.75 * ratio * static_cast<double>(requests.size()));
 }

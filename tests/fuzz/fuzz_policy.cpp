@@ -177,6 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                             trip_failures.clear();
                             break;
                         case EventName::CircuitRejected: INVARIANT(state != redress::CircuitState::Closed); break;
+                        case EventName::BudgetBackendUnavailable: violated("a window budget always answers");
                         default: break;
                     }
                 },

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "invalid_option.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <climits>
@@ -26,15 +28,7 @@ using redress::testing::ManualClock;
 
 namespace {
 
-/// "component::option: what" of the InvalidOption `o` raises, or "" when it is valid.
-std::string invalid(const BudgetOptions& o) {
-    try {
-        Budget b{o};
-    } catch (const redress::InvalidOption& e) {
-        return std::string(e.component()) + "::" + std::string(e.option()) + ": " + e.what();
-    }
-    return "";
-}
+std::string invalid(const BudgetOptions& o) { return redress_test::invalid_option_text<Budget>(o); }
 
 }  // namespace
 

@@ -222,6 +222,19 @@ TagLog run_all_scenarios(Path path) {
         r.budget = redress::Budget{redress::BudgetOptions{.max_retries = 0, .window = 60s, .clock = f.clock}};
         execute_on(path, plain(r), f.script({fail("TRANSIENT")}), f.options());
     }
+    // budget_backend_unavailable: a backend that did not answer, failing open then closed
+    for (const auto verdict : {redress::BudgetVerdict::AdmittedUnavailable, redress::BudgetVerdict::RefusedUnavailable}) {
+        struct Unanswering final : redress::BudgetBackend {
+            explicit Unanswering(redress::BudgetVerdict v) : verdict(v) {}
+            redress::BudgetVerdict consume(int) override { return verdict; }
+            [[nodiscard]] int remaining() const override { return 0; }
+            redress::BudgetVerdict verdict;
+        };
+        auto r = f.retry();
+        r.max_attempts = 2;
+        r.budget = redress::Budget{std::make_shared<Unanswering>(verdict)};
+        execute_on(path, plain(r), f.script({fail("TRANSIENT")}), f.options());
+    }
     // scheduled
     {
         auto o = f.options();

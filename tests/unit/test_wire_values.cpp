@@ -108,6 +108,7 @@ TEST_CASE("EventName wire values are the Python event names") {
         {E::CircuitHalfOpen, "circuit_half_open"},
         {E::CircuitClosed, "circuit_closed"},
         {E::CircuitRejected, "circuit_rejected"},
+        {E::BudgetBackendUnavailable, "budget_backend_unavailable"},
     });
 }
 

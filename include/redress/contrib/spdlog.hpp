@@ -128,7 +128,8 @@ inline void append_event_fields(fmt::memory_buffer& out, const Event& e) {
 /// first attempt; `permanent_fail`, `deadline_exceeded`, `max_attempts_exceeded`,
 /// `max_unknown_attempts_exceeded`, `no_strategy_configured`, `budget_exhausted` error;
 /// `aborted` warn (the caller asked for it); `scheduled` info; `circuit_opened` warn,
-/// `circuit_half_open` info, `circuit_closed` info, `circuit_rejected` warn.
+/// `circuit_half_open` info, `circuit_closed` info, `circuit_rejected` warn;
+/// `budget_backend_unavailable` warn.
 struct SpdlogOptions {
     /// Levels that replace the defaults, by event: `{{redress::EventName::Retry, spdlog::level::info}}`.
     /// `spdlog::level::off` silences an event. For `Success` the entry is the level of a success
@@ -216,6 +217,7 @@ private:
         set(EventName::CircuitHalfOpen, info);
         set(EventName::CircuitClosed, info);
         set(EventName::CircuitRejected, warn);
+        set(EventName::BudgetBackendUnavailable, warn);
         return levels;
     }
 

@@ -105,6 +105,7 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
             return (fn);
         }
     }();
+    record_operation(cfg);
     const TimePoint start = cfg.clock.now();
     std::exception_ptr abort;
 

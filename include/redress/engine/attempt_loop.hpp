@@ -20,6 +20,7 @@
 #include <utility>
 
 #include <redress/backoff_context.hpp>
+#include <redress/budget.hpp>
 #include <redress/classification.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/demangle.hpp>
@@ -135,6 +136,13 @@ inline void emit(const CallHooks& hooks, const Event& event, TimePoint start, co
         case StopReason::CircuitOpen: return EventName::CircuitRejected;
     }
     return EventName::Aborted;
+}
+
+/// Tells the policy's budget that an operation started, when it counts requests (a ratio
+/// budget); every driver calls it once per operation, before the breaker's gate.
+template <class RetryT>
+void record_operation(const RetryT& cfg) noexcept {
+    if (cfg.budget) cfg.budget->record_request();
 }
 
 /// What the driver does next.
@@ -305,8 +313,13 @@ public:
         if (sleep > remaining) sleep = remaining;
         sleep_ = sleep;
 
-        // 4.10 the shared budget (a handle to shared state: consuming is const)
-        if (cfg_.budget && !cfg_.budget->consume()) return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
+        // 4.10 the shared budget (a handle to shared state: consuming is const); a backend that
+        // did not answer says so before the retry or the stop its fallback chose
+        if (cfg_.budget) {
+            const BudgetVerdict verdict = cfg_.budget->decide();
+            if (backend_unavailable(verdict) && hooks_.observed()) emit_event(failure_event(EventName::BudgetBackendUnavailable));
+            if (!admitted(verdict)) return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
+        }
 
         // 4.11 announce the retry; a last look for an abort
         if (hooks_.observed()) {

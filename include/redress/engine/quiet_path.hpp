@@ -25,8 +25,10 @@ namespace redress::detail {
 
 /// How a quiet run reads the policy's clock: `std::chrono::steady_clock` directly when the
 /// policy knows that is its clock (the default: no test of the clock's kind on the success
-/// path), else through `AnyClock`.
-enum class QuietRun : unsigned char { No, SteadyClock, CoarseClock, AnyClock };
+/// path), else through `AnyClock`. `Counted`: through `AnyClock`, after telling a budget that
+/// counts requests (a ratio budget) of the operation, off the inlined fast path, so that
+/// policies without such a budget pay nothing for it.
+enum class QuietRun : unsigned char { No, SteadyClock, CoarseClock, AnyClock, Counted };
 
 /// How a policy with these settings runs a `call()` without options: quietly (nothing
 /// observes it and nothing can abort it) on its kind of clock, or not at all.
@@ -35,6 +37,7 @@ QuietRun quiet_run_of(const Settings& s) noexcept {
     const bool quiet = !s.on_metric && !s.on_log && !s.on_attempt_start && !s.on_attempt_end && !s.abort_if &&
                        !s.attempt_timeout && s.strategies.empty();
     if (!quiet) return QuietRun::No;
+    if (s.budget && s.budget->counts_requests()) return QuietRun::Counted;
     if (s.clock.is_steady()) return QuietRun::SteadyClock;
     return s.clock.is_coarse() ? QuietRun::CoarseClock : QuietRun::AnyClock;
 }

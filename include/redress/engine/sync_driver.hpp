@@ -192,6 +192,7 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
     std::optional<Tags> merged_tags;  // only when both the policy and the call have tags
     const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get(), resolve_tags(cfg, options, merged_tags));
     const SleepHooks sleeps = resolve_sleep_hooks(cfg, options);
+    record_operation(cfg);
     const TimePoint start = cfg.clock.now();  // the one read shared by breaker and loop
     const bool notify = policy.notifies_class_strategies();
     if constexpr (PolicyT::has_breaker) {

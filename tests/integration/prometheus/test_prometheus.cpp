@@ -153,6 +153,20 @@ TEST_CASE("each family has its HELP and TYPE lines, and a family's series are to
                                             "# TYPE redress_operation_attempts histogram"});
 }
 
+TEST_CASE("budget_backend_unavailable is counted with the class of the failure that asked for the retry") {
+    PrometheusSink metrics;
+    metrics({.name = EventName::BudgetBackendUnavailable,
+             .attempt = 1,
+             .error_class = redress::ErrorClass::ServerError,
+             .operation = "reserve"});
+    const std::string text = metrics.render();
+    check_promtool_accepts(text);
+    // Not a terminal event: no stop, no attempts observed.
+    CHECK(samples(text) ==
+          std::map<std::string, std::string>{
+              {R"(redress_events_total{operation="reserve",event="budget_backend_unavailable",class="SERVER_ERROR"})", "1"}});
+}
+
 TEST_CASE("operation names beyond max_operations are counted under other, and so is an operation named other") {
     PrometheusSink metrics({.max_operations = 3, .attempt_buckets = {1, 3}});
     for (const char* op : {"a", "b", "c", "d", "e", "other", "a", "d"})

@@ -170,6 +170,34 @@ TEST_CASE("a scripted run logs one line per event, at the level of its kind, wit
     });
 }
 
+TEST_CASE("a budget backend that did not answer logs budget_backend_unavailable before the retry it admitted") {
+    struct Unanswering final : redress::BudgetBackend {
+        redress::BudgetVerdict consume(int) override { return redress::BudgetVerdict::AdmittedUnavailable; }
+        [[nodiscard]] int remaining() const override { return 0; }
+    };
+    CapturedLog log;
+    redress::testing::ManualClock clock;
+    redress::Policy policy{redress::Retry{
+        .strategy = redress::constant(250ms),
+        .budget = redress::Budget(std::make_shared<Unanswering>()),
+        .sleeper = redress::testing::AdvancingSleeper(clock),
+        .clock = clock,
+        .on_log = SpdlogHook(log.logger),
+    }};
+    int calls = 0;
+    REQUIRE(policy.call(
+                [&] {
+                    if (++calls == 1) throw redress::ServerError("503");
+                    return calls;
+                },
+                {.operation = "reserve"}) == 2);
+    check_lines(log.lines(), {
+        "warning event=budget_backend_unavailable attempt=1 operation=reserve class=SERVER_ERROR cause=exception error_type=redress::ServerError",
+        "warning event=retry attempt=1 operation=reserve class=SERVER_ERROR sleep_ms=250 cause=exception error_type=redress::ServerError",
+        "info event=success attempt=2 operation=reserve",
+    });
+}
+
 TEST_CASE("a deferred retry logs the retry, then scheduled with the deferred sleep") {
     CapturedLog log;
     redress::testing::ManualClock clock;
@@ -252,6 +280,7 @@ TEST_CASE("each event has its default level, and a first-attempt success its own
         {EventName::Scheduled, level::info},          {EventName::Aborted, level::warn},
         {EventName::CircuitOpened, level::warn},      {EventName::CircuitHalfOpen, level::info},
         {EventName::CircuitClosed, level::info},      {EventName::CircuitRejected, level::warn},
+        {EventName::BudgetBackendUnavailable, level::warn},
     };
     REQUIRE(expected.size() == redress::all_values<EventName>().size());
     for (const EventName name : redress::all_values<EventName>()) {
