@@ -453,9 +453,9 @@ public:
     /// own timeout.
     [[nodiscard]] virtual BudgetVerdict consume(int cost) = 0;
 
-    /// One operation started (its first attempt). Policies call it once per operation, and
-    /// only when `counts_requests()`; a budget that caps retries as a share of requests counts
-    /// here. Must be cheap: it runs on every call's success path.
+    /// One operation started, before the breaker is asked (a call it rejects counts too).
+    /// Policies call it once per operation, and only when `counts_requests()`; a budget that
+    /// caps retries as a share of requests counts here. Must be cheap: it runs on every call.
     virtual void record_request() noexcept {}
 
     /// True when the budget wants `record_request()`. Must not change after construction.
