@@ -22,6 +22,7 @@ int g_calls = 0;  // the failing operation's call count (each three calls: one r
 
 const auto retry_policy = rb::retry_policy();
 const auto retry_breaker_policy = rb::retry_breaker_policy();
+const auto retry_breaker_store_policy = rb::retry_breaker_store_policy();
 const auto coarse_policy = rb::retry_policy_coarse_clock();
 const auto fixed_class_policy = rb::retry_policy_fixed_class();
 const auto default_classifier_policy = rb::retry_policy_default_classifier();
@@ -86,6 +87,9 @@ REDRESS_BENCH_PATH rbp_success_hand_loop_mutex_breaker() {
 REDRESS_BENCH_PATH rbp_success_policy_retry_breaker() {
     return retry_breaker_policy.call([] { return rb::succeed(); });
 }
+REDRESS_BENCH_PATH rbp_success_policy_retry_breaker_store() {
+    return retry_breaker_store_policy.call([] { return rb::succeed(); });
+}
 /// The hand loop on the coarse clock: context for the coarse-clock policy (informational).
 REDRESS_BENCH_PATH rbp_success_hand_loop_coarse_clock() {
     return rb::hand_retry<redress::CoarseClock>(rb::succeed, rb::max_attempts, rb::deadline);
@@ -137,6 +141,8 @@ const Path paths[] = {
     {"success/policy_retry_attempt_view", "rbp_success_policy_retry_attempt_view", &rbp_success_policy_retry_attempt_view},
     {"success/hand_loop_mutex_breaker", "rbp_success_hand_loop_mutex_breaker", &rbp_success_hand_loop_mutex_breaker},
     {"success/policy_retry_breaker", "rbp_success_policy_retry_breaker", &rbp_success_policy_retry_breaker},
+    {"success/policy_retry_breaker_store", "rbp_success_policy_retry_breaker_store",
+     &rbp_success_policy_retry_breaker_store},
     {"success/hand_loop_coarse_clock", "rbp_success_hand_loop_coarse_clock", &rbp_success_hand_loop_coarse_clock},
     {"success/policy_coarse_clock", "rbp_success_policy_coarse_clock", &rbp_success_policy_coarse_clock},
     {"retry/hand_loop", "rbp_retry_hand_loop", &rbp_retry_hand_loop},

@@ -62,6 +62,7 @@ ZERO_ALLOC = [
     "success/policy_retry",
     "success/policy_retry_execute",
     "success/policy_retry_breaker",
+    "success/policy_retry_breaker_store",
     "success/policy_coarse_clock",
     "retry/policy_fixed_class",
     "retry/policy_default_classifier",
@@ -87,7 +88,8 @@ CALLGRIND_PATHS = [
     (name, 100, 1100) if name.startswith("retry/") else (name, 1000, 21000)
     for name in ["ref/plain_call", "ref/steady_clock_now", "ref/coarse_clock_now", "ref/coarse_read_and_call",
                  "success/hand_loop", "success/policy_retry", "success/policy_retry_execute",
-                 "success/hand_loop_mutex_breaker", "success/policy_retry_breaker", "success/hand_loop_coarse_clock",
+                 "success/hand_loop_mutex_breaker", "success/policy_retry_breaker",
+                 "success/policy_retry_breaker_store", "success/hand_loop_coarse_clock",
                  "success/policy_coarse_clock",
                  "retry/hand_loop", "retry/policy_fixed_class", "retry/policy_default_classifier",
                  "retry/policy_breaker_fixed_class", "one/breaker_success/redress", "one/breaker_success/mutex_deque",

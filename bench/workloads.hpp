@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <exception>
+#include <memory>
 
 #include <redress/redress.hpp>
+#include <redress/testing/breaker_store.hpp>
 
 #include "baselines.hpp"
 #include "ops.hpp"
@@ -48,6 +50,20 @@ inline auto retry_breaker_policy() {
             .max_attempts = max_attempts,
         },
         redress::CircuitBreaker{},
+    };
+}
+
+/// Policy<Retry, CircuitBreaker> whose breaker shares its state through a store (in memory
+/// here; refreshed once an hour, so the path measured is the cached one every call takes).
+inline auto retry_breaker_store_policy() {
+    return redress::Policy{
+        redress::Retry{
+            .strategy = redress::decorrelated_jitter({.max = 1s}),
+            .deadline = deadline,
+            .max_attempts = max_attempts,
+        },
+        redress::CircuitBreaker{{.store = std::make_shared<redress::testing::InMemoryBreakerStore>(),
+                                 .store_refresh = std::chrono::hours(1)}},
     };
 }
 

@@ -40,6 +40,57 @@ struct BreakerStateChange {
     friend bool operator==(const BreakerStateChange&, const BreakerStateChange&) = default;
 };
 
+/// What a `BreakerStore` holds for the breaker its processes share, as one of its calls
+/// answered. Durations are measured on the store's clock, so the processes' clocks need not
+/// agree with it or with each other.
+struct BreakerFleetState {
+    /// An opening is on record; false: the fleet is closed.
+    bool open = false;
+    /// Names the opening on record: the store never gives two openings the same value, and
+    /// never 0 (0 when closed).
+    std::uint64_t generation = 0;
+    /// How long ago it opened.
+    Duration open_for{};
+    /// The recovery timeout published with it: its probe may be leased once `open_for`
+    /// reaches it.
+    Duration recovery_timeout{};
+    /// `acquire_probe` only: the caller now holds the opening's probe lease.
+    bool probe_granted = false;
+
+    friend bool operator==(const BreakerFleetState&, const BreakerFleetState&) = default;
+};
+
+/// The state of one breaker shared by several processes (`CircuitBreakerOptions::store`):
+/// one store object is one shared breaker (a Redis key, say). Each call is one exchange with
+/// the store, atomic there, timed by the store's clock; each answers the state on record after
+/// it, or empty when the store did not answer within its own timeout (the breaker then
+/// decides locally). A call never blocks longer than that timeout, and never throws (an
+/// exception is taken as no answer). Thread-safe: called from any thread at once. See
+/// docs/circuit_breaker.md, "Sharing one breaker across processes".
+class BreakerStore {
+public:
+    BreakerStore() = default;
+    BreakerStore(const BreakerStore&) = delete;
+    BreakerStore& operator=(const BreakerStore&) = delete;
+    virtual ~BreakerStore() = default;
+
+    /// The state on record.
+    [[nodiscard]] virtual std::optional<BreakerFleetState> read() = 0;
+
+    /// Records an opening, now, with `recovery_timeout`: a new generation, replacing any
+    /// opening on record and ending its probe lease.
+    [[nodiscard]] virtual std::optional<BreakerFleetState> publish_open(Duration recovery_timeout) = 0;
+
+    /// Leases the probe of opening `generation` for `lease`: granted (`probe_granted`) when
+    /// that opening is on record, its recovery timeout has passed and no unexpired lease is
+    /// held. Otherwise answers the state on record, not granted.
+    [[nodiscard]] virtual std::optional<BreakerFleetState> acquire_probe(std::uint64_t generation, Duration lease) = 0;
+
+    /// A probe of opening `generation` closed its breaker: the fleet closes if that opening is
+    /// still on record (a newer one stays).
+    [[nodiscard]] virtual std::optional<BreakerFleetState> publish_closed(std::uint64_t generation) = 0;
+};
+
 /// Settings of a `CircuitBreaker`. Designated initializers name what differs from the defaults:
 /// `redress::CircuitBreaker{{.failure_threshold = 5, .window = 60s, .recovery_timeout = 30s}}`.
 ///
@@ -95,6 +146,16 @@ struct CircuitBreakerOptions {
     std::function<void(const BreakerStateChange&)> on_state_change{};
     /// The clock; default `std::chrono::steady_clock`.
     AnyClock clock{};
+    /// Shared state for a breaker kept by several processes: openings are published to it,
+    /// and followed from it, and one probe is leased fleet-wide. Null (the default): this
+    /// process's breaker alone, at no extra cost.
+    std::shared_ptr<BreakerStore> store{};
+    /// With a `store`: how old the fleet's state cached by this breaker may grow before a
+    /// call refreshes it (one call, the others keep using the cache); > 0.
+    Duration store_refresh = std::chrono::seconds(1);
+    /// With a `store`: how long the fleet's probe lease lasts, so a probe holder that dies
+    /// (or never reports) holds off the other processes for at most this long; > 0.
+    Duration store_lease = std::chrono::seconds(10);
 };
 
 /// What a breaker is doing, as a plain value: `breaker.snapshot()`; `breaker.restore(s)` in a
@@ -123,13 +184,20 @@ struct BreakerSnapshot {
     int openings = 0;
     /// The recovery timeout of the current (or next) opening, grown by `recovery_backoff`.
     Duration recovery_timeout{};
+    /// With a store: open or half-open following an opening on the store's record (this
+    /// process's, published, or another's); false otherwise.
+    bool fleet = false;
+    /// With a store: its calls that did not answer in time since the breaker was built;
+    /// empty without a store.
+    std::optional<std::uint64_t> store_unavailable{};
 
     friend bool operator==(const BreakerSnapshot&, const BreakerSnapshot&) = default;
 };
 
 /// `snapshot` as one JSON object, std-only: times and durations in integer nanoseconds
 /// (`since_ns` on the breaker's clock), enums as their wire values, `null` for empty fields:
-/// `{"state":"open","isolated":false,"since_ns":..,"mode":"ratio",..}`.
+/// `{"state":"open","isolated":false,"since_ns":..,"mode":"ratio",..}`. `fleet` and
+/// `store_unavailable` are written for a breaker with a store only.
 [[nodiscard]] inline std::string to_json(const BreakerSnapshot& snapshot) {
     auto number = [](auto v) {
         char buffer[64];
@@ -149,6 +217,11 @@ struct BreakerSnapshot {
     out += ",\"probe_successes\":" + number(snapshot.probe_successes);
     out += ",\"openings\":" + number(snapshot.openings);
     out += ",\"recovery_timeout_ns\":" + number(snapshot.recovery_timeout.count());
+    if (snapshot.store_unavailable) {
+        out += ",\"fleet\":";
+        out += snapshot.fleet ? "true" : "false";
+        out += ",\"store_unavailable\":" + number(*snapshot.store_unavailable);
+    }
     out += "}";
     return out;
 }
@@ -206,7 +279,8 @@ private:
 
 /// The shared state behind `CircuitBreaker` handles.
 ///
-/// The phase lives in one atomic word `generation << 17 | probes in flight << 3 | phase`;
+/// The phase lives in one atomic word `generation << 18 | probes in flight << 4 | store bit << 3
+/// | phase`;
 /// every phase change bumps the generation (and clears the probe count), so a
 /// compare-exchange made on a stale reading fails (no ABA between two openings) and a probe's
 /// report names the half-open period it belongs to. Closed-state `allow()` reads that word
@@ -235,15 +309,20 @@ public:
         });
         recovery_.store(options_.recovery_timeout.count(), std::memory_order_relaxed);
         since_.store(now_rep(), std::memory_order_relaxed);
+        store_ = options_.store.get();
+        if (store_ != nullptr) {
+            word_.store(store_bit, std::memory_order_relaxed);
+            next_refresh_.store(now_rep(), std::memory_order_relaxed);  // the first call reads the fleet's state
+        }
         steady_ = options_.clock.is_steady();
         coarse_ = mode_ == BreakerMode::Ratio && steady_ && width_ / 256 >= redress::CoarseClock::resolution().count();
     }
 
-    /// Closed: one load, small enough to inline at the call site; other phases decide in
-    /// `allow_slow`.
+    /// Closed: one load, small enough to inline at the call site; other phases, and every
+    /// call of a breaker with a store, decide in `allow_slow`.
     REDRESS_INLINE BreakerPermit allow() {
         const auto w = word_.load(std::memory_order_acquire);
-        if (phase_of(w) == Closed) return BreakerPermit{};
+        if ((w & fast_mask) == 0) return BreakerPermit{};
         return allow_slow(w);
     }
 
@@ -251,6 +330,7 @@ public:
         for (;;) {
             switch (phase_of(w)) {
                 case Closed:
+                    if (store_ != nullptr) return closed_with_store();
                     return BreakerPermit{};
                 case Isolated:
                     return rejected(CircuitState::Open);
@@ -258,7 +338,16 @@ public:
                     const auto opened = opened_at_.load(std::memory_order_acquire);
                     const auto recovery = recovery_.load(std::memory_order_acquire);
                     const auto now = now_rep();
-                    if (elapsed(now, opened) < recovery) return rejected(CircuitState::Open);
+                    const bool due = elapsed(now, opened) >= recovery;
+                    if (store_ != nullptr) {
+                        // An answer, or empty: this call may become the probe (leased, or local).
+                        if (auto answer = open_with_store(now, due)) return *answer;
+                        const auto before = w;
+                        w = word_.load(std::memory_order_acquire);
+                        if (w != before) continue;  // changed meanwhile: decide again
+                    } else if (!due) {
+                        return rejected(CircuitState::Open);
+                    }
                     const auto half_open = next(w, HalfOpen) + one_probe;
                     if (word_.compare_exchange_strong(w, half_open, std::memory_order_acq_rel,
                                                       std::memory_order_acquire)) {
@@ -298,8 +387,18 @@ public:
         return record_probe_success(permit);
     }
 
-    /// True when `allow()` would answer the plain closed permit (`BreakerPermit{}`) right now.
-    REDRESS_INLINE bool closed() const noexcept { return phase_of(word_.load(std::memory_order_acquire)) == Closed; }
+    /// True when `allow()` would answer the plain closed permit (`BreakerPermit{}`) right now
+    /// without deciding anything: closed, and with a store, its copy of the fleet's state not
+    /// due for a refresh (a clock read, out of line: the inline check is one load).
+    REDRESS_INLINE bool closed() const {
+        const auto w = word_.load(std::memory_order_acquire);
+        if ((w & fast_mask) == 0) [[likely]]
+            return true;
+        return (w & fast_mask) == store_bit && fleet_fresh();
+    }
+
+    /// With a store: the cached fleet state is not due for a refresh.
+    REDRESS_NOINLINE bool fleet_fresh() const { return elapsed(now_rep(), next_refresh_.load(std::memory_order_relaxed)) < 0; }
 
     /// `record_success` of the plain closed permit (`BreakerPermit{}`: allowed, not the probe),
     /// for a caller that knows it held one: the permit need not exist, only the mode is read.
@@ -374,6 +473,7 @@ public:
         if (permit.probe) {
             std::optional<BreakerStateChange> change;
             std::optional<BreakerTransition> t;
+            std::optional<Publication> publication;
             bool settled = false;
             {
                 std::lock_guard lock(mutex_);
@@ -383,9 +483,11 @@ public:
                     // downstream answered, so the probe counts as a success.
                     t = trips ? open_locked(now_rep(), TransitionReason::ProbeFailed, klass, change)
                               : probe_succeeded_locked(change);
+                    publication = publication_locked(t);
                 }
             }
             notify(change);
+            publish(publication);
             if (settled) return t;
             // A stale probe: report it like any other call.
         }
@@ -403,6 +505,7 @@ public:
         const auto read = now_rep();
         std::optional<BreakerStateChange> change;
         std::optional<BreakerTransition> t;
+        std::optional<Publication> publication;
         {
             std::lock_guard lock(mutex_);
             // A failure reported while open or half-open belongs to a call admitted before the
@@ -432,9 +535,13 @@ public:
             }
             auto& own = per_class_[static_cast<std::size_t>(klass)];
             if (own.enabled()) trip = own.push_and_check(now, window) || trip;
-            if (trip) t = open_locked(now, TransitionReason::Failures, klass, change);
+            if (trip) {
+                t = open_locked(now, TransitionReason::Failures, klass, change);
+                publication = publication_locked(t);
+            }
         }
         notify(change);
+        publish(publication);
         return t;
     }
 
@@ -454,6 +561,7 @@ public:
         {
             std::lock_guard lock(mutex_);
             const auto now = now_rep();
+            linked_.store(false, std::memory_order_relaxed);
             set_phase_locked(Isolated, now, TransitionReason::Isolated, change);
         }
         notify(change);
@@ -466,6 +574,7 @@ public:
             clear_counts_locked();
             openings_ = 0;
             recovery_.store(options_.recovery_timeout.count(), std::memory_order_relaxed);
+            linked_.store(false, std::memory_order_relaxed);  // the fleet's next opening is followed, not this one
             set_phase_locked(Closed, now_rep(), TransitionReason::Reset, change);
         }
         notify(change);
@@ -484,6 +593,10 @@ public:
         s.probe_successes = phase == HalfOpen ? probe_successes_ : 0;
         s.openings = openings_;
         s.recovery_timeout = Duration{recovery_.load(std::memory_order_relaxed)};
+        if (store_ != nullptr) {
+            s.fleet = phase != Closed && linked_.load(std::memory_order_relaxed);
+            s.store_unavailable = store_unavailable_.load(std::memory_order_relaxed);
+        }
         const bool closed = phase == Closed;
         switch (mode_) {
             case BreakerMode::Ratio: {
@@ -519,6 +632,9 @@ public:
             if (mode_ == BreakerMode::Consecutive && s.mode == BreakerMode::Consecutive && s.state == CircuitState::Closed)
                 streak_.store(s.failures, std::memory_order_relaxed);
             opened_at_.store(since, std::memory_order_relaxed);
+            // Not the fleet's opening: the first refresh finds the one on record, if any.
+            linked_.store(false, std::memory_order_relaxed);
+            fleet_seen_.store(0, std::memory_order_relaxed);
             Phase p = Closed;
             if (s.isolated) {
                 p = Isolated;
@@ -541,19 +657,24 @@ private:
     enum Phase : std::uint64_t { Closed = 0, Open = 1, HalfOpen = 2, Isolated = 4 };
     static constexpr unsigned phase_bits = 3;
     static constexpr std::uint64_t phase_mask = (1U << phase_bits) - 1;
+    /// Set in every word of a breaker with a store, so that the inline closed check fails and
+    /// such a breaker decides in `allow_slow`, which keeps its cached fleet state fresh.
+    static constexpr std::uint64_t store_bit = std::uint64_t{1} << phase_bits;
+    static constexpr std::uint64_t fast_mask = phase_mask | store_bit;
+    static constexpr unsigned flag_bits = phase_bits + 1;
     static constexpr unsigned probe_bits = 14;  // up to 16,383 probes: above max_threshold
-    static constexpr std::uint64_t one_probe = std::uint64_t{1} << phase_bits;
-    static constexpr std::uint64_t probe_mask = ((std::uint64_t{1} << probe_bits) - 1) << phase_bits;
-    static constexpr unsigned generation_shift = phase_bits + probe_bits;
+    static constexpr std::uint64_t one_probe = std::uint64_t{1} << flag_bits;
+    static constexpr std::uint64_t probe_mask = ((std::uint64_t{1} << probe_bits) - 1) << flag_bits;
+    static constexpr unsigned generation_shift = flag_bits + probe_bits;
     static_assert(CircuitBreakerOptions::max_threshold < (1 << probe_bits));
     /// Ratio mode: buckets per window.
     static constexpr std::size_t ratio_buckets = 32;
     static constexpr std::int64_t no_hot = std::numeric_limits<std::int64_t>::min();
 
     static Phase phase_of(std::uint64_t w) noexcept { return static_cast<Phase>(w & phase_mask); }
-    static std::uint64_t probes_of(std::uint64_t w) noexcept { return (w & probe_mask) >> phase_bits; }
+    static std::uint64_t probes_of(std::uint64_t w) noexcept { return (w & probe_mask) >> flag_bits; }
     static std::uint64_t next(std::uint64_t w, Phase p) noexcept {
-        return (((w >> generation_shift) + 1) << generation_shift) | p;
+        return (((w >> generation_shift) + 1) << generation_shift) | (w & store_bit) | p;
     }
     static CircuitState visible(Phase p) noexcept {
         switch (p) {
@@ -674,6 +795,8 @@ private:
         require_in_range("close_after", o.close_after);
         if (o.recovery_backoff && o.max_recovery_timeout < o.recovery_timeout)
             invalid("max_recovery_timeout", "must be >= recovery_timeout when recovery_backoff is set");
+        if (o.store_refresh <= Duration::zero()) invalid("store_refresh", "must be > 0");
+        if (o.store_lease <= Duration::zero()) invalid("store_lease", "must be > 0");
         // One mode per breaker: named is the later of two set, in declaration order.
         if (o.failure_threshold && o.consecutive_failures)
             invalid("consecutive_failures", "cannot be combined with failure_threshold (one mode per breaker)");
@@ -710,6 +833,176 @@ private:
         }
     }
 
+    // The fleet: a breaker with a store. The local state machine runs as without one; the
+    // store adds three things. Openings are published (`publish`) and followed
+    // (`follow_fleet`): an opening on record that this breaker has not seen opens it (reason
+    // `Fleet`), and the opening it follows leaving the record closes it. The probe of an
+    // opening it follows needs the store's lease (`open_with_store`). And the fleet's state is
+    // read at most once per `store_refresh`, by the one call that claims the refresh
+    // (`claim_refresh`); the others decide on what the breaker already knows. Where the store
+    // does not answer, the local state decides.
+
+    /// What a settled call tells the store: decided under the lock, sent after it.
+    struct Publication {
+        bool open = false;
+        std::uint64_t word = 0;        ///< open: the opening's word, naming its period
+        Duration recovery{};           ///< open: its recovery timeout
+        std::uint64_t generation = 0;  ///< closed: the fleet's opening that the probe closed
+    };
+
+    /// The publication of transition `t`, if any: every opening, and a close of an opening the
+    /// fleet shares.
+    [[nodiscard]] std::optional<Publication> publication_locked(const std::optional<BreakerTransition>& t) noexcept {
+        if (store_ == nullptr || !t) return std::nullopt;
+        if (t->name == EventName::CircuitOpened)
+            return Publication{true, word_.load(std::memory_order_acquire) & ~probe_mask,
+                               Duration{recovery_.load(std::memory_order_relaxed)}, 0};
+        if (t->name == EventName::CircuitClosed && linked_.load(std::memory_order_relaxed)) {
+            linked_.store(false, std::memory_order_relaxed);
+            return Publication{false, 0, Duration::zero(), fleet_seen_.load(std::memory_order_relaxed)};
+        }
+        return std::nullopt;
+    }
+
+    /// Sends `p` to the store; an opening the store takes becomes the fleet's opening this
+    /// breaker follows (unless the breaker has changed state since).
+    void publish(const std::optional<Publication>& p) {
+        if (!p) return;
+        if (!p->open) {
+            (void)ask([&] { return store_->publish_closed(p->generation); });
+            return;
+        }
+        const auto answer = ask([&] { return store_->publish_open(p->recovery); });
+        if (!answer || !answer->open) return;  // not taken: an opening of this process alone
+        std::lock_guard lock(mutex_);
+        if ((word_.load(std::memory_order_acquire) & ~probe_mask) != p->word) return;
+        fleet_seen_.store(answer->generation, std::memory_order_relaxed);
+        linked_.store(true, std::memory_order_relaxed);
+        bring_refresh_forward(shifted(opened_at_.load(std::memory_order_relaxed), p->recovery.count()), now_rep());
+    }
+
+    /// One store call; no answer (or an exception) is counted as unavailable.
+    template <class Call>
+    std::optional<BreakerFleetState> ask(Call&& call) noexcept {
+        std::optional<BreakerFleetState> answer;
+        try {
+            answer = std::forward<Call>(call)();
+        } catch (...) {  // NOLINT(bugprone-empty-catch): a store that throws did not answer
+        }
+        if (!answer) store_unavailable_.fetch_add(1, std::memory_order_relaxed);
+        return answer;
+    }
+
+    /// True for the one call that takes the refresh due at `now`: the next is due a
+    /// `store_refresh` later, whether or not the store answers.
+    bool claim_refresh(Duration::rep now) noexcept {
+        auto due = next_refresh_.load(std::memory_order_relaxed);
+        if (elapsed(now, due) < 0) return false;
+        return next_refresh_.compare_exchange_strong(due, shifted(now, options_.store_refresh.count()),
+                                                     std::memory_order_relaxed);
+    }
+
+    /// Makes a refresh due by `t` (when an opening followed falls due for its probe), if `t`
+    /// is still ahead of `now`: a time passed already is the refresh just made.
+    void bring_refresh_forward(Duration::rep t, Duration::rep now) noexcept {
+        if (elapsed(t, now) <= 0) return;
+        auto due = next_refresh_.load(std::memory_order_relaxed);
+        while (elapsed(t, due) < 0 && !next_refresh_.compare_exchange_weak(due, t, std::memory_order_relaxed)) {
+        }
+    }
+
+    /// `t + d`, saturated to the `Duration::rep` range.
+    static constexpr Duration::rep shifted(Duration::rep t, Duration::rep d) noexcept {
+        constexpr auto max = std::numeric_limits<Duration::rep>::max();
+        constexpr auto min = std::numeric_limits<Duration::rep>::min();
+        if (d > 0 && t > max - d) return max;
+        if (d < 0 && t < min - d) return min;
+        return t + d;
+    }
+
+    /// `allow()` of a closed breaker with a store: refreshes the fleet's state when due.
+    REDRESS_NOINLINE BreakerPermit closed_with_store() {
+        const auto now = now_rep();
+        if (!claim_refresh(now)) return BreakerPermit{};
+        const auto answer = ask([&] { return store_->read(); });
+        if (answer && follow_fleet(*answer, now) == Followed::Opened)
+            return BreakerPermit{false, false, CircuitState::Open,
+                                 BreakerTransition{EventName::CircuitOpened, CircuitState::Open}, 0};
+        return BreakerPermit{};
+    }
+
+    /// `allow()` of an open breaker with a store (`due`: its recovery timeout has passed): the
+    /// answer, or empty when this call may become the probe. The probe of an opening the fleet
+    /// shares is leased from the store; an opening of this process alone, or one the store
+    /// cannot be asked about, probes locally.
+    std::optional<BreakerPermit> open_with_store(Duration::rep now, bool due) {
+        const bool linked = linked_.load(std::memory_order_relaxed);
+        if (!claim_refresh(now)) {
+            if (due && !linked) return std::nullopt;
+            return rejected(CircuitState::Open);
+        }
+        const auto generation = fleet_seen_.load(std::memory_order_relaxed);
+        const auto answer = ask([&] {
+            return due && linked ? store_->acquire_probe(generation, options_.store_lease) : store_->read();
+        });
+        if (!answer) {
+            if (due) return std::nullopt;
+            return rejected(CircuitState::Open);
+        }
+        if (answer->probe_granted) return std::nullopt;
+        if (follow_fleet(*answer, now) == Followed::Closed)
+            return BreakerPermit{true, false, CircuitState::Closed,
+                                 BreakerTransition{EventName::CircuitClosed, CircuitState::Closed}, 0};
+        if (due && !linked_.load(std::memory_order_relaxed)) return std::nullopt;
+        return rejected(CircuitState::Open);
+    }
+
+    enum class Followed { Nothing, Opened, Closed };
+
+    /// Takes the fleet's state as answered at `now`: an opening not seen before opens this
+    /// breaker (or, open already, times it), the opening it follows times it, and that
+    /// opening gone from the record closes it. An isolated breaker ignores the fleet.
+    Followed follow_fleet(const BreakerFleetState& fleet, Duration::rep now) {
+        std::optional<BreakerStateChange> change;
+        Followed followed = Followed::Nothing;
+        {
+            std::lock_guard lock(mutex_);
+            const auto phase = phase_of(word_.load(std::memory_order_acquire));
+            if (phase == Isolated) return Followed::Nothing;
+            const bool linked = linked_.load(std::memory_order_relaxed);
+            if (fleet.open) {
+                const bool unseen = fleet.generation != fleet_seen_.load(std::memory_order_relaxed);
+                if (!unseen && !(linked && phase == Open)) return Followed::Nothing;
+                // Timed by the store's clock: this breaker's probe falls due when the fleet's does.
+                const auto open_for = fleet.open_for.count() > 0 ? fleet.open_for.count() : 0;
+                const auto recovery = fleet.recovery_timeout.count() > 0 ? fleet.recovery_timeout.count() : 0;
+                const auto opened = shifted(now, -open_for);
+                opened_at_.store(opened, std::memory_order_relaxed);
+                if (phase == Open) since_.store(opened, std::memory_order_relaxed);
+                recovery_.store(recovery, std::memory_order_relaxed);
+                bring_refresh_forward(shifted(opened, recovery), now);
+                fleet_seen_.store(fleet.generation, std::memory_order_relaxed);
+                linked_.store(true, std::memory_order_relaxed);
+                if (phase != Open) {
+                    if (openings_ < std::numeric_limits<int>::max()) ++openings_;
+                    set_phase_locked(Open, opened, TransitionReason::Fleet, change);
+                    if (change) change->at = at(now);
+                    followed = Followed::Opened;
+                }
+            } else if (linked && phase != Closed) {
+                // The opening followed is off the record: a probe elsewhere closed the fleet.
+                clear_counts_locked();
+                openings_ = 0;
+                recovery_.store(options_.recovery_timeout.count(), std::memory_order_relaxed);
+                linked_.store(false, std::memory_order_relaxed);
+                set_phase_locked(Closed, now, TransitionReason::Fleet, change);
+                followed = Followed::Closed;
+            }
+        }
+        notify(change);
+        return followed;
+    }
+
     /// Moves to `p` (a new generation, no probes); `change` gets the visible change, if any.
     void set_phase_locked(Phase p, Duration::rep now, TransitionReason reason, std::optional<BreakerStateChange>& change) noexcept {
         auto w = word_.load(std::memory_order_acquire);
@@ -743,6 +1036,7 @@ private:
             }
         }
         opened_at_.store(now, std::memory_order_relaxed);
+        linked_.store(false, std::memory_order_relaxed);  // until the store takes it (publish)
         set_phase_locked(Open, now, reason, change);  // release: opened_at_ is visible to whoever sees Open
         return BreakerTransition{EventName::CircuitOpened, CircuitState::Open};
     }
@@ -763,15 +1057,18 @@ private:
     std::optional<BreakerTransition> record_probe_success(const BreakerPermit& permit) {
         std::optional<BreakerStateChange> change;
         std::optional<BreakerTransition> t;
+        std::optional<Publication> publication;
         bool settled = false;
         {
             std::lock_guard lock(mutex_);
             if (current_probe_locked(permit)) {
                 settled = true;
                 t = probe_succeeded_locked(change);
+                publication = publication_locked(t);
             }
         }
         notify(change);
+        publish(publication);
         if (!settled) record_plain_success();  // a stale probe: reported like any other call
         return t;
     }
@@ -861,6 +1158,12 @@ private:
     std::int64_t hot_min_ = 0;                             ///< ratio mode: the range `hot_` may take
     std::int64_t hot_max_ = 0;
     std::array<RatioBucket, ratio_buckets> ratio_{};
+    // With a store (see "The fleet" above); the flags are written under mutex_, read anywhere.
+    BreakerStore* store_ = nullptr;                   ///< options_.store, or null
+    std::atomic<Duration::rep> next_refresh_{0};      ///< when the cached fleet state is stale
+    std::atomic<std::uint64_t> fleet_seen_{0};        ///< the latest fleet opening acted on (0: none)
+    std::atomic<bool> linked_{false};                 ///< open or half-open following `fleet_seen_`
+    std::atomic<std::uint64_t> store_unavailable_{0};  ///< store calls that did not answer
 };
 
 /// The engine's way to the shared state behind a handle (defined after `CircuitBreaker`).
@@ -889,6 +1192,11 @@ struct BreakerAccess;
 /// Total over its inputs: every clock reading and every duration up to `Duration::max()` is
 /// handled without overflow (differences saturate), and a failure class outside the eight
 /// `ErrorClass` values is counted as `Unknown`.
+///
+/// With `CircuitBreakerOptions::store`, breakers in several processes share their openings and
+/// lease one probe fleet-wide; each call then also reads the clock to know whether its copy of
+/// the fleet's state is fresh, and one call per `store_refresh` asks the store (see
+/// docs/circuit_breaker.md, "Sharing one breaker across processes").
 ///
 /// Protocol: call `allow()` once per operation; if `allowed`, run it and report exactly one
 /// of `record_success`, `record_failure(class)` or `record_cancel` with the same permit.
@@ -922,7 +1230,10 @@ public:
     /// `Open`) until the recovery timeout has passed since it opened; then the first caller
     /// becomes a probe (`circuit_half_open`). Half-open: a probe while fewer than
     /// `half_open_probes` are in flight (no event), else rejected (state `HalfOpen`).
-    /// Isolated: rejected (state `Open`).
+    /// Isolated: rejected (state `Open`). With a store, the call that refreshes the fleet's
+    /// state may also be rejected by an opening on record (`circuit_opened`, state `Open`) or
+    /// admitted because the fleet closed (`circuit_closed`), and an open breaker's probe needs
+    /// the fleet's lease.
     [[nodiscard]] REDRESS_INLINE BreakerPermit allow() { return core_->allow(); }
 
     /// The operation succeeded. A probe counts toward `close_after`, and the one that reaches it

@@ -310,7 +310,8 @@ struct fmt::formatter<redress::RetryTimeline, char> : redress::detail::NoSpecFor
 /// reading, as a duration from the clock's epoch), `mode`, `failures`, `calls` and
 /// `failure_ratio` when present, the probes, `openings` and `recovery_timeout`:
 /// `closed since=12s mode=ratio failures=3 calls=10 failure_ratio=0.3 probes_in_flight=0
-/// probe_successes=0 openings=0 recovery_timeout=30s`.
+/// probe_successes=0 openings=0 recovery_timeout=30s`; with a store, then `fleet` and
+/// `store_unavailable`.
 template <>
 struct fmt::formatter<redress::BreakerSnapshot, char> : redress::detail::NoSpecFormatter {
     template <class FormatContext>
@@ -324,7 +325,9 @@ struct fmt::formatter<redress::BreakerSnapshot, char> : redress::detail::NoSpecF
         if (s.failure_ratio) out = fmt::format_to(out, " failure_ratio={}", *s.failure_ratio);
         out = fmt::format_to(out, " probes_in_flight={} probe_successes={} openings={}", s.probes_in_flight,
                              s.probe_successes, s.openings);
-        return d::format_duration_to(fmt::format_to(out, " recovery_timeout="), s.recovery_timeout);
+        out = d::format_duration_to(fmt::format_to(out, " recovery_timeout="), s.recovery_timeout);
+        if (s.store_unavailable) out = fmt::format_to(out, " fleet={} store_unavailable={}", s.fleet, *s.store_unavailable);
+        return out;
     }
 };
 

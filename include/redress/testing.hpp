@@ -3,6 +3,7 @@
 #pragma once
 
 #include <redress/redress.hpp>
+#include <redress/testing/breaker_store.hpp>
 #include <redress/testing/fake_circuit_breaker.hpp>
 #include <redress/testing/fake_policy.hpp>
 #include <redress/testing/manual_clock.hpp>

@@ -200,12 +200,13 @@ enum class TransitionReason {
     ProbeFailed,      ///< half-open -> open: a probe failed with a `trip_on` class
     Isolated,         ///< -> open: `isolate()`
     Reset,            ///< -> closed: `reset()`
-    Restored          ///< -> the snapshot's state: `restore()`
+    Restored,         ///< -> the snapshot's state: `restore()`
+    Fleet             ///< -> open or closed by another process, through the breaker's `BreakerStore`
 };
 
 template <>
 struct detail::WireNames<TransitionReason> {
-    static constexpr std::array<WireName<TransitionReason>, 7> values{{
+    static constexpr std::array<WireName<TransitionReason>, 8> values{{
         {TransitionReason::Failures, "failures"},
         {TransitionReason::RecoveryElapsed, "recovery_elapsed"},
         {TransitionReason::ProbesSucceeded, "probes_succeeded"},
@@ -213,6 +214,7 @@ struct detail::WireNames<TransitionReason> {
         {TransitionReason::Isolated, "isolated"},
         {TransitionReason::Reset, "reset"},
         {TransitionReason::Restored, "restored"},
+        {TransitionReason::Fleet, "fleet"},
     }};
 };
 

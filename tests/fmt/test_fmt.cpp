@@ -294,6 +294,12 @@ TEST_CASE("a breaker snapshot and a state change format as one line") {
     CHECK(fmt::format("{}", s) ==
           "open isolated since=1500ms mode=consecutive failures=0 probes_in_flight=0 probe_successes=0 openings=2 "
           "recovery_timeout=60s");
+    s.isolated = false;
+    s.fleet = true;
+    s.store_unavailable = 4;
+    CHECK(fmt::format("{}", s) ==
+          "open since=1500ms mode=consecutive failures=0 probes_in_flight=0 probe_successes=0 openings=2 "
+          "recovery_timeout=60s fleet=true store_unavailable=4");
     const redress::BreakerStateChange c{redress::CircuitState::HalfOpen, redress::CircuitState::Open,
                                         redress::TransitionReason::ProbeFailed, redress::TimePoint{90s}};
     CHECK(fmt::format("{}", c) == "half_open -> open reason=probe_failed at=90s");
