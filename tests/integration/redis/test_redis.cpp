@@ -1,7 +1,8 @@
 // <redress/contrib/redis.hpp> against a real redis-server that this executable starts on a free
 // loopback port (stopped at exit even when a test fails). The fleet tests run this executable
 // again in worker mode (`--worker ...`): 4 processes of 4 threads on one key, each writing the
-// server time of every decision to a log the test merges.
+// server time of every decision to a log the test merges. The breaker store's tests are in
+// test_redis_breaker.cpp (`--breaker-worker ...`).
 #include <redress/contrib/redis.hpp>
 #include <redress/redress.hpp>
 
@@ -22,64 +23,17 @@
 
 #include "catch_runner.hpp"
 #include "process.hpp"
+#include "redis_fixture.hpp"
 
 namespace it = redress::it;
 namespace rc = redress::contrib;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using redis_it::Raw;
+using redis_it::self_exe;
+using redis_it::server;
 
 namespace {
-
-/// The redis-server under test: restartable on the same port (the fault test kills it).
-struct Server {
-    Server(const std::string& program, const it::TempDir& dir)
-        : port(it::free_loopback_port()),
-          process({program, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--enable-debug-command", "yes", "--dir", dir.path().string()},
-                  {.log_file = (dir.path() / "redis.log").string()}) {
-        it::wait_for_port(port, 10s, &process);
-    }
-    void restart() {
-        process.start();
-        it::wait_for_port(port, 10s, &process);
-    }
-    int port;
-    it::Process process;
-};
-
-Server* server = nullptr;
-std::string self_exe;
-
-/// A plain hiredis connection for what the server saw.
-struct Raw {
-    Raw() : c(redisConnect("127.0.0.1", server->port)) { REQUIRE((c && c->err == 0)); }
-    Raw(const Raw&) = delete;
-    Raw& operator=(const Raw&) = delete;
-    ~Raw() { redisFree(c); }
-    long long integer(const std::string& cmd) {
-        auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
-        REQUIRE(r != nullptr);
-        const long long v = r->integer;
-        freeReplyObject(r);
-        return v;
-    }
-    std::string text(const std::string& cmd) {
-        auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
-        REQUIRE(r != nullptr);
-        std::string v = r->str != nullptr ? std::string(r->str, r->len) : std::string{};
-        freeReplyObject(r);
-        return v;
-    }
-    /// `calls` (or another field) of `cmdstat_<command>` in INFO commandstats; 0 when absent.
-    long long stat(const std::string& command, const std::string& field = "calls") {
-        const std::string info = text("INFO commandstats");
-        const auto line = info.find("cmdstat_" + command + ":");
-        if (line == std::string::npos) return 0;
-        const auto at = info.find(field + "=", line);
-        return at == std::string::npos ? 0 : std::stoll(info.substr(at + field.size() + 1));
-    }
-    redisContext* c;
-};
 
 rc::RedisBudgetOptions options(const std::string& key, std::variant<rc::RedisWindowLimit, rc::RedisRatioLimit> limit) {
     return {.port = server->port, .key = key, .limit = limit, .timeout = 50ms};
@@ -531,11 +485,12 @@ TEST_CASE("the example, run as two processes, shares one budget") {
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::string(argv[1]) == "--worker") return worker(argc, argv);
+    if (argc > 1 && std::string(argv[1]) == "--breaker-worker") return redis_it::breaker_worker(argc, argv);
     const auto program = it::find_program({"redis-server"}, {"/usr/sbin", "/usr/local/bin"});
     if (!program) it::skip("redis-server not found on PATH: install redis-server");
     self_exe = std::filesystem::read_symlink("/proc/self/exe").string();
     it::TempDir dir("redress-redis");
-    std::optional<Server> started;
+    std::optional<redis_it::Server> started;
     try {
         started.emplace(*program, dir);
     } catch (const std::exception& e) {
