@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
     row("read", 1, measure(1, seconds, [&] { check_store(store.read()); }));
     row("acquire_probe (lease held: refused)", 1,
         measure(1, seconds, [&] { check_store(store.acquire_probe(opening ? opening->generation : 0, 10s)); }));
-    row("publish_closed (another generation: no-op)", 1, measure(1, seconds, [&] { check_store(store.publish_closed(1)); }));
+    row("publish_closed (another generation: no-op)", 1,
+        measure(1, seconds, [&] { check_store(store.publish_closed(1)); }));
     row("publish_open (a new generation each call)", 1,
         measure(1, seconds, [&] { check_store(store.publish_open(1h)); }));
     // A breaker with the store: one call per refresh asks Redis; the others read the cache.

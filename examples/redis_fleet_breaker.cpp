@@ -17,11 +17,12 @@ int main(int argc, char** argv) {
     const std::string key = argc > 2 ? argv[2] : "example:payments-breaker";
 
     // snippet-begin: redis-breaker
-    auto store = std::make_shared<redress::contrib::RedisCircuitBreakerStore>(redress::contrib::RedisBreakerStoreOptions{
+    using redress::contrib::RedisBreakerStoreOptions;
+    auto store = std::make_shared<redress::contrib::RedisCircuitBreakerStore>(RedisBreakerStoreOptions{
         .host = "127.0.0.1",
         .port = port,
-        .key = key,      // every process naming this key shares one breaker
-        .timeout = 50ms  // per call, connecting included; no answer: the breaker decides locally
+        .key = key,       // every process naming this key shares one breaker
+        .timeout = 50ms,  // per call, connecting included; no answer: the breaker decides locally
     });
     redress::CircuitBreaker breaker{{
         .failure_threshold = 3,

@@ -66,7 +66,8 @@ public:
         if (s) line("O " + std::to_string(s->generation) + " " + now());
         return s;
     }
-    std::optional<redress::BreakerFleetState> acquire_probe(std::uint64_t generation, redress::Duration lease) override {
+    std::optional<redress::BreakerFleetState> acquire_probe(std::uint64_t generation,
+                                                            redress::Duration lease) override {
         auto s = seen(store_.acquire_probe(generation, lease));
         if (s && s->probe_granted) {
             granted_ = s->generation;
@@ -125,8 +126,8 @@ int redis_it::breaker_worker(int argc, char** argv) {
     const int index = std::stoi(argv[4]);
     const int fd = ::open(argv[5], O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) return 2;
-    auto store = std::make_shared<LoggingStore>(rc::RedisBreakerStoreOptions{.port = port, .key = key, .timeout = 500ms},
-                                                fd);
+    auto store =
+        std::make_shared<LoggingStore>(rc::RedisBreakerStoreOptions{.port = port, .key = key, .timeout = 500ms}, fd);
     redress::CircuitBreaker breaker{{.failure_threshold = 2,
                                      .window = 10s,
                                      .recovery_timeout = fleet_recovery,
@@ -168,7 +169,8 @@ int redis_it::breaker_worker(int argc, char** argv) {
 
 TEST_CASE("RedisCircuitBreakerStore keeps the breaker store's contract") {
     rc::RedisCircuitBreakerStore store(store_options("breaker:contract"));
-    redress_test::check_breaker_store_contract(store, [](redress::Duration d) { std::this_thread::sleep_for(d); }, 50ms);
+    const auto sleep = [](redress::Duration d) { std::this_thread::sleep_for(d); };
+    redress_test::check_breaker_store_contract(store, sleep, 50ms);
 }
 
 TEST_CASE("the breaker store's calls are one EVALSHA each, its keys expire by themselves, generations survive expiry") {
@@ -261,7 +263,9 @@ TEST_CASE("4 processes share one breaker: an opening reaches all within the refr
     REQUIRE(opened.size() == 2);  // worker 0's failures, then the second probe's failure
     const auto [gen_a, at_a] = opened[0];
     const auto [gen_b, at_b] = opened[1];
-    const auto us = [](redress::Duration d) { return std::chrono::duration_cast<std::chrono::microseconds>(d).count(); };
+    const auto us = [](redress::Duration d) {
+        return std::chrono::duration_cast<std::chrono::microseconds>(d).count();
+    };
     const std::int64_t slack = 100'000;
 
     // Every process saw each opening within a refresh (+ slack) of its publication.
