@@ -6,8 +6,15 @@
 
 #include <catch2/catch.hpp>
 
+#include <redress/errors.hpp>
+
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
 
 #include "process.hpp"
 
@@ -65,6 +72,46 @@ struct Raw {
     }
     redisContext* c;
 };
+
+/// Puts the server to sleep (`DEBUG SLEEP seconds`) from a thread of its own: the server answers
+/// no one until it wakes; join the thread to wait for that. Connects first, here (the thread
+/// uses no Catch macro).
+inline std::jthread sleep_server(const std::string& seconds) {
+    redisContext* sleeping = redisConnect("127.0.0.1", server->port);
+    REQUIRE((sleeping && sleeping->err == 0));
+    return std::jthread([sleeping, command = "DEBUG SLEEP " + seconds] {
+        freeReplyObject(redisCommand(sleeping, command.c_str()));
+        redisFree(sleeping);
+    });
+}
+
+/// Runs `program` (an example) with this server's port and `key`; what it printed. Checks that
+/// it exited 0.
+inline std::string run_example(const std::string& program, const std::string& key) {
+    redress::it::TempDir dir("redress-redis-example");
+    const auto out = dir.path() / "out";
+    const int status = redress::it::run({program, std::to_string(server->port), key}, {.log_file = out.string()});
+    std::ifstream in(out);
+    std::stringstream text;
+    text << in.rdbuf();
+    INFO(text.str());
+    CHECK(status == 0);
+    return text.str();
+}
+
+/// Checks that constructing a `T` from `options` throws `InvalidOption` naming `option` of
+/// `component`.
+template <class T, class Options>
+void check_rejects(Options options, std::string_view option, std::string_view component) {
+    try {
+        T rejected(std::move(options));
+    } catch (const redress::InvalidOption& e) {
+        CHECK(e.option() == option);
+        CHECK(e.component() == component);
+        return;
+    }
+    FAIL("accepted an invalid " << option);
+}
 
 /// `--breaker-worker ...`: one process of the shared breaker's fleet test (test_redis_breaker.cpp).
 int breaker_worker(int argc, char** argv);

@@ -309,12 +309,7 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     o.reconnect_backoff = redress::constant(50ms);
     rc::RedisBudget budget(o);
     REQUIRE(budget.decide().verdict == redress::BudgetVerdict::Admitted);  // connected and answered
-    redisContext* sleeping = redisConnect("127.0.0.1", server->port);      // connected here: no Catch in the thread
-    REQUIRE((sleeping && sleeping->err == 0));
-    std::jthread sleeper([sleeping] {
-        freeReplyObject(redisCommand(sleeping, "DEBUG SLEEP 1"));
-        redisFree(sleeping);
-    });
+    std::jthread sleeper = redis_it::sleep_server("1");
     std::this_thread::sleep_for(100ms);  // the server is asleep now
     const auto start = Clock::now();
     const rc::RedisDecision stalled = budget.decide();
@@ -386,14 +381,7 @@ TEST_CASE("policies in two clients sharing a key are refused retries fleet-wide"
 
 TEST_CASE("options are validated at construction, naming the option") {
     const auto rejects = [](rc::RedisBudgetOptions o, std::string_view option) {
-        try {
-            rc::RedisBudget b(std::move(o));
-        } catch (const redress::InvalidOption& e) {
-            CHECK(e.option() == option);
-            CHECK(e.component() == "RedisBudgetOptions");
-            return;
-        }
-        FAIL("accepted an invalid " << option);
+        redis_it::check_rejects<rc::RedisBudget>(std::move(o), option, "RedisBudgetOptions");
     };
     const rc::RedisBudgetOptions ok{.key = "k"};
     rejects({}, "key");
@@ -462,21 +450,8 @@ TEST_CASE("the scripts run by their SHA-1, as the server names them") {
 
 #ifdef REDRESS_REDIS_EXAMPLE
 TEST_CASE("the example, run as two processes, shares one budget") {
-    it::TempDir dir("redress-redis-example");
-    const auto out = dir.path() / "out";
-    const auto run = [&] {
-        std::filesystem::remove(out);
-        const int status =
-            it::run({REDRESS_REDIS_EXAMPLE, std::to_string(server->port), "example:fleet"}, {.log_file = out.string()});
-        std::ifstream in(out);
-        std::stringstream text;
-        text << in.rdbuf();
-        INFO(text.str());
-        CHECK(status == 0);
-        return text.str();
-    };
-    const std::string first = run();
-    const std::string second = run();
+    const std::string first = redis_it::run_example(REDRESS_REDIS_EXAMPLE, "example:fleet");
+    const std::string second = redis_it::run_example(REDRESS_REDIS_EXAMPLE, "example:fleet");
     CHECK(first.find("attempts=4 retries=3 stop=BUDGET_EXHAUSTED fleet_remaining=0") != std::string::npos);
     CHECK(second.find("attempts=1 retries=0 stop=BUDGET_EXHAUSTED fleet_remaining=0") != std::string::npos);
     CHECK(second.find("ratio budget: counts_requests=1 remaining=10") != std::string::npos);

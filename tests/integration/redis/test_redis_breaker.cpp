@@ -16,13 +16,11 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -339,12 +337,7 @@ TEST_CASE("a sleeping or killed Redis: store calls give up at the timeout, break
     REQUIRE(store_b->read());
 
     // A Redis that does not answer (DEBUG SLEEP): the call gives up at its timeout.
-    redisContext* sleeping = redisConnect("127.0.0.1", server->port);  // connected here: no Catch in the thread
-    REQUIRE((sleeping && sleeping->err == 0));
-    std::jthread sleeper([sleeping] {
-        freeReplyObject(redisCommand(sleeping, "DEBUG SLEEP 0.3"));
-        redisFree(sleeping);
-    });
+    std::jthread sleeper = redis_it::sleep_server("0.3");
     std::this_thread::sleep_for(50ms);
     const auto asleep_at = Clock::now();
     CHECK_FALSE(store_a->read().has_value());
@@ -406,14 +399,7 @@ TEST_CASE("a sleeping or killed Redis: store calls give up at the timeout, break
 
 TEST_CASE("the breaker store's options are validated at construction, naming the option") {
     const auto rejects = [](rc::RedisBreakerStoreOptions o, std::string_view option) {
-        try {
-            rc::RedisCircuitBreakerStore s(std::move(o));
-        } catch (const redress::InvalidOption& e) {
-            CHECK(e.option() == option);
-            CHECK(e.component() == "RedisBreakerStoreOptions");
-            return;
-        }
-        FAIL("accepted an invalid " << option);
+        redis_it::check_rejects<rc::RedisCircuitBreakerStore>(std::move(o), option, "RedisBreakerStoreOptions");
     };
     rejects({}, "key");
     rejects({.host = "", .key = "k"}, "host");
@@ -428,21 +414,8 @@ TEST_CASE("the breaker store's options are validated at construction, naming the
 
 #ifdef REDRESS_REDIS_BREAKER_EXAMPLE
 TEST_CASE("the breaker example, run as two processes, shares one breaker") {
-    it::TempDir dir("redress-redis-breaker-example");
-    const auto out = dir.path() / "out";
-    const auto run = [&] {
-        std::filesystem::remove(out);
-        const int status = it::run({REDRESS_REDIS_BREAKER_EXAMPLE, std::to_string(server->port), "example:breaker"},
-                                   {.log_file = out.string()});
-        std::ifstream in(out);
-        std::stringstream text;
-        text << in.rdbuf();
-        INFO(text.str());
-        CHECK(status == 0);
-        return text.str();
-    };
-    const std::string first = run();
-    const std::string second = run();
+    const std::string first = redis_it::run_example(REDRESS_REDIS_BREAKER_EXAMPLE, "example:breaker");
+    const std::string second = redis_it::run_example(REDRESS_REDIS_BREAKER_EXAMPLE, "example:breaker");
     CHECK(first.find("downstream_calls=3 rejected=2 state=open shared=1") != std::string::npos);
     CHECK(second.find("downstream_calls=0 rejected=5 state=open shared=1") != std::string::npos);
 }
