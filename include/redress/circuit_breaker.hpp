@@ -876,9 +876,24 @@ private:
         if (!answer || !answer->open) return;  // not taken: an opening of this process alone
         std::lock_guard lock(mutex_);
         if ((word_.load(std::memory_order_acquire) & ~probe_mask) != p->word) return;
+        time_by_fleet_locked(*answer, now_rep(), true);
         fleet_seen_.store(answer->generation, std::memory_order_relaxed);
         linked_.store(true, std::memory_order_relaxed);
-        bring_refresh_forward(shifted(opened_at_.load(std::memory_order_relaxed), p->recovery.count()), now_rep());
+    }
+
+    /// Times this breaker's opening by the fleet's (read at `now`, after the answer: the
+    /// opening is then placed up to half a round trip late, never early, so its probe never
+    /// falls due before the fleet's), and makes a refresh due when it does. Returns when it
+    /// opened, on this breaker's clock.
+    Duration::rep time_by_fleet_locked(const BreakerFleetState& fleet, Duration::rep now, bool open) noexcept {
+        const auto open_for = fleet.open_for.count() > 0 ? fleet.open_for.count() : 0;
+        const auto recovery = fleet.recovery_timeout.count() > 0 ? fleet.recovery_timeout.count() : 0;
+        const auto opened = shifted(now, -open_for);
+        opened_at_.store(opened, std::memory_order_relaxed);
+        if (open) since_.store(opened, std::memory_order_relaxed);
+        recovery_.store(recovery, std::memory_order_relaxed);
+        bring_refresh_forward(shifted(opened, recovery), now);
+        return opened;
     }
 
     /// One store call; no answer (or an exception) is counted as unavailable.
@@ -925,7 +940,7 @@ private:
         const auto now = now_rep();
         if (!claim_refresh(now)) return BreakerPermit{};
         const auto answer = ask([&] { return store_->read(); });
-        if (answer && follow_fleet(*answer, now) == Followed::Opened)
+        if (answer && follow_fleet(*answer) == Followed::Opened)
             return BreakerPermit{false, false, CircuitState::Open,
                                  BreakerTransition{EventName::CircuitOpened, CircuitState::Open}, 0};
         return BreakerPermit{};
@@ -950,7 +965,7 @@ private:
             return rejected(CircuitState::Open);
         }
         if (answer->probe_granted) return std::nullopt;
-        if (follow_fleet(*answer, now) == Followed::Closed)
+        if (follow_fleet(*answer) == Followed::Closed)
             return BreakerPermit{true, false, CircuitState::Closed,
                                  BreakerTransition{EventName::CircuitClosed, CircuitState::Closed}, 0};
         if (due && !linked_.load(std::memory_order_relaxed)) return std::nullopt;
@@ -959,28 +974,22 @@ private:
 
     enum class Followed { Nothing, Opened, Closed };
 
-    /// Takes the fleet's state as answered at `now`: an opening not seen before opens this
-    /// breaker (or, open already, times it), the opening it follows times it, and that
-    /// opening gone from the record closes it. An isolated breaker ignores the fleet.
-    Followed follow_fleet(const BreakerFleetState& fleet, Duration::rep now) {
+    /// Takes the fleet's state just answered: an opening not seen before opens this breaker
+    /// (or, open already, times it), the opening it follows times it, and that opening gone
+    /// from the record closes it. An isolated breaker ignores the fleet.
+    Followed follow_fleet(const BreakerFleetState& fleet) {
         std::optional<BreakerStateChange> change;
         Followed followed = Followed::Nothing;
         {
             std::lock_guard lock(mutex_);
+            const auto now = now_rep();  // after the answer (see time_by_fleet_locked)
             const auto phase = phase_of(word_.load(std::memory_order_acquire));
             if (phase == Isolated) return Followed::Nothing;
             const bool linked = linked_.load(std::memory_order_relaxed);
             if (fleet.open) {
                 const bool unseen = fleet.generation != fleet_seen_.load(std::memory_order_relaxed);
                 if (!unseen && !(linked && phase == Open)) return Followed::Nothing;
-                // Timed by the store's clock: this breaker's probe falls due when the fleet's does.
-                const auto open_for = fleet.open_for.count() > 0 ? fleet.open_for.count() : 0;
-                const auto recovery = fleet.recovery_timeout.count() > 0 ? fleet.recovery_timeout.count() : 0;
-                const auto opened = shifted(now, -open_for);
-                opened_at_.store(opened, std::memory_order_relaxed);
-                if (phase == Open) since_.store(opened, std::memory_order_relaxed);
-                recovery_.store(recovery, std::memory_order_relaxed);
-                bring_refresh_forward(shifted(opened, recovery), now);
+                const auto opened = time_by_fleet_locked(fleet, now, phase == Open);
                 fleet_seen_.store(fleet.generation, std::memory_order_relaxed);
                 linked_.store(true, std::memory_order_relaxed);
                 if (phase != Open) {

@@ -516,3 +516,43 @@ TEST_CASE("fleet: an opening made while the store was away stays local; the flee
         CHECK(f.heard[i].back().reason == R::Fleet);
     }
 }
+
+TEST_CASE("fleet: while one call waits for the store, the breaker's other calls decide on its cache; the answer is timed on arrival") {
+    ManualClock clock;
+    const auto t0 = clock.now();
+    auto store = std::make_shared<InMemoryBreakerStore>(clock);
+    std::vector<BreakerStateChange> heard;
+    auto options = redress::CircuitBreakerOptions{.failure_threshold = 2,
+                                                  .recovery_timeout = 30s,
+                                                  .on_state_change = [&](const BreakerStateChange& c) { heard.push_back(c); },
+                                                  .clock = clock,
+                                                  .store = store};
+    CircuitBreaker a{options};
+    CircuitBreaker b{options};
+    (void)b.record_success(b.allow());
+    clock.advance(100ms);
+    for (int k = 0; k < 2; ++k) (void)a.record_failure(ErrorClass::Transient, a.allow());
+
+    // From now on each store call takes 20 ms, during which b is called again (same thread:
+    // no lock is held while the store is asked).
+    std::optional<BreakerPermit> meanwhile;
+    std::uint64_t calls_meanwhile = 0;
+    store->before_call([&] {
+        clock.advance(20ms);
+        if (meanwhile) return;
+        meanwhile = b.allow();
+        calls_meanwhile = store->calls();
+    });
+    clock.advance_to(t0 + 1s);
+    const auto calls = store->calls();
+    const auto refreshing = b.allow();
+    REQUIRE(meanwhile.has_value());
+    CHECK(meanwhile->allowed);  // the cache still says closed
+    CHECK_FALSE(meanwhile->transition.has_value());
+    CHECK(calls_meanwhile == calls);  // and it did not ask the store
+    CHECK(refreshing.transition == opened);
+    CHECK(heard.back() == BreakerStateChange{C::Closed, C::Open, R::Fleet, t0 + 1s + 20ms});
+    CHECK(b.snapshot().since == t0 + 100ms);  // the store's open_for, taken at the answer's arrival
+    (void)b.record_success(*meanwhile);        // a late report while open: ignored
+    CHECK(b.state() == C::Open);
+}
