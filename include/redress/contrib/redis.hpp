@@ -699,9 +699,10 @@ struct RedisBreakerStoreOptions {
         decorrelated_jitter({.base = std::chrono::milliseconds(50), .max = std::chrono::seconds(2)});
     /// How long an opening's record outlives its last write beyond what it needs (its recovery
     /// timeout, or a granted probe lease): a fleet whose breakers all stop calling leaves
-    /// nothing behind, and one that calls again within it still probes once. >= 1 ms.
-    /// Default 60 s.
-    Duration record_margin = std::chrono::seconds(60);
+    /// nothing behind, and one that calls again within it still probes once (an opening that
+    /// expired reads as closed: the breakers following it close without a probe). Choose it
+    /// longer than the fleet may go without calls. >= 1 ms. Default 1 h.
+    Duration record_margin = std::chrono::hours(1);
 };
 
 namespace detail {
