@@ -1,6 +1,8 @@
 // RedisBudget against a local redis-server: decisions per second of one process (1 and 4
 // threads) and the latency a decision adds to a retry (p50 / p99), for both forms, next to the
-// local `Budget`. Starts its own redis-server on a free loopback port (or uses --port N).
+// local `Budget`; then RedisCircuitBreakerStore: each of its four calls' round trip (1 thread),
+// and `CircuitBreaker::allow()` with the store, against one without. Starts its own
+// redis-server on a free loopback port (or uses --port N).
 //   redress_redis_bench [--port N] [--seconds S]        (S per measurement, default 2)
 // Exit status 77 when redis-server is missing and no --port was given.
 #include <redress/contrib/redis.hpp>
@@ -111,8 +113,42 @@ int main(int argc, char** argv) {
                 check(ratio->decide());
             }));
     }
+
+    // The breaker store: one key, an opening on record whose probe lease (1 h) is held, so
+    // acquire_probe takes its common path (refused); publish_open runs last (it ends the lease).
+    rc::RedisCircuitBreakerStore store({.port = *port, .key = "bench:breaker", .timeout = 100ms});
+    const auto check_store = [&](const std::optional<redress::BreakerFleetState>& s) {
+        if (!s) answered = false;
+    };
+    const auto opening = store.publish_open(0ms);
+    check_store(opening);
+    check_store(store.acquire_probe(opening ? opening->generation : 0, 1h));
+    std::printf("\n| %-44s | %7s | %12s | %8s | %8s |\n", "breaker store call", "threads", "calls/s", "p50 us",
+                "p99 us");
+    std::printf("|%s|%s|%s|%s|%s|\n", std::string(46, '-').c_str(), std::string(9, '-').c_str(),
+                std::string(14, '-').c_str(), std::string(10, '-').c_str(), std::string(10, '-').c_str());
+    row("read", 1, measure(1, seconds, [&] { check_store(store.read()); }));
+    row("acquire_probe (lease held: refused)", 1,
+        measure(1, seconds, [&] { check_store(store.acquire_probe(opening ? opening->generation : 0, 10s)); }));
+    row("publish_closed (another generation: no-op)", 1,
+        measure(1, seconds, [&] { check_store(store.publish_closed(1)); }));
+    row("publish_open (a new generation each call)", 1,
+        measure(1, seconds, [&] { check_store(store.publish_open(1h)); }));
+    // A breaker with the store: one call per refresh asks Redis; the others read the cache.
+    auto shared = std::make_shared<rc::RedisCircuitBreakerStore>(
+        rc::RedisBreakerStoreOptions{.port = *port, .key = "bench:breaker-closed", .timeout = 100ms});
+    redress::CircuitBreaker with_store{{.store = shared, .store_refresh = 100ms}};
+    redress::CircuitBreaker without_store{{}};
+    for (const int threads : {1, 4}) {
+        row("CircuitBreaker::allow, no store", threads, measure(threads, seconds, [&] {
+                (void)without_store.record_success(without_store.allow());
+            }));
+        row("CircuitBreaker::allow, Redis store (100 ms)", threads, measure(threads, seconds, [&] {
+                (void)with_store.record_success(with_store.allow());
+            }));
+    }
     if (!answered.load()) {
-        std::printf("\nsome decisions were not answered by Redis (timeouts): the figures above are not valid\n");
+        std::printf("\nsome calls were not answered by Redis (timeouts): the figures above are not valid\n");
         return 1;
     }
     return 0;

@@ -1,8 +1,9 @@
-// Fleet-wide retry budgets kept in Redis, with hiredis: `RedisBudget`, a `BudgetBackend` whose
-// counts live under one Redis key shared by every process that names it, in two forms (a
-// window cap and a ratio of recent requests). Each decision is one round trip running an
-// atomic Lua script on the server's clock; a slow or unreachable Redis costs a decision at
-// most its timeout, then fails open (to a local budget) or closed (docs/fleet.md).
+// Fleet-wide state kept in Redis, with hiredis. `RedisBudget`: a `BudgetBackend` whose counts
+// live under one Redis key shared by every process that names it, in two forms (a window cap
+// and a ratio of recent requests). `RedisCircuitBreakerStore`: a `BreakerStore`, so the
+// `CircuitBreaker`s of a fleet open together and lease one probe. Each call is one round trip
+// running an atomic Lua script on the server's clock; a slow or unreachable Redis costs a call
+// at most its timeout (docs/fleet.md).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -35,6 +36,7 @@
 
 #include <redress/backoff_context.hpp>
 #include <redress/budget.hpp>
+#include <redress/circuit_breaker.hpp>
 #include <redress/clock.hpp>
 #include <redress/errors.hpp>
 #include <redress/strategies.hpp>
@@ -279,21 +281,53 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
+/// A Lua script and the name Redis's script cache gives it.
+struct Script {
+    explicit Script(std::string source) : text(std::move(source)), sha(sha1_hex(text)) {}
+    std::string text;
+    std::string sha;
+};
+
+/// The integer in `r` (an integer reply, or a string of digits); 0 otherwise.
+template <class Int = std::int64_t>
+[[nodiscard]] Int reply_number(const redisReply* r) noexcept {
+    if (r->type == REDIS_REPLY_INTEGER) return static_cast<Int>(r->integer);
+    Int v = 0;
+    if (r->type == REDIS_REPLY_STRING) std::from_chars(r->str, r->str + r->len, v);
+    return v;
+}
+
+/// The checks every Redis client's options share; throws `InvalidOption` for `component`.
+template <class Options>
+void validate_connection(std::string_view component, const Options& o) {
+    const auto fail = [&](std::string_view option, std::string_view rule) {
+        redress::detail::invalid_option(component, option, rule);
+    };
+    if (o.host.empty()) fail("host", "must not be empty");
+    if (o.port < 1 || o.port > 65535) fail("port", "must be in 1..65535");
+    if (o.key.empty()) fail("key", "must not be empty");
+    if (o.timeout <= Duration::zero()) fail("timeout", "must be > 0");
+    if (o.connections < 1) fail("connections", "must be >= 1");
+    if (!o.reconnect_backoff) fail("reconnect_backoff", "must hold a strategy");
+}
+
 /// The way to one Redis server: a pool of non-blocking connections, each round trip bounded
 /// by one deadline (poll(2) on the socket), and a backoff gate after failures. Thread-safe.
 class RedisLink {
 public:
-    RedisLink(std::string host, int port, Duration timeout, int idle_max, AnyStrategy backoff)
-        : host_(std::move(host)),
-          port_(port),
-          timeout_(timeout),
-          idle_max_(static_cast<std::size_t>(idle_max)),
-          backoff_(std::move(backoff)) {}
+    /// The server, timeout, pool size and backoff of validated `options` (see `validate_connection`).
+    template <class Options>
+    explicit RedisLink(const Options& options)
+        : host_(options.host),
+          port_(options.port),
+          timeout_(options.timeout),
+          idle_max_(static_cast<std::size_t>(options.connections)),
+          backoff_(options.reconnect_backoff) {}
 
     /// Runs `script` (EVALSHA, then EVAL if the server has not cached it) with `keys` and
     /// `args`; the reply, or nothing when Redis did not answer within the timeout, answered
     /// an error, or the link is backing off after a failure.
-    [[nodiscard]] Reply eval(std::string_view script, const std::string& sha, const std::vector<std::string>& keys,
+    [[nodiscard]] Reply eval(const Script& script, const std::vector<std::string>& keys,
                              const std::vector<std::string>& args) {
         const auto now = std::chrono::steady_clock::now();
         if (!pass_gate(now)) return nullptr;
@@ -306,7 +340,7 @@ public:
             lens.push_back(s.size());
         };
         push("EVALSHA");
-        push(sha);
+        push(script.sha);
         push(nkeys);
         for (const auto& k : keys) push(k);
         for (const auto& a : args) push(a);
@@ -318,8 +352,8 @@ public:
             std::string_view(reply->str, reply->len).starts_with("NOSCRIPT")) {
             argv[0] = "EVAL";
             lens[0] = 4;
-            argv[1] = script.data();
-            lens[1] = script.size();
+            argv[1] = script.text.data();
+            lens[1] = script.text.size();
             reply = round_trip(conn.get(), argv, lens, deadline);
         }
         if (!reply || reply->type == REDIS_REPLY_ERROR) {
@@ -504,10 +538,8 @@ public:
         if (options_.failure_mode == FailureMode::FailOpen && !options_.fallback)
             options_.fallback = local_equivalent();
         fallback_counts_ = options_.fallback && options_.fallback->counts_requests();
-        script_ = ratio_ ? detail::ratio_script : detail::window_script;
-        sha_ = detail::sha1_hex(script_);
-        link_ = std::make_unique<detail::RedisLink>(options_.host, options_.port, options_.timeout,
-                                                    options_.connections, options_.reconnect_backoff);
+        script_.emplace(std::string(ratio_ ? detail::ratio_script : detail::window_script));
+        link_ = std::make_unique<detail::RedisLink>(options_);
         if (ratio_ && options_.flush_interval > Duration::zero())
             flusher_ = std::jthread([this](std::stop_token stop) { flush_loop(stop); });
     }
@@ -557,13 +589,8 @@ private:
         const auto fail = [](std::string_view option, std::string_view rule) {
             redress::detail::invalid_option("RedisBudgetOptions", option, rule);
         };
-        if (options_.host.empty()) fail("host", "must not be empty");
-        if (options_.port < 1 || options_.port > 65535) fail("port", "must be in 1..65535");
-        if (options_.key.empty()) fail("key", "must not be empty");
-        if (options_.timeout <= Duration::zero()) fail("timeout", "must be > 0");
-        if (options_.connections < 1) fail("connections", "must be >= 1");
+        detail::validate_connection("RedisBudgetOptions", options_);
         if (options_.flush_interval < Duration::zero()) fail("flush_interval", "must be >= 0");
-        if (!options_.reconnect_backoff) fail("reconnect_backoff", "must hold a strategy");
         if (options_.fallback && options_.failure_mode == FailureMode::FailClosed)
             fail("fallback", "is used only with FailureMode::FailOpen");
         if (const auto* w = std::get_if<RedisWindowLimit>(&options_.limit)) {
@@ -590,15 +617,9 @@ private:
     RedisDecision run(int cost) const {
         const std::int64_t sent = ratio_ ? pending_.exchange(0, std::memory_order_relaxed) : 0;
         RedisDecision d;
-        if (detail::Reply reply = link_->eval(script_, sha_, {options_.key}, arguments(cost, sent));
+        if (detail::Reply reply = link_->eval(*script_, {options_.key}, arguments(cost, sent));
             reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 4) {
-            const auto number = [&](std::size_t i) -> std::int64_t {
-                const redisReply* e = reply->element[i];
-                if (e->type == REDIS_REPLY_INTEGER) return e->integer;
-                std::int64_t v = 0;
-                if (e->type == REDIS_REPLY_STRING) std::from_chars(e->str, e->str + e->len, v);
-                return v;
-            };
+            const auto number = [&](std::size_t i) { return detail::reply_number(reply->element[i]); };
             d.verdict = number(0) == 1 ? BudgetVerdict::Admitted : BudgetVerdict::Refused;
             d.server_time = std::chrono::seconds(number(1)) + std::chrono::microseconds(number(2));
             d.requests_sent = sent;
@@ -640,8 +661,7 @@ private:
     std::int64_t window_us_ = 0;
     std::int64_t width_us_ = 0;
     double floor_ = 0;
-    std::string_view script_;
-    std::string sha_;
+    std::optional<detail::Script> script_;
     std::unique_ptr<detail::RedisLink> link_;
     mutable std::atomic<std::int64_t> pending_{0};  // requests counted, not yet sent
     std::jthread flusher_;                          // last: stopped before the members it reads go
@@ -652,5 +672,193 @@ private:
 [[nodiscard]] inline Budget redis_budget(RedisBudgetOptions options) {
     return Budget(std::make_shared<RedisBudget>(std::move(options)));
 }
+
+// ---- the breaker store ---------------------------------------------------------------------
+
+/// Settings of a `RedisCircuitBreakerStore`. Validated at construction: an invalid one throws
+/// `InvalidOption` (component `"RedisBreakerStoreOptions"`) naming the option.
+struct RedisBreakerStoreOptions {
+    /// The server's address (an IP address: a host name is resolved outside `timeout`). Must
+    /// not be empty. Default "127.0.0.1".
+    std::string host = "127.0.0.1";
+    /// The server's port, 1..65535. Default 6379.
+    int port = 6379;
+    /// Names the shared breaker: every process naming the same key shares one breaker. The
+    /// store uses this key (the opening on record), `key + ":probe"` (the probe lease) and
+    /// `key + ":generation"` (the counter); on Redis Cluster give a hash tag (`"{payments}"`)
+    /// so the three share a slot. Must not be empty.
+    std::string key{};
+    /// The longest a call waits on Redis: connecting (when a new connection is needed),
+    /// sending and reading the answer, all within this one deadline; > 0. Default 50 ms.
+    Duration timeout = std::chrono::milliseconds(50);
+    /// Idle connections kept for reuse; >= 1. Default 2 (a breaker asks once per refresh).
+    int connections = 2;
+    /// The wait after a failed round trip before the next one is tried; meanwhile calls answer
+    /// nothing at once. Default `decorrelated_jitter({.base = 50ms, .max = 2s})`.
+    AnyStrategy reconnect_backoff =
+        decorrelated_jitter({.base = std::chrono::milliseconds(50), .max = std::chrono::seconds(2)});
+    /// How long an opening's record outlives its last write beyond what it needs (its recovery
+    /// timeout, or a granted probe lease): a fleet whose breakers all stop calling leaves
+    /// nothing behind, and one that calls again within it still probes once (an opening that
+    /// expired reads as closed: the breakers following it close without a probe). Choose it
+    /// longer than the fleet may go without calls. >= 1 ms. Default 1 h.
+    Duration record_margin = std::chrono::hours(1);
+};
+
+namespace detail {
+
+/// The breaker store's scripts: this prelude, then one call's body. KEYS: the opening on
+/// record (a hash: generation, opened and recovery in µs of the server's clock), the probe
+/// lease (the generation it leases, with a PX expiry), the generation counter. ARGV[1]: the
+/// record margin (µs). Each answers {open, generation, open_for (µs), recovery (µs), granted,
+/// seconds, microseconds}, the last two the server's clock.
+inline constexpr std::string_view breaker_prelude = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local margin = math.ceil(tonumber(ARGV[1]) / 1000)
+local function state(granted)
+  local r = redis.call('HMGET', KEYS[1], 'generation', 'opened', 'recovery')
+  if not r[1] then return {0, '0', 0, 0, 0, t[1], t[2]} end
+  return {1, r[1], math.max(0, now - tonumber(r[2])), tonumber(r[3]), granted, t[1], t[2]}
+end
+)lua";
+
+/// ARGV[2]: the recovery timeout (µs). A counter that expired starts again from the server's
+/// clock in µs, above every generation it gave before.
+inline constexpr std::string_view breaker_open_body = R"lua(
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], string.format('%d', now)) end
+local generation = redis.call('INCR', KEYS[3])
+redis.call('HSET', KEYS[1], 'generation', string.format('%d', generation), 'opened', string.format('%d', now),
+  'recovery', ARGV[2])
+redis.call('DEL', KEYS[2])
+local ttl = math.ceil(tonumber(ARGV[2]) / 1000) + margin
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
+return state(0)
+)lua";
+
+/// ARGV[2]: the generation, ARGV[3]: the lease (µs). A granted lease keeps the record at least
+/// the lease and the margin.
+inline constexpr std::string_view breaker_probe_body = R"lua(
+local r = redis.call('HMGET', KEYS[1], 'generation', 'opened', 'recovery')
+if r[1] == ARGV[2] and now - tonumber(r[2]) >= tonumber(r[3]) and redis.call('EXISTS', KEYS[2]) == 0 then
+  local lease = math.ceil(tonumber(ARGV[3]) / 1000)
+  redis.call('SET', KEYS[2], r[1], 'PX', lease)
+  if redis.call('PTTL', KEYS[1]) < lease + margin then redis.call('PEXPIRE', KEYS[1], lease + margin) end
+  return state(1)
+end
+return state(0)
+)lua";
+
+/// ARGV[2]: the generation the probe closed.
+inline constexpr std::string_view breaker_close_body = R"lua(
+if redis.call('HGET', KEYS[1], 'generation') == ARGV[2] then redis.call('DEL', KEYS[1], KEYS[2]) end
+return state(0)
+)lua";
+
+inline constexpr std::string_view breaker_read_body = "return state(0)\n";
+
+}  // namespace detail
+
+/// A `BreakerStore` kept in Redis under `RedisBreakerStoreOptions::key`: give one to the
+/// `CircuitBreakerOptions::store` of each process's breaker, and failures in one process open
+/// the breaker in all (within their `store_refresh`), and after the recovery timeout one probe
+/// is leased fleet-wide (docs/fleet.md, "Sharing a circuit breaker").
+///
+/// Each call is one round trip running an atomic Lua script (EVALSHA; EVAL when the server has
+/// not cached it) on the server's clock, so the fleet's clocks need not agree. Generations come
+/// from a counter on the server (INCR), so no two openings share one. The record expires
+/// `recovery_timeout + record_margin` after its last write (a granted lease: `lease +
+/// record_margin`), the lease after `lease` (PX).
+///
+/// A call waits on Redis at most `timeout` (connecting included); when Redis does not answer
+/// it answers nothing, the breaker decides locally, and the next round trip is tried after
+/// `reconnect_backoff`, calls in between answering nothing at once. Never throws from a call.
+/// Thread-safe; connections are pooled.
+class RedisCircuitBreakerStore final : public BreakerStore {
+public:
+    /// Validates `options` (throws `InvalidOption` naming the option). Does not connect: the
+    /// first call does.
+    explicit RedisCircuitBreakerStore(RedisBreakerStoreOptions options)
+        : options_(std::move(options)),
+          keys_{options_.key, options_.key + ":probe", options_.key + ":generation"},
+          margin_(std::to_string(detail::micros_up(options_.record_margin))) {
+        detail::validate_connection("RedisBreakerStoreOptions", options_);
+        if (options_.record_margin < std::chrono::milliseconds(1))
+            redress::detail::invalid_option("RedisBreakerStoreOptions", "record_margin", "must be >= 1 ms");
+        link_ = std::make_unique<detail::RedisLink>(options_);
+    }
+
+    [[nodiscard]] std::optional<BreakerFleetState> read() override { return run(scripts().read, {}); }
+
+    [[nodiscard]] std::optional<BreakerFleetState> publish_open(Duration recovery_timeout) override {
+        return run(scripts().open, {micros(recovery_timeout)});
+    }
+
+    [[nodiscard]] std::optional<BreakerFleetState> acquire_probe(std::uint64_t generation, Duration lease) override {
+        return run(scripts().probe, {std::to_string(generation), micros(lease)});
+    }
+
+    [[nodiscard]] std::optional<BreakerFleetState> publish_closed(std::uint64_t generation) override {
+        return run(scripts().close, {std::to_string(generation)});
+    }
+
+    /// The server's clock (µs since the Unix epoch) at the latest answer, on any thread; empty
+    /// before the first. For logs that line up the fleet's calls on one clock.
+    [[nodiscard]] std::optional<std::chrono::microseconds> last_server_time() const noexcept {
+        const auto us = server_us_.load(std::memory_order_acquire);
+        if (us == 0) return std::nullopt;
+        return std::chrono::microseconds(us);
+    }
+
+    /// The validated options.
+    [[nodiscard]] const RedisBreakerStoreOptions& options() const noexcept { return options_; }
+
+private:
+    struct Scripts {
+        detail::Script read, open, probe, close;
+    };
+
+    /// The four scripts, their SHA-1s computed once per process.
+    static const Scripts& scripts() {
+        static const Scripts all{with_prelude(detail::breaker_read_body), with_prelude(detail::breaker_open_body),
+                                 with_prelude(detail::breaker_probe_body), with_prelude(detail::breaker_close_body)};
+        return all;
+    }
+
+    static detail::Script with_prelude(std::string_view body) {
+        std::string text(detail::breaker_prelude);
+        text += body;
+        return detail::Script(std::move(text));
+    }
+
+    /// Microseconds of `d` (rounded up, at least 0) as the scripts read them.
+    static std::string micros(Duration d) { return std::to_string(std::max<std::int64_t>(0, detail::micros_up(d))); }
+
+    std::optional<BreakerFleetState> run(const detail::Script& script, std::vector<std::string> args) noexcept {
+        try {
+            args.insert(args.begin(), margin_);
+            const detail::Reply reply = link_->eval(script, keys_, args);
+            if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 7) return std::nullopt;
+            const auto number = [&](std::size_t i) { return detail::reply_number(reply->element[i]); };
+            server_us_.store(number(5) * 1'000'000 + number(6), std::memory_order_release);
+            BreakerFleetState s;
+            s.open = number(0) == 1;
+            s.generation = detail::reply_number<std::uint64_t>(reply->element[1]);
+            s.open_for = std::chrono::microseconds(number(2));
+            s.recovery_timeout = std::chrono::microseconds(number(3));
+            s.probe_granted = number(4) == 1;
+            return s;
+        } catch (...) {  // allocation failure: no answer, as the interface asks
+            return std::nullopt;
+        }
+    }
+
+    RedisBreakerStoreOptions options_;
+    std::vector<std::string> keys_;
+    std::string margin_;
+    std::unique_ptr<detail::RedisLink> link_;
+    std::atomic<std::int64_t> server_us_{0};
+};
 
 }  // namespace redress::contrib

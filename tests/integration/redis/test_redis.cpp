@@ -1,7 +1,8 @@
 // <redress/contrib/redis.hpp> against a real redis-server that this executable starts on a free
 // loopback port (stopped at exit even when a test fails). The fleet tests run this executable
 // again in worker mode (`--worker ...`): 4 processes of 4 threads on one key, each writing the
-// server time of every decision to a log the test merges.
+// server time of every decision to a log the test merges. The breaker store's tests are in
+// test_redis_breaker.cpp (`--breaker-worker ...`).
 #include <redress/contrib/redis.hpp>
 #include <redress/redress.hpp>
 
@@ -22,64 +23,17 @@
 
 #include "catch_runner.hpp"
 #include "process.hpp"
+#include "redis_fixture.hpp"
 
 namespace it = redress::it;
 namespace rc = redress::contrib;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
+using redis_it::Raw;
+using redis_it::self_exe;
+using redis_it::server;
 
 namespace {
-
-/// The redis-server under test: restartable on the same port (the fault test kills it).
-struct Server {
-    Server(const std::string& program, const it::TempDir& dir)
-        : port(it::free_loopback_port()),
-          process({program, "--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                   "--enable-debug-command", "yes", "--dir", dir.path().string()},
-                  {.log_file = (dir.path() / "redis.log").string()}) {
-        it::wait_for_port(port, 10s, &process);
-    }
-    void restart() {
-        process.start();
-        it::wait_for_port(port, 10s, &process);
-    }
-    int port;
-    it::Process process;
-};
-
-Server* server = nullptr;
-std::string self_exe;
-
-/// A plain hiredis connection for what the server saw.
-struct Raw {
-    Raw() : c(redisConnect("127.0.0.1", server->port)) { REQUIRE((c && c->err == 0)); }
-    Raw(const Raw&) = delete;
-    Raw& operator=(const Raw&) = delete;
-    ~Raw() { redisFree(c); }
-    long long integer(const std::string& cmd) {
-        auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
-        REQUIRE(r != nullptr);
-        const long long v = r->integer;
-        freeReplyObject(r);
-        return v;
-    }
-    std::string text(const std::string& cmd) {
-        auto* r = static_cast<redisReply*>(redisCommand(c, cmd.c_str()));
-        REQUIRE(r != nullptr);
-        std::string v = r->str != nullptr ? std::string(r->str, r->len) : std::string{};
-        freeReplyObject(r);
-        return v;
-    }
-    /// `calls` (or another field) of `cmdstat_<command>` in INFO commandstats; 0 when absent.
-    long long stat(const std::string& command, const std::string& field = "calls") {
-        const std::string info = text("INFO commandstats");
-        const auto line = info.find("cmdstat_" + command + ":");
-        if (line == std::string::npos) return 0;
-        const auto at = info.find(field + "=", line);
-        return at == std::string::npos ? 0 : std::stoll(info.substr(at + field.size() + 1));
-    }
-    redisContext* c;
-};
 
 rc::RedisBudgetOptions options(const std::string& key, std::variant<rc::RedisWindowLimit, rc::RedisRatioLimit> limit) {
     return {.port = server->port, .key = key, .limit = limit, .timeout = 50ms};
@@ -355,12 +309,7 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     o.reconnect_backoff = redress::constant(50ms);
     rc::RedisBudget budget(o);
     REQUIRE(budget.decide().verdict == redress::BudgetVerdict::Admitted);  // connected and answered
-    redisContext* sleeping = redisConnect("127.0.0.1", server->port);      // connected here: no Catch in the thread
-    REQUIRE((sleeping && sleeping->err == 0));
-    std::jthread sleeper([sleeping] {
-        freeReplyObject(redisCommand(sleeping, "DEBUG SLEEP 1"));
-        redisFree(sleeping);
-    });
+    std::jthread sleeper = redis_it::sleep_server("1");
     std::this_thread::sleep_for(100ms);  // the server is asleep now
     const auto start = Clock::now();
     const rc::RedisDecision stalled = budget.decide();
@@ -432,14 +381,7 @@ TEST_CASE("policies in two clients sharing a key are refused retries fleet-wide"
 
 TEST_CASE("options are validated at construction, naming the option") {
     const auto rejects = [](rc::RedisBudgetOptions o, std::string_view option) {
-        try {
-            rc::RedisBudget b(std::move(o));
-        } catch (const redress::InvalidOption& e) {
-            CHECK(e.option() == option);
-            CHECK(e.component() == "RedisBudgetOptions");
-            return;
-        }
-        FAIL("accepted an invalid " << option);
+        redis_it::check_rejects<rc::RedisBudget>(std::move(o), option, "RedisBudgetOptions");
     };
     const rc::RedisBudgetOptions ok{.key = "k"};
     rejects({}, "key");
@@ -508,21 +450,8 @@ TEST_CASE("the scripts run by their SHA-1, as the server names them") {
 
 #ifdef REDRESS_REDIS_EXAMPLE
 TEST_CASE("the example, run as two processes, shares one budget") {
-    it::TempDir dir("redress-redis-example");
-    const auto out = dir.path() / "out";
-    const auto run = [&] {
-        std::filesystem::remove(out);
-        const int status =
-            it::run({REDRESS_REDIS_EXAMPLE, std::to_string(server->port), "example:fleet"}, {.log_file = out.string()});
-        std::ifstream in(out);
-        std::stringstream text;
-        text << in.rdbuf();
-        INFO(text.str());
-        CHECK(status == 0);
-        return text.str();
-    };
-    const std::string first = run();
-    const std::string second = run();
+    const std::string first = redis_it::run_example(REDRESS_REDIS_EXAMPLE, "example:fleet");
+    const std::string second = redis_it::run_example(REDRESS_REDIS_EXAMPLE, "example:fleet");
     CHECK(first.find("attempts=4 retries=3 stop=BUDGET_EXHAUSTED fleet_remaining=0") != std::string::npos);
     CHECK(second.find("attempts=1 retries=0 stop=BUDGET_EXHAUSTED fleet_remaining=0") != std::string::npos);
     CHECK(second.find("ratio budget: counts_requests=1 remaining=10") != std::string::npos);
@@ -531,11 +460,12 @@ TEST_CASE("the example, run as two processes, shares one budget") {
 
 int main(int argc, char** argv) {
     if (argc > 1 && std::string(argv[1]) == "--worker") return worker(argc, argv);
+    if (argc > 1 && std::string(argv[1]) == "--breaker-worker") return redis_it::breaker_worker(argc, argv);
     const auto program = it::find_program({"redis-server"}, {"/usr/sbin", "/usr/local/bin"});
     if (!program) it::skip("redis-server not found on PATH: install redis-server");
     self_exe = std::filesystem::read_symlink("/proc/self/exe").string();
     it::TempDir dir("redress-redis");
-    std::optional<Server> started;
+    std::optional<redis_it::Server> started;
     try {
         started.emplace(*program, dir);
     } catch (const std::exception& e) {
