@@ -91,9 +91,9 @@ struct RedisBudgetOptions {
     Duration timeout = std::chrono::milliseconds(50);
     /// What a decision answers when Redis did not answer in time. Default `FailOpen`.
     FailureMode failure_mode = FailureMode::FailOpen;
-    /// `FailOpen`'s local budget (only with `FailOpen`). Default: a window budget of the same
-    /// settings (for the ratio form, `min_retries_per_second × ttl` retries per `ttl`: the
-    /// floor only). A budget that counts requests is told about each request too.
+    /// `FailOpen`'s local budget (only with `FailOpen`). Default: a local budget of the same
+    /// form and settings (a window `Budget`, or a ratio budget over this process's requests).
+    /// A budget that counts requests is told about each request too.
     std::optional<Budget> fallback{};
     /// Idle connections kept for reuse; >= 1. A decision takes an idle one or opens another,
     /// so concurrent decisions never wait for each other. Default 4.
@@ -598,19 +598,22 @@ private:
             if (w->window < std::chrono::milliseconds(1)) fail("limit.window", "must be >= 1 ms");
         } else {
             const auto& r = std::get<RedisRatioLimit>(options_.limit);
-            if (!std::isfinite(r.ratio) || r.ratio < 0) fail("limit.ratio", "must be finite and >= 0");
+            // The bounds of the local ratio budget (the default fallback has the same settings).
+            if (!(r.ratio >= 0 && r.ratio <= 1000)) fail("limit.ratio", "must be in [0, 1000]");
             if (r.ttl < std::chrono::milliseconds(10)) fail("limit.ttl", "must be >= 10 ms");
             if (!std::isfinite(r.min_retries_per_second) || r.min_retries_per_second < 0)
                 fail("limit.min_retries_per_second", "must be finite and >= 0");
+            if (r.min_retries_per_second * std::chrono::duration<double>(r.ttl).count() > 2147483647.0)
+                fail("limit.min_retries_per_second", "times limit.ttl must be at most 2147483647 retries");
         }
     }
 
-    /// The default fallback: the same window, or for the ratio form its floor over `ttl`.
+    /// The default fallback: a local budget of the same form and settings (a window budget, or
+    /// a ratio budget that counts this process's requests).
     [[nodiscard]] Budget local_equivalent() const {
         if (const auto* w = std::get_if<RedisWindowLimit>(&options_.limit)) return Budget{w->max_retries, w->window};
         const auto& r = std::get<RedisRatioLimit>(options_.limit);
-        const double n = std::floor(floor_);
-        return Budget{n < 2147483647.0 ? static_cast<int>(n) : 2147483647, r.ttl};
+        return Budget{RatioBudgetOptions{.ratio = r.ratio, .ttl = r.ttl, .min_retries_per_second = r.min_retries_per_second}};
     }
 
     /// One round trip deciding `cost` retries (0: only count); falls back when Redis did not answer.

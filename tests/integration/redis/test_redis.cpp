@@ -398,12 +398,57 @@ TEST_CASE("options are validated at construction, naming the option") {
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = -0.1}}, "limit.ratio");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = std::numeric_limits<double>::infinity()}},
             "limit.ratio");
+    rejects({.key = "k", .limit = rc::RedisRatioLimit{.ratio = 1000.5}}, "limit.ratio");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.ttl = 9ms}}, "limit.ttl");
+    rejects({.key = "k", .limit = rc::RedisRatioLimit{.ttl = 1000s, .min_retries_per_second = 3e6}},
+            "limit.min_retries_per_second");
     rejects({.key = "k", .limit = rc::RedisRatioLimit{.min_retries_per_second = std::nan("")}},
             "limit.min_retries_per_second");
     CHECK_NOTHROW(rc::RedisBudget(ok));
     CHECK(rc::RedisBudget(ok).options().fallback.has_value());  // FailOpen's default local budget
     CHECK(rc::RedisBudget(ok).options().fallback->options().max_retries == 100);
+    // The ratio form's default fallback is a local ratio budget of the same settings: it counts
+    // this process's requests.
+    const rc::RedisBudget ratio({.key = "k", .limit = rc::RedisRatioLimit{}});
+    CHECK(ratio.options().fallback->counts_requests());
+    CHECK_FALSE(ratio.options().fallback->is_window());
+}
+
+TEST_CASE("a policy emits budget_backend_unavailable when its RedisBudget cannot reach Redis, fail-open and "
+          "fail-closed") {
+    // Nothing listens on this port: every decision finds Redis unreachable.
+    const int dead_port = it::free_loopback_port();
+    const auto run = [&](rc::FailureMode mode) {
+        rc::RedisBudgetOptions o{.port = dead_port,
+                                 .key = "unreachable",
+                                 .limit = rc::RedisWindowLimit{.max_retries = 1, .window = 60s},
+                                 .timeout = 50ms,
+                                 .failure_mode = mode};
+        std::vector<std::string> events;
+        redress::RetryPolicy policy{redress::Retry{
+            .strategy = redress::constant(0ms),
+            .max_attempts = 5,
+            .budget = rc::redis_budget(o),
+            .on_metric = [&](const redress::Event& e) { events.emplace_back(redress::to_string(e.name)); }}};
+        const auto started = Clock::now();
+        const auto out = policy.execute([]() -> int { throw redress::ServerError("503"); });
+        const auto took = Clock::now() - started;
+        CHECK(took < 1s);  // every decision within its timeout (refused connections fail at once)
+        return std::pair{out, events};
+    };
+    SECTION("fail-open: the local fallback (1 retry) admits, then refuses; each decision is reported") {
+        const auto [out, events] = run(rc::FailureMode::FailOpen);
+        CHECK(out.attempts == 2);
+        CHECK(out.stop_reason == redress::StopReason::BudgetExhausted);
+        CHECK(events == std::vector<std::string>{"budget_backend_unavailable", "retry", "budget_backend_unavailable",
+                                                 "budget_exhausted"});
+    }
+    SECTION("fail-closed: the first retry is refused, and reported") {
+        const auto [out, events] = run(rc::FailureMode::FailClosed);
+        CHECK(out.attempts == 1);
+        CHECK(out.stop_reason == redress::StopReason::BudgetExhausted);
+        CHECK(events == std::vector<std::string>{"budget_backend_unavailable", "budget_exhausted"});
+    }
 }
 
 TEST_CASE("a decision is one EVALSHA round trip; after SCRIPT FLUSH one EVAL reloads the script") {
