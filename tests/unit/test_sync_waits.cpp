@@ -127,8 +127,10 @@ TEST_CASE("a stop request ends a backoff of Duration::max() under a deadline of 
         [&] {
             std::stop_source source;
             Clock::time_point requested{};
-            std::jthread stopper = stop_after(30ms, source, requested);
+            // Read before the stopper starts its 30 ms: a thread that starts sleeping before
+            // this reading would let the wait look shorter than 30 ms on a busy machine.
             const auto start = Clock::now();
+            std::jthread stopper = stop_after(30ms, source, requested);
             int calls = 0;
             auto out = policy.execute(
                 [&]() -> int {
@@ -152,8 +154,10 @@ TEST_CASE("interruptible_sleep(Duration::max()) sleeps until the stop request, t
         [] {
             std::stop_source source;
             Clock::time_point requested{};
-            std::jthread stopper = stop_after(30ms, source, requested);
+            // Read before the stopper starts its 30 ms: a thread that starts sleeping before
+            // this reading would let the wait look shorter than 30 ms on a busy machine.
             const auto start = Clock::now();
+            std::jthread stopper = stop_after(30ms, source, requested);
             redress::detail::interruptible_sleep(redress::Duration::max(), source.get_token());
             const auto ended = Clock::now();
             stopper.join();
