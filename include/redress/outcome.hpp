@@ -42,6 +42,10 @@ struct TimelineEvent {
     std::string operation{};
     /// The call's tags (a copy; `Event::tags`).
     Tags tags{};
+    /// What set a hedge's delay, on `HedgeSent`.
+    std::optional<HedgeTrigger> trigger{};
+    /// The attempts in flight, on `HedgeSent` and on `Success` of a hedged policy.
+    std::optional<int> in_flight{};
 };
 
 /// The events of one or more operations, in order, for debugging (`capture_timeline`).
@@ -61,7 +65,7 @@ struct RetryTimeline {
     void record(const Event& e, Duration elapsed) {
         events.push_back(TimelineEvent{e.name, e.attempt, e.sleep, elapsed, e.error_class, std::string(e.error_type),
                                        e.stop_reason, e.cause, e.state, e.retry_after, std::string(e.operation),
-                                       tags_of(e)});
+                                       tags_of(e), e.trigger, e.in_flight});
     }
 };
 
@@ -133,6 +137,8 @@ struct OutcomeBase {
     Duration elapsed{};
     std::optional<Duration> next_sleep{};
     std::shared_ptr<RetryTimeline> timeline{};
+    std::optional<int> winner{};
+    std::optional<int> in_flight{};
 };
 }  // namespace detail
 
@@ -141,6 +147,9 @@ struct OutcomeBase {
 /// result and cause. `stop_reason` is empty on success, and also when a policy without a
 /// retry component ran its single attempt and it failed (nothing stopped a retry).
 /// `next_sleep` is set when a sleep handler deferred the retry (`Scheduled`).
+/// On a successful operation of a policy with a `Hedge` (empty otherwise): `winner` is the
+/// attempt whose success ended it and `in_flight` the attempts that were running when it
+/// answered, itself included (2: one hedge raced it). `attempts` counts hedges too.
 template <class T>
 struct Outcome : detail::OutcomeBase {
     /// The operation's value; set only when `ok`.
