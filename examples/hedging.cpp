@@ -58,6 +58,7 @@ int main() {
     // snippet-end: call
 
     std::printf("%s after %lld ms: attempt %d won, %d in flight, %d attempts in all\n", outcome.value->c_str(),
-                static_cast<long long>(outcome.elapsed / 1ms), *outcome.winner, *outcome.in_flight, outcome.attempts);
+                static_cast<long long>(outcome.elapsed / 1ms), int{outcome.winner}, int{outcome.in_flight},
+                outcome.attempts);
     return outcome.ok && outcome.winner == 2 ? 0 : 1;
 }

@@ -22,6 +22,7 @@
 #include <redress/backoff_context.hpp>
 #include <redress/budget.hpp>
 #include <redress/classification.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/demangle.hpp>
 #include <redress/error_class.hpp>
@@ -261,7 +262,8 @@ public:
         // Hedging: while other attempts are in flight a failure is counted, and only a
         // non-retryable one may end the operation (`Hedge::non_retryable_ends`); the rules
         // below judge the failure of the last attempt in flight.
-        if (others_in_flight_ > 0) return failed_in_flight(klass);
+        if (others_in_flight_ > 0) [[unlikely]]
+            return failed_in_flight(klass);
 
         // 4.2 per-class cap: the count of this class's failures reaches its limit
         const int count = ++class_failures_[static_cast<std::size_t>(klass)];
@@ -531,7 +533,7 @@ private:
         call_hook(hooks_.on_attempt_end, ctx);
     }
 
-    Next failed_in_flight(ErrorClass klass) {
+    REDRESS_NOINLINE Next failed_in_flight(ErrorClass klass) {
         ++class_failures_[static_cast<std::size_t>(klass)];
         if (klass == ErrorClass::Unknown) ++unknown_failures_;
         if (!is_retryable(klass) && non_retryable_ends_)

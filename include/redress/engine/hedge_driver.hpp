@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <array>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -235,8 +236,8 @@ Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg
             }
             if (out.ok) {
                 hedge.record(cfg.clock.now() - slot.started);
-                out.winner = slot.attempt;
-                out.in_flight = in_flight + 1;
+                out.winner = static_cast<std::uint16_t>(std::min(slot.attempt, 65535));
+                out.in_flight = static_cast<std::uint8_t>(in_flight + 1);  // at most 1 + max_hedges_cap
             }
         }
         slot.free();
