@@ -229,9 +229,9 @@ template <class = void>
 /// The worst case of a built policy: its `Retry`'s (the breaker adds no request). A
 /// breaker-only policy runs one attempt, with no deadline and no timeout: one request, no
 /// sleep, no bound on time.
-template <class RetryT, class BreakerT>
-[[nodiscard]] Envelope envelope(const Policy<RetryT, BreakerT>& policy) {
-    if constexpr (Policy<RetryT, BreakerT>::has_retry) {
+template <class RetryT, class BreakerT, class HedgeT>
+[[nodiscard]] Envelope envelope(const Policy<RetryT, BreakerT, HedgeT>& policy) {
+    if constexpr (Policy<RetryT, BreakerT, HedgeT>::has_retry) {
         return envelope(policy.retry());
     } else {
         (void)policy;

@@ -24,7 +24,8 @@ struct Event {
     EventName name = EventName::Success;
     /// The attempt it concerns (1 for the first); 0 on breaker events.
     int attempt = 0;
-    /// The planned sleep on `Retry` (and the deferred one on `Scheduled`); zero otherwise.
+    /// The planned sleep on `Retry` (and the deferred one on `Scheduled`), the delay on
+    /// `HedgeSent`; zero otherwise.
     Duration sleep{};
     /// The last failure's class, on events that follow a failure.
     std::optional<ErrorClass> error_class{};
@@ -42,6 +43,11 @@ struct Event {
     /// The tags of the call and of the policy (`CallOptions::tags`, `Retry::tags`; the call's
     /// win on a shared key), on every event of the call. Empty when neither has any.
     std::span<const Tag> tags{};
+    /// On `hedge_sent`: what set the hedge's delay (`sleep` carries the delay).
+    std::optional<HedgeTrigger> trigger{};
+    /// On `hedge_sent` and on `success` of a policy with a `Hedge`: the attempts in flight
+    /// (on `hedge_sent` the new one included, on `success` the winner included).
+    std::optional<int> in_flight{};
 };
 
 /// The type of `on_metric` and `on_log` hooks. Both receive the same events; two hooks exist

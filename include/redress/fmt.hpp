@@ -140,7 +140,8 @@ struct fmt::formatter<E, char> : fmt::formatter<fmt::string_view, char> {
 
 /// An event as one logfmt-style line: the event name, `attempt`, `sleep` (on `retry`, or
 /// when non-zero), then only the tags that are set, in the order error_class, error_type,
-/// stop_reason, cause, operation, state, retry_after, and last the event's tags as `key=value`:
+/// stop_reason, cause, operation, state, retry_after, trigger, in_flight, and last the event's
+/// tags as `key=value`:
 /// `retry attempt=2 sleep=250ms error_class=TRANSIENT error_type=std::runtime_error cause=exception operation=fetch`.
 template <>
 struct fmt::formatter<redress::Event, char> : redress::detail::NoSpecFormatter {
@@ -158,6 +159,8 @@ struct fmt::formatter<redress::Event, char> : redress::detail::NoSpecFormatter {
         if (!e.operation.empty()) out = d::format_tag_value_to(fmt::format_to(out, " operation="), e.operation);
         if (e.state) out = fmt::format_to(out, " state={}", *e.state);
         if (e.retry_after) out = d::format_duration_to(fmt::format_to(out, " retry_after="), *e.retry_after);
+        if (e.trigger) out = fmt::format_to(out, " trigger={}", *e.trigger);
+        if (e.in_flight) out = fmt::format_to(out, " in_flight={}", *e.in_flight);
         for (const redress::Tag& tag : e.tags)
             out = d::format_tag_value_to(fmt::format_to(out, " {}=", tag.key), tag.value);
         return out;

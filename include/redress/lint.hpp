@@ -439,10 +439,10 @@ template <class = void>
 
 /// Checks a built policy: its retry component and its circuit breaker (when it is a
 /// `CircuitBreaker`). A built policy has no errors (construction validated it).
-template <class RetryT, class BreakerT>
-[[nodiscard]] LintReport lint(const Policy<RetryT, BreakerT>& policy) {
+template <class RetryT, class BreakerT, class HedgeT>
+[[nodiscard]] LintReport lint(const Policy<RetryT, BreakerT, HedgeT>& policy) {
     LintReport report;
-    if constexpr (Policy<RetryT, BreakerT>::has_retry) report = lint(policy.retry());
+    if constexpr (Policy<RetryT, BreakerT, HedgeT>::has_retry) report = lint(policy.retry());
     if constexpr (std::is_same_v<BreakerT, CircuitBreaker>) detail::lint_breaker(policy.circuit_breaker().options(), report);
     (void)policy;
     return report;

@@ -1,5 +1,5 @@
 // Policy: the face users call — Policy<Retry>, Policy<Retry, CircuitBreaker>,
-// Policy<CircuitBreaker> — with call / execute / async_call / async_execute / context. It
+// Policy<CircuitBreaker>, and with a Hedge last — with call / execute / async_call / async_execute / context. It
 // validates its components and delegates every operation to the drivers in engine/.
 #pragma once
 
@@ -14,6 +14,7 @@
 #include <redress/engine/operation.hpp>
 #include <redress/engine/quiet_path.hpp>
 #include <redress/engine/sync_driver.hpp>
+#include <redress/hedge.hpp>
 #include <redress/outcome.hpp>
 #include <redress/policy_context.hpp>
 #include <redress/retry.hpp>
@@ -29,9 +30,21 @@ namespace detail {
 /// The settings a breaker-only policy runs its single attempt with: the default classifier,
 /// one attempt, and the breaker's clock (so `elapsed` is measured in the breaker's time).
 using SingleAttemptRetry = Retry<DefaultClassifier, NoStrategy>;
+
+/// A hedged policy has no sync `call()` / `execute()`: a hedge must start while the first
+/// attempt still runs, and a sync call has one thread, busy with that attempt.
+template <bool Hedged>
+consteval bool assert_sync_call() {
+    static_assert(!Hedged,
+                  "redress: a Policy with a Hedge runs on the coroutine API only (async_call / async_execute): a sync "
+                  "call() or execute() has one thread, busy with the first attempt, and none to send a hedge from");
+    return true;
+}
 }  // namespace detail
 
-/// The unified policy. Built from a `Retry`, a circuit breaker, or both (in that order):
+/// The unified policy. Built from a `Retry`, a circuit breaker, or both (in that order),
+/// optionally followed by a `Hedge` when there is a `Retry` (hedged policies run on the
+/// coroutine API only: docs/hedging.md):
 /// ```
 /// redress::Policy policy{redress::Retry{...}, redress::CircuitBreaker{{...}}};
 /// ```
@@ -39,7 +52,7 @@ using SingleAttemptRetry = Retry<DefaultClassifier, NoStrategy>;
 /// Thread-safe: one policy may serve any number of threads at once (hooks, strategies and
 /// the breaker must then be thread-safe too; the library's are). On the success path a call
 /// reads the clock once (twice for `execute()`, for `elapsed`) and allocates nothing.
-template <class RetryT, class BreakerT = NoBreaker>
+template <class RetryT, class BreakerT = NoBreaker, class HedgeT = NoHedge>
 class Policy {
 public:
     /// True when the policy has a retry component.
@@ -52,30 +65,55 @@ public:
                   "redress: the second component of a Policy must be a circuit breaker (redress::CircuitBreaker or a "
                   "type with allow(), record_success(), record_failure(), record_cancel())");
     static_assert(has_retry || has_breaker, "redress: a Policy needs a Retry, a CircuitBreaker, or both");
+    /// True when the policy hedges (a `Hedge` component).
+    static constexpr bool has_hedge = std::is_same_v<HedgeT, Hedge>;
+    static_assert(has_hedge || std::is_same_v<HedgeT, NoHedge>,
+                  "redress: the last component of a hedged Policy must be a redress::Hedge");
+    static_assert(!has_hedge || has_retry,
+                  "redress: a Hedge needs a Retry: Policy{retry, hedge} or Policy{retry, breaker, hedge}");
 
     using retry_type = RetryT;      ///< the retry component (`NoRetry` when absent)
     using breaker_type = BreakerT;  ///< the breaker component (`NoBreaker` when absent)
+    using hedge_type = HedgeT;      ///< the hedge component (`NoHedge` when absent)
 
     /// A retry-only policy. Throws `InvalidOption` naming an invalid option.
     // (The constraints read the template arguments, not `has_retry`: deduction must not
     // instantiate the class, or a wrong component order fails inside it.)
     explicit Policy(RetryT retry)
-        requires(detail::IsRetry<RetryT>::value && std::is_same_v<BreakerT, NoBreaker>)
+        requires(detail::IsRetry<RetryT>::value && std::is_same_v<BreakerT, NoBreaker> && std::is_same_v<HedgeT, NoHedge>)
         : retry_(std::move(retry)) {
         init();
     }
 
     /// Retries inside a circuit breaker. Throws `InvalidOption` naming an invalid option.
     Policy(RetryT retry, BreakerT breaker)
-        requires(detail::IsRetry<RetryT>::value && !std::is_same_v<BreakerT, NoBreaker>)
+        requires(detail::IsRetry<RetryT>::value && !std::is_same_v<BreakerT, NoBreaker> &&
+                 std::is_same_v<HedgeT, NoHedge>)
         : retry_(std::move(retry)), breaker_(std::move(breaker)) {
+        init();
+    }
+
+    /// Retries with hedging (coroutine API only). Throws `InvalidOption` naming an invalid option.
+    Policy(RetryT retry, Hedge hedge)
+        requires(detail::IsRetry<RetryT>::value && std::is_same_v<BreakerT, NoBreaker> && std::is_same_v<HedgeT, Hedge>)
+        : retry_(std::move(retry)), hedge_(std::move(hedge)) {
+        init();
+    }
+
+    /// Retries with hedging inside a circuit breaker (coroutine API only). Throws
+    /// `InvalidOption` naming an invalid option.
+    Policy(RetryT retry, BreakerT breaker, Hedge hedge)
+        requires(detail::IsRetry<RetryT>::value && !std::is_same_v<BreakerT, NoBreaker> &&
+                 std::is_same_v<HedgeT, Hedge>)
+        : retry_(std::move(retry)), breaker_(std::move(breaker)), hedge_(std::move(hedge)) {
         init();
     }
 
     /// A breaker-only policy: one attempt per operation, guarded by the breaker, timed on the
     /// breaker's clock.
     explicit Policy(BreakerT breaker)
-        requires(std::is_same_v<RetryT, NoRetry> && !std::is_same_v<BreakerT, NoBreaker>)
+        requires(std::is_same_v<RetryT, NoRetry> && !std::is_same_v<BreakerT, NoBreaker> &&
+                 std::is_same_v<HedgeT, NoHedge>)
         : retry_(detail::SingleAttemptRetry{.max_attempts = 1, .clock = detail::breaker_clock(breaker)}),
           breaker_(std::move(breaker)),
           quiet_(detail::quiet_run_of(retry_)) {}
@@ -87,12 +125,14 @@ public:
     /// `fn(const redress::Attempt&)` (the attempt's own view: docs/attempt.md).
     template <class F>
     auto call(F&& fn, const CallOptions& options) const -> detail::operation_result_t<std::remove_reference_t<F>> {
+        static_assert(detail::assert_sync_call<has_hedge>());
         return call_with<detail::operation_result_t<std::remove_reference_t<F>>>(fn, options);
     }
 
     /// `call(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     REDRESS_INLINE auto call(F&& fn) const -> detail::operation_result_t<std::remove_reference_t<F>> {
+        static_assert(detail::assert_sync_call<has_hedge>());
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
         if constexpr (!rejects_results) {
             // Nothing observes the call and nothing can abort it: attempt 1 needs no state.
@@ -111,12 +151,14 @@ public:
     /// result classifier or a strategy) propagates, as from `call()`.
     template <class F>
     auto execute(F&& fn, const CallOptions& options) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
+        static_assert(detail::assert_sync_call<has_hedge>());
         return execute_with<detail::operation_result_t<std::remove_reference_t<F>>>(fn, options);
     }
 
     /// `execute(fn, options)` with no per-call options (the policy's hooks apply).
     template <class F>
     REDRESS_INLINE auto execute(F&& fn) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
+        static_assert(detail::assert_sync_call<has_hedge>());
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
         if constexpr (!rejects_results) {
             if (quiet_ == detail::QuietRun::SteadyClock) [[likely]]
@@ -165,6 +207,28 @@ public:
     /// The settings the drivers read: the retry component, or for a breaker-only policy the
     /// single attempt's (default classifier, one attempt, the breaker's clock).
     [[nodiscard]] const auto& retry_settings() const noexcept { return retry_; }
+
+    /// The hedge component's settings.
+    [[nodiscard]] const Hedge& hedge() const noexcept
+        requires has_hedge
+    {
+        return hedge_->options();
+    }
+
+    /// The delay the next hedge would wait for now, and what set it (the fixed delay, or the
+    /// learned percentile once `min_samples` latencies are known).
+    [[nodiscard]] HedgeDelay hedge_delay() const noexcept
+        requires has_hedge
+    {
+        return hedge_->delay();
+    }
+
+    /// The hedge's state, for the coroutine driver.
+    [[nodiscard]] const detail::HedgeState& hedge_state() const noexcept
+        requires has_hedge
+    {
+        return *hedge_;
+    }
 
     /// Whether per-class strategies must hear of successes (adaptive strategies).
     [[nodiscard]] bool notifies_class_strategies() const noexcept { return notify_class_strategies_; }
@@ -255,6 +319,8 @@ private:
     using settings_type = std::conditional_t<has_retry, RetryT, detail::SingleAttemptRetry>;
     settings_type retry_{};
     [[no_unique_address]] mutable BreakerT breaker_{};
+    /// The hedge's options and learned latencies (a `HedgeState` in a hedged policy).
+    [[no_unique_address]] std::conditional_t<has_hedge, std::optional<detail::HedgeState>, NoHedge> hedge_{};
     bool notify_class_strategies_ = false;
     /// No policy-level hook, abort predicate, attempt timeout or per-class strategy to tell of
     /// a success: a `call()` without options runs attempt 1 with no loop state

@@ -1,5 +1,6 @@
-// The component lists a `Policy` takes — Retry; Retry, breaker; breaker — and those it does
-// not — swapped, doubled, foreign or too many — deduced to a `Policy<detail::Misbuilt<Why>>`
+// The component lists a `Policy` takes — Retry; Retry, breaker; breaker; Retry, Hedge; Retry,
+// breaker, Hedge — and those it does not — swapped, doubled, foreign, a misplaced Hedge or too
+// many — deduced to a `Policy<detail::Misbuilt<Why>>`
 // whose use fails with one message naming the fix, instead of pages of failed deduction.
 // Included by policy.hpp.
 #pragma once
@@ -7,6 +8,7 @@
 #include <type_traits>
 
 #include <redress/engine/gate.hpp>
+#include <redress/hedge.hpp>
 #include <redress/policy.hpp>
 #include <redress/retry.hpp>
 
@@ -18,6 +20,10 @@ template <class C, class S, class R, detail::BreakerLike B>
 Policy(Retry<C, S, R>, B) -> Policy<Retry<C, S, R>, B>;
 template <detail::BreakerLike B>
 Policy(B) -> Policy<NoRetry, B>;
+template <class C, class S, class R>
+Policy(Retry<C, S, R>, Hedge) -> Policy<Retry<C, S, R>, NoBreaker, Hedge>;
+template <class C, class S, class R, detail::BreakerLike B>
+Policy(Retry<C, S, R>, B, Hedge) -> Policy<Retry<C, S, R>, B, Hedge>;
 
 namespace detail {
 /// What class template argument deduction gives for component lists a `Policy` does not
@@ -30,10 +36,12 @@ struct TwoRetries {};
 struct TwoBreakers {};
 struct NotAComponent {};
 struct TooManyComponents {};
+struct MisplacedHedge {};
+struct ThirdNotAHedge {};
 
-/// A type a `Policy` may take as its only component, or as one of its two.
+/// A type a `Policy` may take as one of its components.
 template <class T>
-concept PolicyComponent = IsRetry<T>::value || BreakerLike<T>;
+concept PolicyComponent = IsRetry<T>::value || BreakerLike<T> || std::is_same_v<T, Hedge>;
 }  // namespace detail
 
 /// The policy deduced from a component list it does not take: using it fails to compile
@@ -50,8 +58,13 @@ class Policy<detail::Misbuilt<Why>, NoBreaker> {
                   "redress: a Policy is built from a redress::Retry{...}, a redress::CircuitBreaker{...}, or both in "
                   "that order (a strategy goes in Retry::strategy, breaker options in CircuitBreaker{{...}})");
     static_assert(!std::is_same_v<Why, detail::TooManyComponents>,
-                  "redress: a Policy takes at most two components: Policy{retry, breaker} (a budget goes in "
-                  "Retry::budget)");
+                  "redress: a Policy takes at most three components: Policy{retry, breaker, hedge} (a budget goes "
+                  "in Retry::budget)");
+    static_assert(!std::is_same_v<Why, detail::MisplacedHedge>,
+                  "redress: a Hedge comes last, after a Retry: Policy{retry, hedge} or Policy{retry, breaker, hedge}");
+    static_assert(!std::is_same_v<Why, detail::ThirdNotAHedge>,
+                  "redress: a Policy takes at most two components, then a Hedge: Policy{retry, breaker} or "
+                  "Policy{retry, breaker, hedge} (a budget goes in Retry::budget)");
 
 public:
     /// Accepts anything, so that only the message above is reported.
@@ -71,7 +84,20 @@ Policy(B1, B2) -> Policy<detail::Misbuilt<detail::TwoBreakers>>;
 template <class T>
     requires(!detail::PolicyComponent<T>)
 Policy(T) -> Policy<detail::Misbuilt<detail::NotAComponent>>;
-template <class A, class B, class C, class... More>
-Policy(A, B, C, More...) -> Policy<detail::Misbuilt<detail::TooManyComponents>>;
+Policy(Hedge) -> Policy<detail::Misbuilt<detail::MisplacedHedge>>;
+template <class A>
+    requires(!detail::IsRetry<A>::value)
+Policy(A, Hedge) -> Policy<detail::Misbuilt<detail::MisplacedHedge>>;
+template <class B>
+    requires(!std::is_same_v<B, Hedge>)
+Policy(Hedge, B) -> Policy<detail::Misbuilt<detail::MisplacedHedge>>;
+template <class A, class B>
+    requires(!(detail::IsRetry<A>::value && detail::BreakerLike<B>))
+Policy(A, B, Hedge) -> Policy<detail::Misbuilt<detail::MisplacedHedge>>;
+template <class A, class B, class C>
+    requires(!std::is_same_v<C, Hedge>)
+Policy(A, B, C) -> Policy<detail::Misbuilt<detail::ThirdNotAHedge>>;
+template <class A, class B, class C, class D, class... More>
+Policy(A, B, C, D, More...) -> Policy<detail::Misbuilt<detail::TooManyComponents>>;
 
 }  // namespace redress

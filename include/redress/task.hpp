@@ -136,6 +136,20 @@ inline Task<void> TaskPromise<void>::get_return_object() noexcept {
 }
 }  // namespace detail
 
+namespace detail {
+/// A coroutine that starts at once and frees its own frame when it ends: for work that may
+/// outlive whoever started it (it must catch what it throws: an escaping exception terminates).
+struct Detached {
+    struct promise_type {
+        Detached get_return_object() const noexcept { return {}; }
+        std::suspend_never initial_suspend() const noexcept { return {}; }
+        std::suspend_never final_suspend() const noexcept { return {}; }
+        void return_void() const noexcept {}
+        void unhandled_exception() const noexcept { std::terminate(); }
+    };
+};
+}  // namespace detail
+
 /// Runs a task to completion on the calling thread and returns its result. For tasks that
 /// never suspend on an outside event (their sleeps are synchronous or virtual); a task that
 /// waits for an event loop needs that loop (for example `testing::VirtualScheduler::run`).

@@ -88,12 +88,18 @@ enum class EventName {
     CircuitRejected,
     /// The budget's backend did not answer in time; emitted before the `retry` its fallback
     /// admitted or the `budget_exhausted` stop (an addition of this library).
-    BudgetBackendUnavailable
+    BudgetBackendUnavailable,
+    /// A policy's `Hedge` started another attempt while earlier ones were still running
+    /// (an addition of this library).
+    HedgeSent,
+    /// A hedge was due but not sent: the budget refused it, or the breaker was not closed
+    /// (an addition of this library).
+    HedgeSkipped
 };
 
 template <>
 struct detail::WireNames<EventName> {
-    static constexpr std::array<WireName<EventName>, 15> values{{
+    static constexpr std::array<WireName<EventName>, 17> values{{
         {EventName::Success, "success"},
         {EventName::Retry, "retry"},
         {EventName::PermanentFail, "permanent_fail"},
@@ -109,6 +115,8 @@ struct detail::WireNames<EventName> {
         {EventName::CircuitClosed, "circuit_closed"},
         {EventName::CircuitRejected, "circuit_rejected"},
         {EventName::BudgetBackendUnavailable, "budget_backend_unavailable"},
+        {EventName::HedgeSent, "hedge_sent"},
+        {EventName::HedgeSkipped, "hedge_skipped"},
     }};
 };
 
@@ -133,17 +141,21 @@ enum class AttemptDecision {
     Retry,
     Raise,
     Scheduled,
-    Aborted
+    Aborted,
+    /// The attempt was still running when another attempt of the same operation won (a
+    /// hedge, or the attempt a hedge raced): it was asked to stop and its answer was dropped.
+    Cancelled
 };
 
 template <>
 struct detail::WireNames<AttemptDecision> {
-    static constexpr std::array<WireName<AttemptDecision>, 5> values{{
+    static constexpr std::array<WireName<AttemptDecision>, 6> values{{
         {AttemptDecision::Success, "success"},
         {AttemptDecision::Retry, "retry"},
         {AttemptDecision::Raise, "raise"},
         {AttemptDecision::Scheduled, "scheduled"},
         {AttemptDecision::Aborted, "aborted"},
+        {AttemptDecision::Cancelled, "cancelled"},
     }};
 };
 
@@ -161,6 +173,21 @@ struct detail::WireNames<SleepDecision> {
         {SleepDecision::Sleep, "sleep"},
         {SleepDecision::Defer, "defer"},
         {SleepDecision::Abort, "abort"},
+    }};
+};
+
+/// What set a hedge's delay: the fixed `Hedge::delay`, or a percentile of the policy's
+/// recent successful attempts.
+enum class HedgeTrigger {
+    Fixed,
+    Percentile
+};
+
+template <>
+struct detail::WireNames<HedgeTrigger> {
+    static constexpr std::array<WireName<HedgeTrigger>, 2> values{{
+        {HedgeTrigger::Fixed, "fixed"},
+        {HedgeTrigger::Percentile, "percentile"},
     }};
 };
 

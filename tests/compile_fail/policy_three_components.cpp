@@ -1,4 +1,4 @@
-// expect: a Policy takes at most two components
+// expect: a Policy takes at most two components, then a Hedge
 // A budget given as a third component instead of in Retry::budget.
 #include <redress/redress.hpp>
 

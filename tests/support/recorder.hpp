@@ -22,6 +22,8 @@ inline std::string describe(const redress::Event& e) {
     if (e.error_class) s += " class=" + std::string(redress::to_string(*e.error_class));
     if (e.stop_reason) s += " stop=" + std::string(redress::to_string(*e.stop_reason));
     if (e.state) s += " state=" + std::string(redress::to_string(*e.state));
+    if (e.trigger) s += " trigger=" + std::string(redress::to_string(*e.trigger));
+    if (e.in_flight) s += " in_flight=" + std::to_string(*e.in_flight);
     return s;
 }
 

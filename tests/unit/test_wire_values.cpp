@@ -109,6 +109,8 @@ TEST_CASE("EventName wire values are the Python event names") {
         {E::CircuitClosed, "circuit_closed"},
         {E::CircuitRejected, "circuit_rejected"},
         {E::BudgetBackendUnavailable, "budget_backend_unavailable"},
+        {E::HedgeSent, "hedge_sent"},
+        {E::HedgeSkipped, "hedge_skipped"},
     });
 }
 
@@ -128,6 +130,15 @@ TEST_CASE("AttemptDecision wire values are the Python lower-case names") {
         {E::Raise, "raise"},
         {E::Scheduled, "scheduled"},
         {E::Aborted, "aborted"},
+        {E::Cancelled, "cancelled"},
+    });
+}
+
+TEST_CASE("HedgeTrigger wire values are fixed and percentile") {
+    using E = redress::HedgeTrigger;
+    check_wire_values<E>({
+        {E::Fixed, "fixed"},
+        {E::Percentile, "percentile"},
     });
 }
 

@@ -95,8 +95,8 @@ inline void append_ms_field(fmt::memory_buffer& out, std::string_view key, Durat
 /// operation=fetch class=TRANSIENT sleep_ms=250 cause=exception error_type=std::runtime_error`.
 /// Only the fields that apply appear, always in this order: `event`, `attempt` (not on breaker
 /// events, which concern no attempt), `operation` (when named), `class`, `sleep_ms` (on
-/// `retry`, and on `scheduled` for the deferred sleep), `stop_reason`, `cause`, `error_type`,
-/// `retry_after_ms`, `state`. Values with spaces, quotes, `=` or control characters are
+/// `retry`, on `scheduled` for the deferred sleep, on `hedge_sent` for the delay), `stop_reason`,
+/// `cause`, `error_type`, `retry_after_ms`, `state`, `trigger`, `in_flight`. Values with spaces, quotes, `=` or control characters are
 /// quoted and escaped (`operation="GET /users/\"1\""`), so the line parses back into the same
 /// fields. The event's tags (`Event::tags`: the policy's and the call's) come last, written
 /// the same way: `... state=open trace_id=4bf92f35 tenant="acme corp"`.
@@ -107,12 +107,15 @@ inline void append_event_fields(fmt::memory_buffer& out, const Event& e) {
     if (e.attempt != 0) fmt::format_to(fmt::appender(out), " attempt={}", e.attempt);
     if (!e.operation.empty()) detail::append_logfmt_field(out, "operation", e.operation);
     if (e.error_class) detail::append_logfmt_field(out, "class", to_string(*e.error_class));
-    if (e.name == EventName::Retry || e.name == EventName::Scheduled) detail::append_ms_field(out, "sleep_ms", e.sleep);
+    if (e.name == EventName::Retry || e.name == EventName::Scheduled || e.name == EventName::HedgeSent)
+        detail::append_ms_field(out, "sleep_ms", e.sleep);
     if (e.stop_reason) detail::append_logfmt_field(out, "stop_reason", to_string(*e.stop_reason));
     if (e.cause) detail::append_logfmt_field(out, "cause", to_string(*e.cause));
     if (!e.error_type.empty()) detail::append_logfmt_field(out, "error_type", e.error_type);
     if (e.retry_after) detail::append_ms_field(out, "retry_after_ms", *e.retry_after);
     if (e.state) detail::append_logfmt_field(out, "state", to_string(*e.state));
+    if (e.trigger) detail::append_logfmt_field(out, "trigger", to_string(*e.trigger));
+    if (e.in_flight) fmt::format_to(fmt::appender(out), " in_flight={}", *e.in_flight);
     for (const Tag& tag : e.tags) detail::append_logfmt_field(out, tag.key, tag.value);
 }
 
@@ -129,7 +132,7 @@ inline void append_event_fields(fmt::memory_buffer& out, const Event& e) {
 /// `max_unknown_attempts_exceeded`, `no_strategy_configured`, `budget_exhausted` error;
 /// `aborted` warn (the caller asked for it); `scheduled` info; `circuit_opened` warn,
 /// `circuit_half_open` info, `circuit_closed` info, `circuit_rejected` warn;
-/// `budget_backend_unavailable` warn.
+/// `budget_backend_unavailable` warn; `hedge_sent` and `hedge_skipped` info.
 struct SpdlogOptions {
     /// Levels that replace the defaults, by event: `{{redress::EventName::Retry, spdlog::level::info}}`.
     /// `spdlog::level::off` silences an event. For `Success` the entry is the level of a success
@@ -218,6 +221,8 @@ private:
         set(EventName::CircuitClosed, info);
         set(EventName::CircuitRejected, warn);
         set(EventName::BudgetBackendUnavailable, warn);
+        set(EventName::HedgeSent, info);
+        set(EventName::HedgeSkipped, info);
         return levels;
     }
 

@@ -13,6 +13,7 @@
 
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/gate.hpp>
+#include <redress/engine/hedge_driver.hpp>
 #include <redress/engine/operation.hpp>
 #include <redress/engine/settle.hpp>
 #include <redress/engine/sync_wait.hpp>
@@ -105,6 +106,13 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
             return (fn);
         }
     }();
+    if constexpr (PolicyT::has_hedge) {
+        static_assert(std::is_same_v<typename Traits::hooks, AsyncSleepHooks<Task>>,
+                      "redress: a Policy with a Hedge runs on redress::Task in this version (not on asio::awaitable)");
+        if (!async.sleeper)
+            invalid_option("AsyncSleepHooks", "sleeper",
+                           "is required by a Hedge: a hedge's delay is waited for on it while the attempt runs");
+    }
     record_operation(cfg);
     const TimePoint start = cfg.clock.now();
     std::exception_ptr abort;
@@ -127,60 +135,68 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
         const BeforeSleepHook* before_sleep = pick(options.before_sleep, cfg.before_sleep);
         const Sleeper* sleeper = pick(options.sleeper, cfg.sleeper);
 
+        if constexpr (PolicyT::has_hedge) loop.hedging(policy.hedge().non_retryable_ends);
         while (loop.begin_attempt() == Next::Run) {
-            // ---- run one attempt ------------------------------------------------------
-            std::exception_ptr error;
-            bool aborted = false;
-            const TimePoint attempt_start = cfg.attempt_timeout ? cfg.clock.now() : TimePoint{};
-            try {
-                // (Written out rather than in a helper coroutine: each attempt then costs the
-                // operation's own frame only.)
-                if constexpr (Traits::native_timeout) {
-                    if (cfg.attempt_timeout) {
-                        if constexpr (std::is_void_v<T>) {
-                            co_await Traits::template with_timeout<void>(op, *cfg.attempt_timeout, hooks.stop_token);
+            if constexpr (PolicyT::has_hedge) {
+                // ---- run one round of attempts side by side (engine/hedge_driver.hpp) -----------
+                if (co_await hedged_round<T>(policy.hedge_state(), loop, cfg, out, op, hooks, async.sleeper, gate,
+                                             abort) == Next::Stop)
+                    break;
+            } else {
+                // ---- run one attempt ------------------------------------------------------
+                std::exception_ptr error;
+                bool aborted = false;
+                const TimePoint attempt_start = cfg.attempt_timeout ? cfg.clock.now() : TimePoint{};
+                try {
+                    // (Written out rather than in a helper coroutine: each attempt then costs the
+                    // operation's own frame only.)
+                    if constexpr (Traits::native_timeout) {
+                        if (cfg.attempt_timeout) {
+                            if constexpr (std::is_void_v<T>) {
+                                co_await Traits::template with_timeout<void>(op, *cfg.attempt_timeout, hooks.stop_token);
+                            } else {
+                                out.value.emplace(
+                                    co_await Traits::template with_timeout<T>(op, *cfg.attempt_timeout, hooks.stop_token));
+                            }
+                        } else if constexpr (std::is_void_v<T>) {
+                            co_await invoke_operation(op, hooks.stop_token);
                         } else {
-                            out.value.emplace(
-                                co_await Traits::template with_timeout<T>(op, *cfg.attempt_timeout, hooks.stop_token));
+                            out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
+                        }
+                    } else if constexpr (TakesStopToken<std::remove_reference_t<decltype(op)>>) {
+                        std::optional<AttemptDeadline> deadline;
+                        if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
+                        const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
+                        if constexpr (std::is_void_v<T>) {
+                            co_await invoke_operation(op, token);
+                        } else {
+                            out.value.emplace(co_await invoke_operation(op, token));
                         }
                     } else if constexpr (std::is_void_v<T>) {
+                        // No stop token to request: the late-answer rule is the whole timeout.
                         co_await invoke_operation(op, hooks.stop_token);
                     } else {
                         out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
                     }
-                } else if constexpr (TakesStopToken<std::remove_reference_t<decltype(op)>>) {
-                    std::optional<AttemptDeadline> deadline;
-                    if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
-                    const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
-                    if constexpr (std::is_void_v<T>) {
-                        co_await invoke_operation(op, token);
-                    } else {
-                        out.value.emplace(co_await invoke_operation(op, token));
-                    }
-                } else if constexpr (std::is_void_v<T>) {
-                    // No stop token to request: the late-answer rule is the whole timeout.
-                    co_await invoke_operation(op, hooks.stop_token);
-                } else {
-                    out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
+                } catch (const AbortRetryError&) {
+                    error = std::current_exception();
+                    aborted = true;
+                } catch (...) {
+                    error = std::current_exception();
                 }
-            } catch (const AbortRetryError&) {
-                error = std::current_exception();
-                aborted = true;
-            } catch (...) {
-                error = std::current_exception();
+                // Cancellation of the caller's coroutine is never retried.
+                if constexpr (Traits::native_cancellation) {
+                    if (error && !aborted) aborted = Traits::is_cancelled(co_await Traits::cancellation_probe());
+                }
+                if (aborted) {
+                    abort = std::move(error);
+                    loop.aborted_by_callable();
+                    break;
+                }
+                if (settle_attempt(loop, cfg, out, std::move(error), cfg.attempt_timeout ? &attempt_start : nullptr) ==
+                    Next::Stop)
+                    break;
             }
-            // Cancellation of the caller's coroutine is never retried.
-            if constexpr (Traits::native_cancellation) {
-                if (error && !aborted) aborted = Traits::is_cancelled(co_await Traits::cancellation_probe());
-            }
-            if (aborted) {
-                abort = std::move(error);
-                loop.aborted_by_callable();
-                break;
-            }
-            if (settle_attempt(loop, cfg, out, std::move(error), cfg.attempt_timeout ? &attempt_start : nullptr) ==
-                Next::Stop)
-                break;
 
             // ---- the sleep (rule 12): decide, observe, wait --------------------------------
             if (async.sleep || sleep_handler != nullptr) {

@@ -22,6 +22,7 @@
 #include <redress/backoff_context.hpp>
 #include <redress/budget.hpp>
 #include <redress/classification.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/demangle.hpp>
 #include <redress/error_class.hpp>
@@ -146,7 +147,8 @@ void record_operation(const RetryT& cfg) noexcept {
 }
 
 /// What the driver does next.
-enum class Next { Run, Sleep, Stop };
+/// `Wait`: hedging only, the failure of an attempt while others are in flight — wait for them.
+enum class Next { Run, Sleep, Stop, Wait };
 
 /// Which rules apply: a policy with a `Retry` runs the whole loop; a breaker-only policy runs
 /// one attempt, where a failure simply ends the operation (no retry rule fires, no stop
@@ -186,13 +188,7 @@ public:
             return Next::Stop;
         }
         start_attempt();
-        if (hooks_.on_attempt_start != nullptr) {
-            AttemptContext ctx;
-            ctx.attempt = attempt_;
-            ctx.operation = hooks_.operation;
-            ctx.elapsed = elapsed();
-            call_hook(hooks_.on_attempt_start, ctx);
-        }
+        call_attempt_start();
         return Next::Run;
     }
 
@@ -216,6 +212,7 @@ public:
             e.attempt = attempt_;
             e.operation = hooks_.operation;
         e.tags = hooks_.tags;
+            if (hedging_) e.in_flight = others_in_flight_ + 1;
             emit_event(e);
         }
         attempt_end(AttemptDecision::Success, std::nullopt);
@@ -262,6 +259,12 @@ public:
         // 4.1 abort requested
         if (hooks_.abort_requested()) return stop(StopReason::Aborted, AttemptDecision::Aborted);
 
+        // Hedging: while other attempts are in flight a failure is counted, and only a
+        // non-retryable one may end the operation (`Hedge::non_retryable_ends`); the rules
+        // below judge the failure of the last attempt in flight.
+        if (others_in_flight_ > 0) [[unlikely]]
+            return failed_in_flight(klass);
+
         // 4.2 per-class cap: the count of this class's failures reaches its limit
         const int count = ++class_failures_[static_cast<std::size_t>(klass)];
         if (const int* limit = cfg_.per_class_max_attempts.find(klass); limit != nullptr && count >= *limit)
@@ -287,7 +290,7 @@ public:
             return stop(StopReason::NoStrategy, AttemptDecision::Raise);
 
         // 4.7 Divergence: the last attempt never sleeps, never emits `retry`, spends no budget
-        if (attempt_ >= cfg_.max_attempts) return stop(StopReason::MaxAttemptsGlobal, AttemptDecision::Raise);
+        if (started_ >= cfg_.max_attempts) return stop(StopReason::MaxAttemptsGlobal, AttemptDecision::Raise);
 
         // 4.8 no time left (a clock read before the start counts as no time spent); and a
         // server-directed wait longer than what is left: retrying before the server said it
@@ -298,7 +301,7 @@ public:
             return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
 
         // 4.9 the sleep: finite, >= 0, <= remaining; an adaptive strategy learns of the failure
-        ctx_.attempt = attempt_;
+        ctx_.attempt = started_;
         ctx_.prev_sleep = prev_sleep_;
         ctx_.remaining = remaining;
         Duration sleep{};
@@ -354,11 +357,71 @@ public:
         return Next::Run;
     }
 
+    // ---- hedging: attempts that overlap (a policy with a `Hedge`) ---------------------------
+    /// The policy hedges; `non_retryable_ends` is `Hedge::non_retryable_ends`.
+    void hedging(bool non_retryable_ends) noexcept {
+        hedging_ = true;
+        non_retryable_ends_ = non_retryable_ends;
+    }
+
+    /// A hedge is due, `delay` (set by `trigger`) after the last attempt's start, while
+    /// `in_flight` attempts run. Starts it as the next attempt (`hedge_sent`, then
+    /// `on_attempt_start`) and answers true; or answers false when no attempt may start now
+    /// (an abort was requested, `max_attempts` are started, the deadline has passed), and
+    /// also when the breaker is not closed (`breaker`) or the budget refuses — the hedge's own
+    /// `budget` when set, else the retry's — which `hedge_skipped` reports.
+    [[nodiscard]] bool begin_hedge(Duration delay, HedgeTrigger trigger, CircuitState breaker,
+                                   const std::optional<Budget>& budget, int in_flight) {
+        if (hooks_.abort_requested() || started_ >= cfg_.max_attempts || elapsed() >= cfg_.deadline) return false;
+        if (breaker != CircuitState::Closed) {
+            Event e = hedge_event(EventName::HedgeSkipped);
+            e.state = breaker;
+            emit_if_observed(e);
+            return false;
+        }
+        if (const std::optional<Budget>& spend = budget ? budget : cfg_.budget) {
+            if (!admitted(spend->decide())) {
+                emit_if_observed(hedge_event(EventName::HedgeSkipped));
+                return false;
+            }
+        }
+        Event sent = hedge_event(EventName::HedgeSent);
+        sent.sleep = delay;
+        sent.trigger = trigger;
+        sent.in_flight = in_flight + 1;
+        start_attempt();
+        emit_if_observed(sent);
+        call_attempt_start();
+        return true;
+    }
+
+    /// Attempt `attempt` answered while `others` attempts are still in flight; the driver
+    /// reports how with `succeeded()` or `failed()` (which answers `Wait` while others run).
+    void answered(int attempt, int others) noexcept {
+        attempt_ = attempt;
+        others_in_flight_ = others;
+        attempt_failed_ = false;
+        ended_ = false;
+    }
+
+    /// Attempt `attempt` was still in flight when the operation ended: it was asked to stop
+    /// and its answer is dropped (`on_attempt_end` with decision `Cancelled`).
+    void cancelled(int attempt) {
+        const int concerned = attempt_;
+        const bool failed = attempt_failed_;
+        attempt_ = attempt;
+        attempt_failed_ = false;
+        attempt_end(AttemptDecision::Cancelled, std::nullopt);
+        attempt_ = concerned;
+        attempt_failed_ = failed;
+    }
+
     // ---- what the driver reads ------------------------------------------------------------
     /// The context given to the strategy, the sleep handler and `before_sleep`.
     [[nodiscard]] const BackoffContext& backoff_context() const noexcept { return ctx_; }
     [[nodiscard]] Duration planned_sleep() const noexcept { return sleep_; }
-    [[nodiscard]] int attempts() const noexcept { return attempt_; }
+    /// Attempts started (with hedging, the attempts that ran side by side included).
+    [[nodiscard]] int attempts() const noexcept { return started_; }
     [[nodiscard]] bool succeeded_last() const noexcept { return succeeded_; }
     [[nodiscard]] std::optional<StopReason> stop_reason() const noexcept { return stop_reason_; }
     /// The failure the outcome reports: the operation's last failure, none after a success.
@@ -374,9 +437,32 @@ public:
 
 private:
     void start_attempt() noexcept {
-        ++attempt_;
+        attempt_ = ++started_;
         attempt_failed_ = false;
         ended_ = false;
+    }
+
+    void call_attempt_start() {
+        if (hooks_.on_attempt_start == nullptr) return;
+        AttemptContext ctx;
+        ctx.attempt = attempt_;
+        ctx.operation = hooks_.operation;
+        ctx.elapsed = elapsed();
+        call_hook(hooks_.on_attempt_start, ctx);
+    }
+
+    /// An event about a hedge: the attempt it would be (next to start).
+    [[nodiscard]] Event hedge_event(EventName name) const {
+        Event e;
+        e.name = name;
+        e.attempt = started_ + 1;
+        e.operation = hooks_.operation;
+        e.tags = hooks_.tags;
+        return e;
+    }
+
+    void emit_if_observed(const Event& e) {
+        if (hooks_.observed()) emit_event(e);
     }
 
     Duration strategy_sleep() {
@@ -447,11 +533,24 @@ private:
         call_hook(hooks_.on_attempt_end, ctx);
     }
 
+    REDRESS_NOINLINE Next failed_in_flight(ErrorClass klass) {
+        ++class_failures_[static_cast<std::size_t>(klass)];
+        if (klass == ErrorClass::Unknown) ++unknown_failures_;
+        if (!is_retryable(klass) && non_retryable_ends_)
+            return stop(StopReason::NonRetryableClass, AttemptDecision::Raise);
+        attempt_end(AttemptDecision::Retry, std::nullopt);  // the operation goes on, no sleep
+        return Next::Wait;
+    }
+
     const RetryT& cfg_;
     const CallHooks& hooks_;
     bool notify_classes_;
     TimePoint start_;
-    int attempt_ = 0;
+    int attempt_ = 0;              ///< the attempt events and hooks concern
+    int started_ = 0;              ///< attempts started (hedges included)
+    int others_in_flight_ = 0;     ///< hedging: attempts still running besides `attempt_`
+    bool hedging_ = false;
+    bool non_retryable_ends_ = false;
     int unknown_failures_ = 0;
     std::array<int, error_class_count> class_failures_{};
     bool failed_ = false;          ///< some attempt failed (the outcome's last failure is set)

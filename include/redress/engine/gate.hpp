@@ -86,6 +86,16 @@ public:
     }
     /// The state the breaker answered with (for `CircuitOpenError`).
     [[nodiscard]] CircuitState state() const noexcept { return permit_.state; }
+    /// The breaker's state as a hedge sees it: not closed when this operation is a half-open
+    /// probe, or when the breaker (if it can tell) has left closed since.
+    [[nodiscard]] CircuitState current() const {
+        if (permit_.state != CircuitState::Closed) return permit_.state;
+        if constexpr (requires { CircuitState(breaker_.state()); }) {
+            return breaker_.state();
+        } else {
+            return CircuitState::Closed;
+        }
+    }
 
     /// Tells the breaker how the operation ended: success, cancel (aborted), or failure of
     /// the last failure's class (`Unknown` when none).
@@ -123,6 +133,7 @@ private:
 struct NoGate {
     [[nodiscard]] static constexpr bool admitted(OutcomeBase&) noexcept { return true; }
     [[nodiscard]] static constexpr CircuitState state() noexcept { return CircuitState::Closed; }
+    [[nodiscard]] static constexpr CircuitState current() noexcept { return CircuitState::Closed; }
     static void tell(const OutcomeBase&) noexcept {}
 };
 

@@ -71,6 +71,20 @@ public:
 
     /// The next attempt.
     decltype(auto) operator()(std::stop_token token) {
+        fill(std::move(token));
+        return std::invoke(fn_, std::as_const(view_));
+    }
+
+    /// The next attempt, its view kept in `view` (the caller's: attempts that overlap, as
+    /// hedges do, each keep their own).
+    decltype(auto) operator()(std::stop_token token, Attempt& view) {
+        fill(std::move(token));
+        view = view_;
+        return std::invoke(fn_, std::as_const(view));
+    }
+
+private:
+    void fill(std::stop_token token) {
         const TimePoint now = clock_.now();
         if (view_.number == 0) first_start_ = now;
         ++view_.number;
@@ -79,10 +93,8 @@ public:
         if (attempt_timeout_) view_.deadline = saturating_deadline(now, *attempt_timeout_);
         view_.stop_token = std::move(token);
         view_.idempotency_key = key_.get();
-        return std::invoke(fn_, std::as_const(view_));
     }
 
-private:
     Fn fn_;
     const AnyClock& clock_;
     Duration deadline_;

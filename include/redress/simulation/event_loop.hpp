@@ -20,16 +20,9 @@
 namespace redress::simulation {
 
 namespace detail {
-/// A coroutine that starts at once and frees its own frame when it ends.
-struct Detached {
-    struct promise_type {
-        Detached get_return_object() const noexcept { return {}; }
-        std::suspend_never initial_suspend() const noexcept { return {}; }
-        std::suspend_never final_suspend() const noexcept { return {}; }
-        void return_void() const noexcept {}
-        void unhandled_exception() const noexcept { std::terminate(); }  // EventLoop::detach catches all
-    };
-};
+/// A coroutine that starts at once and frees its own frame when it ends (`EventLoop::detach`
+/// catches everything).
+using Detached = redress::detail::Detached;
 }  // namespace detail
 
 /// What the loop held at its fullest: the evidence that memory stays flat.

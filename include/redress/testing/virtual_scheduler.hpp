@@ -4,7 +4,10 @@
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <queue>
+#include <stop_token>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -36,10 +39,40 @@ public:
             VirtualScheduler* loop;
             Duration d;
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) const { loop->schedule(loop->clock_.now() + d, h); }
+            void await_suspend(std::coroutine_handle<> h) const { loop->schedule(loop->clock_.now() + d, h, nullptr); }
             void await_resume() const noexcept {}
         };
         return Awaiter{this, d < Duration::zero() ? Duration::zero() : d};
+    }
+
+    /// An awaitable that resumes the awaiting coroutine `d` later in virtual time, or as soon
+    /// as `token` is stopped (at the virtual time of the stop request), whichever comes first:
+    /// an operation that waits this way observes cancellation (a hedge's loser, a timeout).
+    [[nodiscard]] auto sleep(Duration d, std::stop_token token) {
+        struct Wake {
+            VirtualScheduler* loop;
+            std::shared_ptr<bool> pending;
+            std::coroutine_handle<> h;
+            void operator()() const {
+                if (!*pending) return;
+                *pending = false;
+                loop->schedule(loop->clock_.now(), h, nullptr);
+            }
+        };
+        struct Awaiter {
+            VirtualScheduler* loop;
+            Duration d;
+            std::stop_token token;
+            std::optional<std::stop_callback<Wake>> on_stop{};
+            bool await_ready() const noexcept { return token.stop_requested(); }
+            void await_suspend(std::coroutine_handle<> h) {
+                auto pending = std::make_shared<bool>(true);
+                loop->schedule(loop->clock_.now() + d, h, pending);
+                on_stop.emplace(token, Wake{loop, pending, h});
+            }
+            void await_resume() noexcept { on_stop.reset(); }
+        };
+        return Awaiter{this, d < Duration::zero() ? Duration::zero() : d, std::move(token)};
     }
 
     /// An async sleeper for `AsyncSleepHooks<Task>::sleeper`.
@@ -62,6 +95,10 @@ public:
         while (!timers_.empty()) {
             const Timer t = timers_.top();
             timers_.pop();
+            if (t.pending) {
+                if (!*t.pending) continue;  // woken early by its stop token
+                *t.pending = false;
+            }
             clock_.advance_to(t.due);
             t.handle.resume();
             ++resumed;
@@ -98,12 +135,15 @@ private:
         TimePoint due;
         std::uint64_t seq;
         std::coroutine_handle<> handle;
+        std::shared_ptr<bool> pending;  ///< a stoppable sleep's: false once it has been woken
         bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
     };
 
     static Task<void> sleep_task(VirtualScheduler* loop, Duration d) { co_await loop->sleep(d); }
 
-    void schedule(TimePoint due, std::coroutine_handle<> h) { timers_.push(Timer{due, ++seq_, h}); }
+    void schedule(TimePoint due, std::coroutine_handle<> h, std::shared_ptr<bool> pending) {
+        timers_.push(Timer{due, ++seq_, h, std::move(pending)});
+    }
 
     ManualClock clock_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
