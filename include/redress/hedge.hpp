@@ -57,7 +57,9 @@ struct Hedge {
 
 /// The delay a policy's hedge would use now, and what set it.
 struct HedgeDelay {
+    /// How long after an attempt starts the next hedge is sent.
     Duration delay{};
+    /// `Fixed` (the `delay` option, or its fallback before `min_samples`) or `Percentile`.
     HedgeTrigger trigger = HedgeTrigger::Fixed;
 };
 

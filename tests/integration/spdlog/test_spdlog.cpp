@@ -281,6 +281,7 @@ TEST_CASE("each event has its default level, and a first-attempt success its own
         {EventName::CircuitOpened, level::warn},      {EventName::CircuitHalfOpen, level::info},
         {EventName::CircuitClosed, level::info},      {EventName::CircuitRejected, level::warn},
         {EventName::BudgetBackendUnavailable, level::warn},
+        {EventName::HedgeSent, level::info},          {EventName::HedgeSkipped, level::info},
     };
     REQUIRE(expected.size() == redress::all_values<EventName>().size());
     for (const EventName name : redress::all_values<EventName>()) {
