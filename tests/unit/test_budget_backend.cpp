@@ -221,9 +221,13 @@ TEST_CASE("the backend's verdict gives the exact event sequence, on the sync and
     retry.max_attempts = 3;
     std::vector<std::string> names;
     std::vector<redress::Event> unavailable;
+    std::vector<std::string> operations;  // an event's views are valid during the hook only
     retry.on_metric = [&](const redress::Event& e) {
         names.emplace_back(redress::to_string(e.name));
-        if (e.name == EventName::BudgetBackendUnavailable) unavailable.push_back(e);
+        if (e.name == EventName::BudgetBackendUnavailable) {
+            unavailable.push_back(e);
+            operations.emplace_back(e.operation);
+        }
     };
     const redress::Policy policy{retry};
     const auto out = task ? redress::sync_wait(policy.async_execute([]() -> redress::Task<int> {
@@ -236,10 +240,10 @@ TEST_CASE("the backend's verdict gives the exact event sequence, on the sync and
     CHECK(out.stop_reason == (admitted ? redress::StopReason::MaxAttemptsGlobal : redress::StopReason::BudgetExhausted));
     CHECK(out.attempts == (admitted ? 3 : 1));
     CHECK(backend->asked == (admitted ? 2 : 1));
+    for (const auto& op : operations) CHECK(op == "op");
     for (const auto& e : unavailable) {  // the failure's tags, as on the retry it precedes
         CHECK(e.error_class == redress::ErrorClass::ServerError);
         CHECK(e.cause == redress::FailureCause::Exception);
-        CHECK(e.operation == "op");
         CHECK_FALSE(e.stop_reason.has_value());
         CHECK(e.sleep == redress::Duration::zero());
     }
