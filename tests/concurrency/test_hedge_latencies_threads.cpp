@@ -31,7 +31,9 @@ TEST_CASE("a hedge's latency ring answers only recorded latencies while threads 
     }
     for (int r = 0; r < 2; ++r) {
         threads.emplace_back([&] {
-            while (!stop.load(std::memory_order_relaxed)) {
+            // At least 1,000 reads each, however the threads are scheduled: writers may all be
+            // done before a reader first runs (a loaded CI run read nothing).
+            for (int n = 0; n < 1000 || !stop.load(std::memory_order_relaxed); ++n) {
                 const redress::HedgeDelay d = hedge.delay();
                 const bool fallback = d.trigger == redress::HedgeTrigger::Fixed && d.delay == 100ms;
                 const bool recorded = d.trigger == redress::HedgeTrigger::Percentile &&
