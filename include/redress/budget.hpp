@@ -280,7 +280,6 @@ private:
         const auto max = static_cast<std::int64_t>(options_.max_retries);
         if (lease.tokens > 0 && lease.bucket != tick.bucket) give_back(lease);
         bool leasable = true;
-        int rereads = 0;
         for (;;) {
             auto w = head_.load(std::memory_order_acquire);
             if (is_frozen(w)) {
@@ -290,11 +289,16 @@ private:
             const auto v = version_of(w);
             const auto h = bucket_[v & 1].load(std::memory_order_acquire);
             if (tick.bucket < h) {
-                // Another thread read the clock after us and moved the head on: read it again,
-                // so the decision is made at a time the head has reached (a monotonic clock
-                // gets there at once; a misbehaving one is charged to the head's bucket).
-                if (rereads++ < 2) {
-                    tick = tick_of(now().time_since_epoch().count());
+                // Another thread read the clock after us and moved the head on. Read it again:
+                // `h` was chosen from a reading made before this thread read it, so a clock
+                // that is monotonic across threads now reads at least `h`, and the retry is
+                // decided (and counted) at the time of its own reading, however often the head
+                // moves meanwhile. Only a clock that still reads behind the head (not monotonic
+                // across threads) is charged to the head's bucket.
+                const Tick again = tick_of(now().time_since_epoch().count());
+                if (again.bucket >= h) {
+                    tick = again;
+                    leasable = true;
                     continue;
                 }
                 tick.bucket = h;

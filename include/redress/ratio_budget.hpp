@@ -91,15 +91,17 @@ public:
         // Requests are read before the clock: none recorded after this decision's time counts.
         const std::uint64_t requests = requests_.load(std::memory_order_acquire);
         std::uint64_t tick = bucket_of(now(), width_).bucket;
-        int rereads = 0;
         for (;;) {
             std::uint64_t h = 0;
             const auto w = head_at(tick, h);
             if (tick < h) {
                 // Another thread read the clock later and moved the head on: read it again, so
-                // the decision is made at a time the head has reached (as the window budget).
-                if (rereads++ < 2) {
-                    tick = bucket_of(now(), width_).bucket;
+                // the decision is made at the time of this thread's own reading, however often
+                // the head moves meanwhile (as the window budget). Only a clock that still
+                // reads behind the head (not monotonic across threads) is charged to it.
+                const std::uint64_t again = bucket_of(now(), width_).bucket;
+                if (again >= h) {
+                    tick = again;
                     continue;
                 }
                 tick = h;

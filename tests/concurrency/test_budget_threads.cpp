@@ -9,6 +9,8 @@
 #include <climits>
 #include <cmath>
 #include <cstddef>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -53,7 +55,83 @@ int worst_window(std::vector<Admission>& admitted, redress::Duration window) {
     return worst;
 }
 
+// A shared manual clock whose readings can be overtaken: while `overtakes` is positive, each
+// reading by the thread marked `under_test` runs `overtake` (on another thread) after the
+// reading is taken and before it is returned, as if that thread were descheduled between reading
+// the clock and deciding while others moved the budget on.
+thread_local bool under_test = false;
+struct OvertakenClock {
+    ManualClock clock;
+    std::shared_ptr<std::function<void()>> overtake = std::make_shared<std::function<void()>>();
+    std::shared_ptr<int> overtakes = std::make_shared<int>(0);
+    [[nodiscard]] TimePoint now() const {
+        last_reading = clock.now();
+        if (under_test && *overtakes > 0) {
+            --*overtakes;
+            std::thread(*overtake).join();
+        }
+        return last_reading;
+    }
+};
+
 }  // namespace
+
+// The decision is made at the time of the deciding thread's own clock reading, however often
+// other threads move the budget past it meanwhile: a call charged to a later bucket than its
+// reading would be forgotten too late but also checked against too late a window, and admit
+// more than the budget within a window that ends at its reading. (The window budget used to
+// re-read the clock twice and then charge the call to the head's bucket: overtaken three times,
+// it admitted 11 of 10.) Both budgets that keep a window of 32 buckets, overtaken 1 to 6 times.
+TEST_CASE("a retry is decided at its own clock reading however often other threads overtake it") {
+    using days = std::chrono::duration<long, std::ratio<86400>>;
+    const int overtakes = GENERATE(range(1, 7));
+    const bool ratio = GENERATE(false, true);
+    // A bucket-aligned origin near the epoch, and one near the end of steady_clock's range.
+    const auto origin = GENERATE(redress::Duration{100'000ns}, redress::Duration{days(290 * 365)});
+    INFO((ratio ? "ratio budget" : "window budget") << ", overtaken " << overtakes << " times, origin "
+                                                    << origin.count() << " ns");
+    // Ten retries within 3,200 ns: buckets of 100 ns. The ratio budget sees no requests, so its
+    // floor (10 per ttl) is the whole allowance.
+    OvertakenClock clock{ManualClock{TimePoint{} + origin}};
+    Budget budget = ratio ? Budget(redress::RatioBudgetOptions{.ratio = 0.2,
+                                                                      .ttl = 3200ns,
+                                                                      .min_retries_per_second = 10 / 3.2e-6,
+                                                                      .clock = clock})
+                                : Budget({.max_retries = 10, .window = 3200ns, .clock = clock});
+    std::vector<Admission> admitted;
+    std::mutex merge;
+    *clock.overtake = [&] {  // another thread: one bucket later, one retry
+        clock.clock.advance(100ns);
+        Budget mine = budget;
+        if (mine.consume(1)) {
+            std::lock_guard lock(merge);
+            admitted.push_back({last_reading, 1});
+        }
+    };
+
+    // All ten at the end of the first bucket, x.
+    clock.clock.advance(99ns);
+    REQUIRE(budget.consume(10));
+    admitted.push_back({last_reading, 10});
+    // The retry under test reads the clock at x + 30 buckets; each overtake moves the head one
+    // bucket on. Up to x + 32 the window still holds the ten: refused (so are the other threads'
+    // retries); from x + 33 it is free.
+    clock.clock.advance(2901ns);
+    *clock.overtakes = overtakes;
+    under_test = true;
+    Budget mine = budget;
+    const bool taken = mine.consume(1);
+    under_test = false;
+    if (taken) admitted.push_back({last_reading, 1});
+
+    INFO("admitted " << admitted.size() << " times, the retry under test read the clock at +"
+                     << (last_reading - (TimePoint{} + origin)).count() << " ns");
+    CHECK(worst_window(admitted, 3200ns) <= 10);
+    // Decided at its last reading: x + 30 + overtakes buckets.
+    CHECK(last_reading == TimePoint{} + origin + 3000ns + overtakes * 100ns);
+    CHECK(taken == (overtakes >= 3));
+    CHECK(static_cast<int>(admitted.size()) == 1 + std::max(0, overtakes - 2) + (taken ? 1 : 0));
+}
 
 TEST_CASE("a budget shared by four threads never admits more than max_retries within any window") {
     // Small: exact shared counting. Large: busy threads lease retries in batches.
