@@ -220,6 +220,37 @@ TEST_CASE("a hedge the budget refuses is a hedge_skipped event, not an error: th
     CHECK(attempts.lines == Lines{"start#1", "end#1 success"});
 }
 
+TEST_CASE("a hedge whose budget backend does not answer says so before it is sent (fail-open) or skipped "
+          "(fail-closed)") {
+    struct Unanswering final : redress::BudgetBackend {
+        redress::BudgetVerdict verdict;
+        explicit Unanswering(redress::BudgetVerdict v) : verdict(v) {}
+        redress::BudgetVerdict consume(int) override { return verdict; }
+        [[nodiscard]] int remaining() const override { return 0; }
+    };
+    ManualClock clock;
+    VirtualScheduler loop{clock};
+    const bool open = GENERATE(true, false);
+    const redress::Budget budget(std::make_shared<Unanswering>(open ? redress::BudgetVerdict::AdmittedUnavailable
+                                                                    : redress::BudgetVerdict::RefusedUnavailable));
+    redress::Policy policy{retry_on(clock), redress::Hedge{.delay = 50ms, .budget = budget}};
+    Service service{loop, {{200ms}, {10ms}}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    const auto out = run(policy, loop, service, events, attempts);
+
+    if (open) {
+        CHECK(out.winner == 2);
+        CHECK(events.lines() == Lines{"budget_backend_unavailable#2", "hedge_sent#2 sleep=50ms trigger=fixed in_flight=2",
+                                      "success#2 in_flight=2"});
+    } else {
+        CHECK(out.winner == 1);
+        CHECK(service.calls == 1);
+        CHECK(events.lines() == Lines{"budget_backend_unavailable#2", "hedge_skipped#2", "success#1 in_flight=1"});
+    }
+}
+
 TEST_CASE("each hedge spends one unit of the budget") {
     ManualClock clock;
     VirtualScheduler loop{clock};

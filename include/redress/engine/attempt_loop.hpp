@@ -380,7 +380,9 @@ public:
             return false;
         }
         if (const std::optional<Budget>& spend = budget ? budget : cfg_.budget) {
-            if (!admitted(spend->decide())) {
+            const BudgetVerdict verdict = spend->decide();
+            if (backend_unavailable(verdict)) emit_if_observed(hedge_event(EventName::BudgetBackendUnavailable));
+            if (!admitted(verdict)) {
                 emit_if_observed(hedge_event(EventName::HedgeSkipped));
                 return false;
             }
