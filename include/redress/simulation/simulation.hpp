@@ -66,7 +66,9 @@ private:
         const TimePoint start = self->loop_.now();
         self->rec_.request_started(start - self->origin_);
         Downstream* ds = &self->downstream_;
-        auto out = co_await self->policy_.async_execute(
+        // Built before it is awaited: the call's option temporaries then die here, instead of
+        // living in this frame until the request ends.
+        auto call = self->policy_.async_execute(
             [ds] {
                 if constexpr (returns_responses) {
                     return ds->respond();
@@ -75,6 +77,7 @@ private:
                 }
             },
             {}, self->hooks_);
+        auto out = co_await std::move(call);
         const TimePoint end = self->loop_.now();
         self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason);
     }
