@@ -96,8 +96,7 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
     Outcome<T> out;
     out.timeline = options.capture_timeline.make();
     const auto& cfg = policy.retry_settings();
-    std::optional<Tags> merged_tags;  // only when both the policy and the call have tags
-    const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get(), resolve_tags(cfg, options, merged_tags));
+    const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get(), resolve_tags(cfg, options));
     // An operation that takes its attempt's view runs as a stop-token one that fills the view.
     auto&& op = [&]() -> decltype(auto) {
         if constexpr (TakesAttempt<F>) {
