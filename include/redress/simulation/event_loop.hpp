@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <queue>
 #include <utility>
 #include <vector>
 
@@ -74,9 +75,10 @@ public:
     /// Fires timers in time order until none are left; rethrows the first exception a spawned
     /// task let escape.
     void run() {
-        while (timers_.size() != 0) {
-            const Timer t = timers_.pop();
-            clock_.advance_to(TimePoint{Duration{static_cast<Duration::rep>(t.key ^ sign_bit)}});
+        while (!timers_.empty()) {
+            const Timer t = timers_.top();
+            timers_.pop();
+            clock_.advance_to(t.due);
             ++counters_.resumptions;
             t.handle.resume();
         }
@@ -87,92 +89,11 @@ public:
     [[nodiscard]] const LoopCounters& counters() const noexcept { return counters_; }
 
 private:
-    /// A due time as an unsigned key in the same order (the sign bit flipped).
-    static constexpr std::uint64_t sign_bit = std::uint64_t{1} << 63U;
-
     struct Timer {
-        std::uint64_t key;
-        std::uint64_t seq;  // the order timers were set in: the tie-break at one instant
+        TimePoint due;
+        std::uint64_t seq;
         std::coroutine_handle<> handle;
-    };
-
-    /// The timers, earliest first and, at one instant, in the order they were set: a calendar
-    /// of slots of 2^20 ns (about 1 ms) over the next 2^14 slots (17 s), the slot at hand kept
-    /// sorted, later timers in a heap. Setting a timer appends it to its slot; each slot is
-    /// sorted once, when it comes up (about 8 timers in the storm benchmark). Taking one out
-    /// prefetches the frame of the coroutine two timers on, which the loop then resumes warm
-    /// (coroutines wait thousands of events: their frames are out of cache by then). A third
-    /// of the cost of std::priority_queue, the loop's largest (callgrind, the storm benchmark).
-    class Timers {
-    public:
-        explicit Timers(std::uint64_t start) : slot_(start >> slot_bits) {}
-        [[nodiscard]] std::size_t size() const noexcept { return size_; }
-
-        void push(Timer t) {
-            ++size_;
-            const std::uint64_t slot = t.key >> slot_bits;  // >= slot_: virtual time never goes back
-            if (slot == slot_) {
-                // The slot at hand: into its place, after the timers due at the same instant.
-                const auto at = std::upper_bound(now_.begin() + static_cast<std::ptrdiff_t>(head_), now_.end(), t,
-                                                 [](const Timer& a, const Timer& b) { return a.key < b.key; });
-                now_.insert(at, t);
-            } else if (slot - slot_ < slots) {
-                ring_[slot % slots].push_back(t);
-                ++in_ring_;
-            } else {
-                later_.push_back(t);
-                std::push_heap(later_.begin(), later_.end(), later_first);
-            }
-        }
-
-        /// The earliest timer. Precondition: `size() != 0`.
-        Timer pop() {
-            if (head_ == now_.size()) next_slot();
-            --size_;
-#if defined(__GNUC__)
-            if (head_ + 2 < now_.size()) __builtin_prefetch(now_[head_ + 2].handle.address());
-#endif
-            return now_[head_++];
-        }
-
-    private:
-        static constexpr unsigned slot_bits = 20;
-        static constexpr std::uint64_t slots = std::uint64_t{1} << 14U;
-
-        static bool later_first(const Timer& a, const Timer& b) noexcept {  // a heap's "less": the top is earliest
-            return a.key != b.key ? a.key > b.key : a.seq > b.seq;
-        }
-
-        /// Makes the next slot that holds timers the slot at hand, sorted.
-        void next_slot() {
-            now_.clear();
-            head_ = 0;
-            if (in_ring_ == 0) {
-                slot_ = later_.front().key >> slot_bits;  // nothing in the calendar: skip to the heap's earliest
-            } else {
-                do {
-                    ++slot_;
-                } while (ring_[slot_ % slots].empty() && !(!later_.empty() && (later_.front().key >> slot_bits) == slot_));
-                std::vector<Timer>& due = ring_[slot_ % slots];
-                in_ring_ -= due.size();
-                now_.swap(due);
-            }
-            while (!later_.empty() && (later_.front().key >> slot_bits) == slot_) {
-                std::pop_heap(later_.begin(), later_.end(), later_first);
-                now_.push_back(later_.back());
-                later_.pop_back();
-            }
-            std::sort(now_.begin(), now_.end(),
-                      [](const Timer& a, const Timer& b) { return a.key != b.key ? a.key < b.key : a.seq < b.seq; });
-        }
-
-        std::vector<Timer> now_;  // the slot at hand, sorted; taken out from head_
-        std::size_t head_ = 0;
-        std::uint64_t slot_;
-        std::vector<std::vector<Timer>> ring_ = std::vector<std::vector<Timer>>(slots);  // the next slots
-        std::size_t in_ring_ = 0;
-        std::vector<Timer> later_;  // beyond the calendar: a heap
-        std::size_t size_ = 0;
+        bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
     };
 
     static detail::Detached detach(EventLoop* loop, Task<void> task) {
@@ -189,12 +110,12 @@ private:
     static Task<void> sleep_task(EventLoop* loop, Duration d) { co_await loop->sleep(d); }
 
     void schedule(TimePoint due, std::coroutine_handle<> h) {
-        timers_.push(Timer{static_cast<std::uint64_t>(due.time_since_epoch().count()) ^ sign_bit, ++seq_, h});
+        timers_.push(Timer{due, ++seq_, h});
         counters_.peak_timers = std::max(counters_.peak_timers, timers_.size());
     }
 
     testing::ManualClock clock_;
-    Timers timers_{static_cast<std::uint64_t>(clock_.now().time_since_epoch().count()) ^ sign_bit};
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t seq_ = 0;
     LoopCounters counters_;
     std::exception_ptr error_;
