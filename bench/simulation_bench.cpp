@@ -42,7 +42,7 @@ void time_run(const char* label, const sim::Scenario& s, Factory make_policy) {
     const double cpu = cpu_seconds() - cpu0;
     rusage usage{};
     getrusage(RUSAGE_SELF, &usage);
-    std::printf("%-52s %6.2f s wall %6.2f s CPU  %8llu requests %8llu attempts  %9llu events  peak live coroutines %6zu  "
+    std::printf("%-54s %6.2f s wall %6.2f s CPU  %8llu requests %8llu attempts  %9llu events  peak live coroutines %6zu  "
                 "peak timers %6zu  peak RSS %5.1f MB  %s\n",
                 label, wall, cpu, static_cast<unsigned long long>(r.requests), static_cast<unsigned long long>(r.attempts),
                 static_cast<unsigned long long>(r.loop.resumptions), r.loop.peak_live_tasks, r.loop.peak_timers,
