@@ -92,14 +92,27 @@ using async_result_t = std::decay_t<typename decltype(await_result_of(std::declv
 /// in the storm simulator's benchmark).
 struct NoCallOptions {};
 
+/// CallOptions' members, in order: a member added to CallOptions changes its size, and the
+/// assertion below asks for it to be added to `sets_nothing` (and here).
+struct CallOptionsMembers {
+    decltype(CallOptions::operation) operation;
+    decltype(CallOptions::tags) tags;
+    decltype(CallOptions::on_metric) on_metric;
+    decltype(CallOptions::on_log) on_log;
+    decltype(CallOptions::on_attempt_start) on_attempt_start;
+    decltype(CallOptions::on_attempt_end) on_attempt_end;
+    decltype(CallOptions::abort_if) abort_if;
+    decltype(CallOptions::stop_token) stop_token;
+    decltype(CallOptions::sleep) sleep;
+    decltype(CallOptions::before_sleep) before_sleep;
+    decltype(CallOptions::sleeper) sleeper;
+    decltype(CallOptions::capture_timeline) capture_timeline;
+};
+static_assert(sizeof(CallOptions) == sizeof(CallOptionsMembers),
+              "redress: CallOptions has a member detail::sets_nothing does not check");
+
 /// True when `o` sets nothing: every member is its default.
 [[nodiscard]] inline bool sets_nothing(const CallOptions& o) noexcept {
-    // A member added to CallOptions must be added here (or a call that sets only it would lose it).
-    static_assert(sizeof(CallOptions) == sizeof(o.operation) + sizeof(o.tags) + sizeof(o.on_metric) + sizeof(o.on_log) +
-                                             sizeof(o.on_attempt_start) + sizeof(o.on_attempt_end) +
-                                             sizeof(o.abort_if) + sizeof(o.stop_token) + sizeof(o.sleep) +
-                                             sizeof(o.before_sleep) + sizeof(o.sleeper) + sizeof(o.capture_timeline),
-                  "redress: CallOptions has a member detail::sets_nothing does not check");
     return o.operation.empty() && o.tags.empty() && !o.on_metric && !o.on_log && !o.on_attempt_start &&
            !o.on_attempt_end && !o.abort_if && o.stop_token == std::stop_token{} && !o.sleep && !o.before_sleep &&
            !o.sleeper && !o.capture_timeline.enabled();
