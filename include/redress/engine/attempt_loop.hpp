@@ -92,6 +92,19 @@ template <class RetryT>
     return merged->view();
 }
 
+/// As `resolve_tags`, merging into the call's own copy of its options: a coroutine frame that
+/// owns the options then holds one `Tags` (528 bytes), not two.
+template <class RetryT>
+[[nodiscard]] std::span<const Tag> resolve_tags(const RetryT& r, CallOptions& own) {
+    if (own.tags.empty()) return r.tags.view();
+    if (!r.tags.empty()) {
+        Tags merged = r.tags;
+        merged.merge(own.tags);
+        own.tags = merged;
+    }
+    return own.tags.view();
+}
+
 /// Resolves the hooks of one call from the call's options and the policy's defaults.
 template <class RetryT>
 [[nodiscard]] CallHooks resolve_hooks(const RetryT& r, const CallOptions& o, RetryTimeline* timeline,

@@ -105,7 +105,8 @@ public:
     /// The downstream of `s`, answering on `loop`, drawing from `rng`, reporting to `rec`;
     /// `origin` is the start of the run. All must outlive it.
     Downstream(const Scenario& s, EventLoop& loop, Random& rng, Recorder& rec, TimePoint origin)
-        : s_(s), loop_(loop), rng_(rng), rec_(rec), origin_(origin), tokens_(s.fault.rate_limit) {
+        : s_(s), loop_(loop), rng_(rng), rec_(rec), origin_(origin), service_(s.service_time, s.service_time_cv),
+          tokens_(s.fault.rate_limit) {
         for (int i = 0; i < s.concurrency; ++i) free_at_.push(origin);
     }
 
@@ -235,7 +236,7 @@ private:
     }
 
     Duration service_time(TimePoint now) {
-        Duration d = rng_.lognormal(s_.service_time, s_.service_time_cv);
+        Duration d = rng_.lognormal(service_);
         const Duration t = now - origin_;
         if (s_.fault.kind == FaultKind::Overload && t >= s_.fault.start && t < s_.fault.end())
             d = Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * s_.fault.slowdown)};
@@ -275,6 +276,7 @@ private:
     Random& rng_;
     Recorder& rec_;
     TimePoint origin_;
+    Random::LogNormal service_;
     std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> free_at_;  // one per server
     std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> waiting_;  // starts still ahead
     double tokens_;

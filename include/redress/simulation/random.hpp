@@ -38,18 +38,45 @@ public:
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
     }
 
-    /// `|normal(mean, sd)|`: the network delay of the AWS backoff simulator.
+    /// `|normal(mean, sd)|`: the network delay of the AWS backoff simulator. With `sd` 0 it is
+    /// `mean` (for `mean` >= 0), but still uses up the normal's two draws, so the draws that
+    /// follow do not depend on it; it skips the normal's `log`, `sqrt` and `cos`.
     [[nodiscard]] Duration folded_normal(Duration mean, Duration sd) {
+        if (sd == Duration::zero() && mean >= Duration::zero()) {
+            engine_.discard(2);
+            return mean;
+        }
         return from_ns(std::fabs(static_cast<double>(mean.count()) + normal() * static_cast<double>(sd.count())));
     }
 
-    /// Log-normal with the given mean and coefficient of variation (`cv` 0: always `mean`).
-    [[nodiscard]] Duration lognormal(Duration mean, double cv) {
-        if (cv <= 0.0) return mean;
-        const double sigma2 = std::log1p(cv * cv);
-        const double mu = std::log(static_cast<double>(mean.count())) - sigma2 / 2.0;
-        return from_ns(std::exp(mu + std::sqrt(sigma2) * normal()));
+    /// The parameters of a log-normal with a given mean and coefficient of variation, computed
+    /// once (a `log` and a `log1p` fewer per draw).
+    class LogNormal {
+    public:
+        /// Mean `mean`, coefficient of variation `cv` (0 or less: always `mean`).
+        LogNormal(Duration mean, double cv) : mean_(mean), cv_(cv) {
+            if (cv <= 0.0) return;
+            const double sigma2 = std::log1p(cv * cv);
+            mu_ = std::log(static_cast<double>(mean.count())) - sigma2 / 2.0;
+            sigma_ = std::sqrt(sigma2);
+        }
+
+    private:
+        friend class Random;
+        Duration mean_;
+        double cv_;
+        double mu_ = 0.0;
+        double sigma_ = 0.0;
+    };
+
+    /// A draw of `d`.
+    [[nodiscard]] Duration lognormal(const LogNormal& d) {
+        if (d.cv_ <= 0.0) return d.mean_;
+        return from_ns(std::exp(d.mu_ + d.sigma_ * normal()));
     }
+
+    /// Log-normal with the given mean and coefficient of variation (`cv` 0: always `mean`).
+    [[nodiscard]] Duration lognormal(Duration mean, double cv) { return lognormal(LogNormal(mean, cv)); }
 
     /// A 64-bit seed for another engine (the policy's jitter).
     [[nodiscard]] std::uint64_t next_seed() { return engine_(); }
