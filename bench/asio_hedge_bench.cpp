@@ -24,8 +24,8 @@ namespace {
 struct Settings {
     int operations = 1000;
     int rounds = 5;
-    std::chrono::microseconds base = 5ms;   // the usual answer; the tail takes 10x
-    std::chrono::microseconds delay = 10ms;  // the hedge's delay: twice the usual answer
+    std::chrono::microseconds base = 20ms;  // the usual answer; the tail takes 10x
+    std::chrono::microseconds delay = 40ms;  // the hedge's delay: twice the usual answer
 };
 
 Settings parse(int argc, char** argv) {
