@@ -374,6 +374,8 @@ TEST_CASE("an Asio operation that takes redress::Attempt sees its number, deadli
 
 // ---- hedging ---------------------------------------------------------------------------------
 
+using redress_test::AttemptLog;
+
 namespace {
 
 using Lines = std::vector<std::string>;
@@ -397,17 +399,6 @@ struct HedgedService {
                 throw;
             }
             co_return n;
-        };
-    }
-};
-
-/// The attempt hooks as "start#1", "end#2 success".
-struct AttemptLog {
-    Lines lines;
-    void wire(redress::CallOptions& o) {
-        o.on_attempt_start = [this](const redress::AttemptContext& c) { lines.push_back("start#" + std::to_string(c.attempt)); };
-        o.on_attempt_end = [this](const redress::AttemptContext& c) {
-            lines.push_back("end#" + std::to_string(c.attempt) + " " + std::string(redress::to_string(*c.decision)));
         };
     }
 };

@@ -39,77 +39,10 @@
 
 namespace redress::detail {
 
-/// One attempt in flight: its number, start, stop source (linked to the caller's token),
-/// its own `Attempt` view, its answer once it has one, and `Handle`, what its race keeps of
-/// the running coroutine (the `Task` itself, or Asio's cancellation signal).
 template <class T, class Handle>
-struct HedgeSlot {
-    struct Forward {
-        std::stop_source* to;
-        void operator()() const noexcept { to->request_stop(); }
-    };
-
-    int attempt = 0;  ///< 0: free
-    TimePoint started{};
-    std::stop_source stop{};
-    std::optional<std::stop_callback<Forward>> caller_stop{};
-    Attempt view{};
-    std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
-    std::exception_ptr error{};
-    bool aborted = false;  ///< the operation threw `AbortRetryError`
-    bool answered = false;
-    std::optional<Handle> handle{};
-
-    void start(int number, TimePoint now, const std::stop_token& caller) {
-        attempt = number;
-        started = now;
-        stop = std::stop_source{};
-        caller_stop.emplace(caller, Forward{&stop});
-        answered = false;
-    }
-    void free() noexcept {
-        handle.reset();  // the attempt has ended (a `Task` is suspended in `HedgeRace::answer`)
-        caller_stop.reset();
-        attempt = 0;
-        answered = false;
-        aborted = false;
-        error = nullptr;
-        if constexpr (!std::is_void_v<T>) value.reset();
-    }
-};
-
-/// Runs one attempt into `slot`, as a coroutine of `race`'s type. A `Task` attempt reports
-/// its answer from here; an Asio attempt once its coroutine has ended (its race's completion
-/// handler).
+struct HedgeSlot;
 template <class T, class Race, class Op>
-typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typename Race::handle>& slot,
-                                                      Race& race) {
-    try {
-        auto&& awaitable = [&]() -> decltype(auto) {
-            if constexpr (requires { op(slot.stop.get_token(), slot.view); }) {
-                return op(slot.stop.get_token(), slot.view);  // an Attempt-taking operation
-            } else {
-                return invoke_operation(op, slot.stop.get_token());
-            }
-        }();
-        if constexpr (std::is_void_v<T>) {
-            co_await std::move(awaitable);
-        } else {
-            slot.value.emplace(co_await std::move(awaitable));
-        }
-    } catch (const AbortRetryError&) {
-        slot.error = std::current_exception();
-        slot.aborted = true;
-    } catch (...) {
-        slot.error = std::current_exception();
-    }
-    if constexpr (Race::reports_from_attempt) {
-        slot.answered = true;
-        co_await race.answer();
-    } else {
-        (void)race;
-    }
-}
+typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typename Race::handle>& slot, Race& race);
 
 /// The race of a round on `redress::Task`: where its attempts and its hedge timer report, and
 /// where the round waits. The hedge's delay is waited for on `AsyncSleepHooks::sleeper`. Not
@@ -221,6 +154,78 @@ private:
     bool fired_ = false;
     std::shared_ptr<HedgeRace*> timer_{};
 };
+
+/// One attempt in flight: its number, start, stop source (linked to the caller's token),
+/// its own `Attempt` view, its answer once it has one, and `Handle`, what its race keeps of
+/// the running coroutine (the `Task` itself, or Asio's cancellation signal).
+template <class T, class Handle>
+struct HedgeSlot {
+    struct Forward {
+        std::stop_source* to;
+        void operator()() const noexcept { to->request_stop(); }
+    };
+
+    int attempt = 0;  ///< 0: free
+    TimePoint started{};
+    std::stop_source stop{};
+    std::optional<std::stop_callback<Forward>> caller_stop{};
+    Attempt view{};
+    std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
+    std::exception_ptr error{};
+    bool aborted = false;  ///< the operation threw `AbortRetryError`
+    bool answered = false;
+    std::optional<Handle> handle{};
+
+    void start(int number, TimePoint now, const std::stop_token& caller) {
+        attempt = number;
+        started = now;
+        stop = std::stop_source{};
+        caller_stop.emplace(caller, Forward{&stop});
+        answered = false;
+    }
+    void free() noexcept {
+        handle.reset();  // the attempt has ended (a `Task` is suspended in `HedgeRace::answer`)
+        caller_stop.reset();
+        attempt = 0;
+        answered = false;
+        aborted = false;
+        error = nullptr;
+        if constexpr (!std::is_void_v<T>) value.reset();
+    }
+};
+
+/// Runs one attempt into `slot`, as a coroutine of `race`'s type. A `Task` attempt reports
+/// its answer from here; an Asio attempt once its coroutine has ended (its race's completion
+/// handler).
+template <class T, class Race, class Op>
+typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typename Race::handle>& slot,
+                                                      Race& race) {
+    try {
+        auto&& awaitable = [&]() -> decltype(auto) {
+            if constexpr (requires { op(slot.stop.get_token(), slot.view); }) {
+                return op(slot.stop.get_token(), slot.view);  // an Attempt-taking operation
+            } else {
+                return invoke_operation(op, slot.stop.get_token());
+            }
+        }();
+        if constexpr (std::is_void_v<T>) {
+            co_await std::move(awaitable);
+        } else {
+            slot.value.emplace(co_await std::move(awaitable));
+        }
+    } catch (const AbortRetryError&) {
+        slot.error = std::current_exception();
+        slot.aborted = true;
+    } catch (...) {
+        slot.error = std::current_exception();
+    }
+    if constexpr (Race::reports_from_attempt) {
+        slot.answered = true;
+        co_await race.answer();
+    } else {
+        (void)race;
+    }
+}
 
 /// One round of a hedged operation; `loop.begin_attempt()` has started its first attempt.
 /// Answers `Stop` (the outcome is decided) or `Sleep` (every attempt failed; the driver
