@@ -19,6 +19,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <redress/asio.hpp>
@@ -621,6 +622,42 @@ TEST_CASE("Asio hedging: async_call returns the winner's value, and each attempt
     run_bounded(io);
     CHECK(value == 20);
     CHECK(seen == std::vector<int>{2});
+}
+
+TEST_CASE("Asio hedging: operations on strands of an io_context run by two threads hedge and cancel their losers") {
+    asio::io_context io;
+    redress::Policy policy{hedged_retry(2), redress::Hedge{.delay = 50ms}};
+    constexpr int operations = 200;
+    std::atomic<int> won_by_hedge{0};
+    std::atomic<int> won_by_first{0};
+    std::atomic<int> losers_cancelled{0};
+    for (int i = 0; i < operations; ++i) {
+        // Every fourth operation's first attempt is stuck: its hedge wins.
+        asio::co_spawn(
+            asio::make_strand(io),
+            [&, stuck = i % 4 == 0]() -> awaitable<void> {
+                auto op = [&](const redress::Attempt& a) -> awaitable<int> {
+                    if (a.number > 1 || !stuck) co_return a.number;  // answers at once
+                    try {
+                        co_await wait_for(5s);
+                    } catch (const asio::system_error&) {
+                        if (a.stop_token.stop_requested()) ++losers_cancelled;
+                        throw;
+                    }
+                    co_return 1;
+                };
+                const auto out = co_await policy.async_execute(op);
+                if (out.ok && out.value == 2 && out.winner == 2) ++won_by_hedge;
+                if (out.ok && out.value == 1 && out.winner == 1) ++won_by_first;
+            },
+            asio::detached);
+    }
+    std::thread second([&] { io.run(); });
+    run_bounded(io);
+    second.join();
+    CHECK(won_by_hedge == operations / 4);
+    CHECK(won_by_first == operations - operations / 4);
+    CHECK(losers_cancelled == operations / 4);
 }
 
 TEST_CASE("Asio hedging: 1000 concurrent operations against a long-tailed loopback server stay within the request bound") {
