@@ -27,7 +27,8 @@ namespace redress {
 /// `on_attempt_start` / `on_attempt_end`, classified, and counted toward `Retry::max_attempts`.
 /// Each hedge takes one unit of `budget` (else of `Retry::budget`) and none is sent while the
 /// breaker is open or half-open. Coroutine API only (`async_call` / `async_execute` with
-/// `redress::Task`). An aggregate, written with designated initializers in this order:
+/// `redress::Task`, or `asio::awaitable` with <redress/asio.hpp>). An aggregate, written with
+/// designated initializers in this order:
 /// ```
 /// redress::Hedge{.delay = 50ms, .percentile = 0.95, .max_hedges = 1}
 /// ```

@@ -1,11 +1,17 @@
-// The policy on a real Asio io_context: non-blocking backoff, cancellation, attempt timeouts.
-// Real time, bounded: every test finishes in well under two seconds or fails.
+// The policy on a real Asio io_context: non-blocking backoff, cancellation, attempt timeouts,
+// hedging (scripted attempts, and 1,000 operations against a loopback server with a long tail).
+// Real time, bounded: every test finishes in a few seconds or fails; hedging tests assert
+// orders and outcomes, never wall times (their timers differ by 10x or more).
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
+#include <optional>
 #include <stdexcept>
+#include <stop_token>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -13,6 +19,7 @@
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <redress/asio.hpp>
@@ -20,6 +27,7 @@
 
 #include "latency.hpp"
 #include "recorder.hpp"
+#include "tail_server.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -363,4 +371,318 @@ TEST_CASE("an Asio operation that takes redress::Attempt sees its number, deadli
     CHECK(keys[0].size() == 36);
     CHECK(keys[0] == keys[1]);
     CHECK(deadlines_ahead == std::vector<bool>{true, true});
+}
+
+// ---- hedging ---------------------------------------------------------------------------------
+
+using redress_test::AttemptLog;
+
+namespace {
+
+using Lines = std::vector<std::string>;
+
+/// A scripted service: attempt n answers n after latencies[n-1]; an attempt cancelled by Asio
+/// records that it saw the cancellation, and whether its stop token was requested too.
+struct HedgedService {
+    std::vector<std::chrono::milliseconds> latencies;
+    int calls = 0;
+    std::vector<int> saw_cancel{};
+    std::vector<int> saw_stop{};
+
+    auto operation() {
+        return [this](std::stop_token token) -> awaitable<int> {
+            const int n = ++calls;
+            try {
+                co_await wait_for(latencies.at(static_cast<std::size_t>(n - 1)));
+            } catch (const asio::system_error&) {
+                saw_cancel.push_back(n);
+                if (token.stop_requested()) saw_stop.push_back(n);
+                throw;
+            }
+            co_return n;
+        };
+    }
+};
+
+redress::Retry<redress::DefaultClassifier, redress::Constant> hedged_retry(int max_attempts = 4) {
+    return redress::Retry{.strategy = redress::constant(1ms), .max_attempts = max_attempts};
+}
+
+/// Runs one hedged operation on its own io_context; events and attempt hooks are recorded.
+template <class PolicyT>
+redress::Outcome<int> run_hedged(const PolicyT& policy, HedgedService& service, redress_test::Recorder& events,
+                                 AttemptLog& attempts) {
+    asio::io_context io;
+    redress::CallOptions options{.on_metric = events.hook()};
+    attempts.wire(options);
+    std::optional<redress::Outcome<int>> result;
+    asio::co_spawn(io, policy.async_execute(service.operation(), options),
+                   [&](std::exception_ptr e, redress::Outcome<int> out) {
+                       REQUIRE_FALSE(e);
+                       result = std::move(out);
+                   });
+    run_bounded(io);
+    REQUIRE(result);
+    return *result;
+}
+
+}  // namespace
+
+TEST_CASE("Asio hedging: a slow first attempt gets a hedge at the delay, the hedge wins, the first is cancelled") {
+    redress::Policy policy{hedged_retry(), redress::Hedge{.delay = 20ms}};
+    HedgedService service{{5s, 10ms}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    const auto out = run_hedged(policy, service, events, attempts);
+
+    CHECK(out.ok);
+    CHECK(out.value == 2);
+    CHECK(out.attempts == 2);
+    CHECK(out.winner == 2);
+    CHECK(out.in_flight == 2);
+    CHECK(events.lines() == Lines{"hedge_sent#2 sleep=20ms trigger=fixed in_flight=2", "success#2 in_flight=2"});
+    CHECK(attempts.lines == Lines{"start#1", "start#2", "end#2 success", "end#1 cancelled"});
+    CHECK(service.saw_cancel == std::vector<int>{1});  // Asio cancellation reached its timer...
+    CHECK(service.saw_stop == std::vector<int>{1});    // ...and its stop token was requested
+}
+
+TEST_CASE("Asio hedging: a fast first attempt sends no hedge") {
+    redress::Policy policy{hedged_retry(), redress::Hedge{.delay = 1s}};
+    HedgedService service{{1ms}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    const auto out = run_hedged(policy, service, events, attempts);
+
+    CHECK(out.value == 1);
+    CHECK(out.attempts == 1);
+    CHECK(out.winner == 1);
+    CHECK(out.in_flight == 1);
+    CHECK(service.calls == 1);
+    CHECK(events.lines() == Lines{"success#1 in_flight=1"});
+    CHECK(attempts.lines == Lines{"start#1", "end#1 success"});
+}
+
+TEST_CASE("Asio hedging: hedges never make the attempts exceed max_attempts") {
+    redress::Policy policy{hedged_retry(2), redress::Hedge{.delay = 20ms, .max_hedges = 3}};
+    HedgedService service{{100ms, 5s, 5s}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    const auto out = run_hedged(policy, service, events, attempts);
+
+    CHECK(out.value == 1);
+    CHECK(out.attempts == 2);
+    CHECK(service.calls == 2);
+    CHECK(events.lines() == Lines{"hedge_sent#2 sleep=20ms trigger=fixed in_flight=2", "success#1 in_flight=2"});
+    CHECK(attempts.lines == Lines{"start#1", "start#2", "end#1 success", "end#2 cancelled"});
+    CHECK(service.saw_stop == std::vector<int>{2});
+}
+
+TEST_CASE("Asio hedging: max_hedges hedges run side by side, each sent a delay after the previous one") {
+    redress::Policy policy{hedged_retry(6), redress::Hedge{.delay = 20ms, .max_hedges = 2}};
+    HedgedService service{{150ms, 5s, 5s}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    const auto out = run_hedged(policy, service, events, attempts);
+
+    CHECK(out.value == 1);
+    CHECK(events.lines() == Lines{"hedge_sent#2 sleep=20ms trigger=fixed in_flight=2",
+                                  "hedge_sent#3 sleep=20ms trigger=fixed in_flight=3", "success#1 in_flight=3"});
+    CHECK(attempts.lines ==
+          Lines{"start#1", "start#2", "start#3", "end#1 success", "end#2 cancelled", "end#3 cancelled"});
+    CHECK(service.saw_stop == std::vector<int>{2, 3});
+}
+
+TEST_CASE("Asio hedging: a budget that refuses or a breaker that is not closed suppresses the hedge") {
+    redress::testing::FakeCircuitBreaker breaker;
+    const redress::Budget empty{0, 60s};
+    HedgedService service{{60ms}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+
+    SECTION("the hedge's budget is empty") {
+        redress::Policy policy{hedged_retry(), redress::Hedge{.delay = 20ms, .budget = empty}};
+        CHECK(run_hedged(policy, service, events, attempts).value == 1);
+        CHECK(events.lines() == Lines{"hedge_skipped#2", "success#1 in_flight=1"});
+    }
+    SECTION("the retry's budget is empty") {
+        auto retry = hedged_retry();
+        retry.budget = empty;
+        redress::Policy policy{retry, redress::Hedge{.delay = 20ms}};
+        CHECK(run_hedged(policy, service, events, attempts).value == 1);
+        CHECK(events.lines() == Lines{"hedge_skipped#2", "success#1 in_flight=1"});
+    }
+    SECTION("this operation is the breaker's half-open probe") {
+        breaker.script({redress::testing::BreakerDecision::Probe});
+        redress::Policy policy{hedged_retry(), breaker, redress::Hedge{.delay = 20ms}};
+        CHECK(run_hedged(policy, service, events, attempts).value == 1);
+        CHECK(events.lines() == Lines{"circuit_half_open#0 state=half_open", "hedge_skipped#2 state=half_open",
+                                      "success#1 in_flight=1", "circuit_closed#0 state=closed"});
+    }
+    SECTION("the breaker is open") {
+        redress::Policy policy{hedged_retry(), breaker, redress::Hedge{.delay = 20ms}};
+        breaker.set_state(redress::CircuitState::Open);  // after admission: FakeCircuitBreaker admits as scripted
+        CHECK(run_hedged(policy, service, events, attempts).value == 1);
+        CHECK(events.lines() == Lines{"hedge_skipped#2 state=open", "success#1 in_flight=1"});
+    }
+    CHECK(service.calls == 1);
+    CHECK(attempts.lines == Lines{"start#1", "end#1 success"});
+}
+
+TEST_CASE("Asio hedging: a failure while a hedge is in flight waits for it; the last failure is retried") {
+    redress::Policy policy{redress::Retry{.classifier = redress_test::MessageClassifier{},
+                                          .strategy = redress::constant(1ms),
+                                          .max_attempts = 4},
+                           redress::Hedge{.delay = 20ms}};
+    int calls = 0;
+    auto op = [&]() -> awaitable<int> {
+        const int n = ++calls;
+        co_await wait_for(n == 1 ? 60ms : n == 2 ? 100ms : 1ms);
+        if (n < 3) throw std::runtime_error("TRANSIENT");
+        co_return n;
+    };
+    redress_test::Recorder events;
+    AttemptLog attempts;
+    redress::CallOptions options{.on_metric = events.hook()};
+    attempts.wire(options);
+    asio::io_context io;
+    std::optional<redress::Outcome<int>> result;
+    asio::co_spawn(io, policy.async_execute(op, options), [&](std::exception_ptr, redress::Outcome<int> out) {
+        result = std::move(out);
+    });
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->value == 3);
+    CHECK(result->attempts == 3);
+    CHECK(events.lines() == Lines{"hedge_sent#2 sleep=20ms trigger=fixed in_flight=2",
+                                  "retry#2 sleep=1ms class=TRANSIENT", "success#3 in_flight=1"});
+    CHECK(attempts.lines == Lines{"start#1", "start#2", "end#1 retry", "end#2 retry", "start#3", "end#3 success"});
+}
+
+TEST_CASE("Asio hedging: cancelling the caller aborts the operation and cancels every attempt in flight") {
+    redress::testing::FakeCircuitBreaker breaker;
+    redress::Policy policy{hedged_retry(), breaker, redress::Hedge{.delay = 20ms}};
+    HedgedService service{{5s, 5s}};
+    redress_test::Recorder events;
+    AttemptLog attempts;
+    redress::CallOptions options{.on_metric = events.hook()};
+    attempts.wire(options);
+    asio::io_context io;
+    asio::cancellation_signal cancel;
+    std::optional<redress::Outcome<int>> result;
+    bool later_await_throws = false;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            result = co_await policy.async_execute(service.operation(), options);
+            try {
+                co_await wait_for(1ms);  // the caller stays cancelled after the operation
+            } catch (const asio::system_error&) {
+                later_await_throws = true;
+            }
+        },
+        asio::bind_cancellation_slot(cancel.slot(), asio::detached));
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            co_await wait_for(100ms);  // both attempts in flight
+            cancel.emit(asio::cancellation_type::terminal);
+        },
+        asio::detached);
+    run_bounded(io);
+    REQUIRE(result);
+    CHECK(result->stop_reason == redress::StopReason::Aborted);
+    CHECK(result->attempts == 2);
+    CHECK(events.lines() == Lines{"hedge_sent#2 sleep=20ms trigger=fixed in_flight=2", "aborted#1 stop=ABORTED"});
+    CHECK(attempts.lines == Lines{"start#1", "start#2", "end#1 aborted", "end#2 cancelled"});
+    CHECK(service.saw_cancel == std::vector<int>{1, 2});
+    CHECK(service.saw_stop == std::vector<int>{1, 2});
+    CHECK(breaker.cancels() == 1);
+    CHECK(later_await_throws);
+}
+
+TEST_CASE("Asio hedging: async_call returns the winner's value, and each attempt sees its own Attempt") {
+    redress::Policy policy{hedged_retry(), redress::Hedge{.delay = 20ms}};
+    asio::io_context io;
+    std::vector<int> seen;
+    int value = 0;
+    asio::co_spawn(
+        io,
+        [&]() -> awaitable<void> {
+            value = co_await policy.async_call([&](const redress::Attempt& a) -> awaitable<int> {
+                co_await wait_for(a.number == 1 ? 5s : 10ms);
+                seen.push_back(a.number);  // read after the other attempt started
+                co_return a.number * 10;
+            });
+        },
+        asio::detached);
+    run_bounded(io);
+    CHECK(value == 20);
+    CHECK(seen == std::vector<int>{2});
+}
+
+TEST_CASE("Asio hedging: operations on strands of an io_context run by two threads hedge and cancel their losers") {
+    asio::io_context io;
+    redress::Policy policy{hedged_retry(2), redress::Hedge{.delay = 50ms}};
+    constexpr int operations = 200;
+    std::atomic<int> won_by_hedge{0};
+    std::atomic<int> won_by_first{0};
+    std::atomic<int> losers_cancelled{0};
+    for (int i = 0; i < operations; ++i) {
+        // Every fourth operation's first attempt is stuck: its hedge wins.
+        asio::co_spawn(
+            asio::make_strand(io),
+            [&, stuck = i % 4 == 0]() -> awaitable<void> {
+                auto op = [&](const redress::Attempt& a) -> awaitable<int> {
+                    if (a.number > 1 || !stuck) co_return a.number;  // answers at once
+                    try {
+                        co_await wait_for(5s);
+                    } catch (const asio::system_error&) {
+                        if (a.stop_token.stop_requested()) ++losers_cancelled;
+                        throw;
+                    }
+                    co_return 1;
+                };
+                const auto out = co_await policy.async_execute(op);
+                if (out.ok && out.value == 2 && out.winner == 2) ++won_by_hedge;
+                if (out.ok && out.value == 1 && out.winner == 1) ++won_by_first;
+            },
+            asio::detached);
+    }
+    std::thread second([&] { io.run(); });
+    run_bounded(io);
+    second.join();
+    CHECK(won_by_hedge == operations / 4);
+    CHECK(won_by_first == operations - operations / 4);
+    CHECK(losers_cancelled == operations / 4);
+}
+
+TEST_CASE("Asio hedging: 1000 concurrent operations against a long-tailed loopback server stay within the request bound") {
+    redress_test::raise_open_files_limit(8192);
+    redress_test::TailServer server({.base = 2ms, .tail_factor = 10, .tail_share = 0.05, .seed = 7});
+    constexpr int operations = 1000;
+
+    SECTION("hedges bounded by max_hedges and max_attempts") {
+        redress::Policy policy{hedged_retry(2), redress::Hedge{.delay = 5ms, .max_hedges = 1}};
+        const auto load = redress_test::run_load(policy, server.endpoint(), operations);
+        CHECK(load.failed == 0);
+        CHECK(load.latencies.size() == operations);
+        CHECK(load.attempts > operations);  // the tail was hedged
+        CHECK(load.attempts <= operations * (1 + 1));
+        CHECK(server.requests() <= load.attempts);
+    }
+    SECTION("hedges and retries bounded by a budget of 100") {
+        const redress::Budget budget{100, 60s};
+        auto retry = hedged_retry(2);
+        retry.budget = budget;
+        redress::Policy policy{retry, redress::Hedge{.delay = 5ms, .max_hedges = 1}};
+        const auto load = redress_test::run_load(policy, server.endpoint(), operations);
+        CHECK(load.failed == 0);
+        CHECK(load.latencies.size() == operations);
+        CHECK(load.attempts <= operations + 100);
+        CHECK(server.requests() <= operations + 100);
+    }
 }

@@ -88,4 +88,15 @@ struct RecordingSleeper {
     }
 };
 
+/// Records the attempt hooks of the calls it is wired into, as "start#1", "end#2 success".
+struct AttemptLog {
+    std::vector<std::string> lines;
+    void wire(redress::CallOptions& o) {
+        o.on_attempt_start = [this](const redress::AttemptContext& c) { lines.push_back("start#" + std::to_string(c.attempt)); };
+        o.on_attempt_end = [this](const redress::AttemptContext& c) {
+            lines.push_back("end#" + std::to_string(c.attempt) + " " + std::string(redress::to_string(*c.decision)));
+        };
+    }
+};
+
 }  // namespace redress_test

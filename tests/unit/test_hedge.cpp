@@ -22,6 +22,8 @@ using redress::testing::ManualClock;
 using redress::testing::VirtualScheduler;
 using Lines = std::vector<std::string>;
 
+using redress_test::AttemptLog;
+
 namespace {
 
 /// What one attempt does: answer after `latency` with its number ("ok") or throw a class.
@@ -50,17 +52,6 @@ struct Service {
     }
     auto operation() {
         return [this](std::stop_token token) { return attempt(this, ++calls, std::move(token)); };
-    }
-};
-
-/// The attempt hooks as "start#1", "end#2 success".
-struct AttemptLog {
-    Lines lines;
-    void wire(redress::CallOptions& o) {
-        o.on_attempt_start = [this](const redress::AttemptContext& c) { lines.push_back("start#" + std::to_string(c.attempt)); };
-        o.on_attempt_end = [this](const redress::AttemptContext& c) {
-            lines.push_back("end#" + std::to_string(c.attempt) + " " + std::string(redress::to_string(*c.decision)));
-        };
     }
 };
 

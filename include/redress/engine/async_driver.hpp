@@ -53,6 +53,9 @@ struct AsyncTraits {
     static constexpr bool native_timeout = false;
     /// A `Task` cannot be cancelled from outside (destroying it is the only way to stop it).
     static constexpr bool native_cancellation = false;
+    /// How a hedged round runs its attempts side by side (engine/hedge_driver.hpp): hedges
+    /// wait for their delay on `AsyncSleepHooks::sleeper`.
+    using hedge_race = detail::HedgeRace;
 
     /// Without an async sleeper the Task driver waits on the calling thread (documented:
     /// pass `AsyncSleepHooks::sleeper`, e.g. a scheduler's, to avoid blocking).
@@ -156,12 +159,12 @@ auto async_run_with(const PolicyT& policy, F fn, Options options, typename Trait
             return (fn);
         }
     }();
-    if constexpr (PolicyT::has_hedge) {
-        static_assert(std::is_same_v<typename Traits::hooks, AsyncSleepHooks<Task>>,
-                      "redress: a Policy with a Hedge runs on redress::Task in this version (not on asio::awaitable)");
+    // On a `Task` a hedge's delay is waited for on the async sleeper (on Asio, on a timer).
+    if constexpr (PolicyT::has_hedge && std::is_same_v<typename Traits::hedge_race, HedgeRace>) {
         if (!async.sleeper)
             invalid_option("AsyncSleepHooks", "sleeper",
-                           "is required by a Hedge: a hedge's delay is waited for on it while the attempt runs");
+                           "is required by a Hedge on redress::Task: a hedge's delay is waited for on it while the "
+                           "attempt runs");
     }
     record_operation(cfg);
     const TimePoint start = cfg.clock.now();
@@ -189,8 +192,15 @@ auto async_run_with(const PolicyT& policy, F fn, Options options, typename Trait
         while (loop.begin_attempt() == Next::Run) {
             if constexpr (PolicyT::has_hedge) {
                 // ---- run one round of attempts side by side (engine/hedge_driver.hpp) -----------
-                if (co_await hedged_round<T>(policy.hedge_state(), loop, cfg, out, op, hooks, async.sleeper, gate,
-                                             abort) == Next::Stop)
+                if constexpr (Traits::native_cancellation) {
+                    // Cancelled since the backoff ended: awaiting the round would throw.
+                    if (Traits::is_cancelled(co_await Traits::cancellation_probe())) {
+                        loop.aborted_by_callable();
+                        break;
+                    }
+                }
+                if (co_await hedged_round<typename Traits::hedge_race, T>(policy.hedge_state(), loop, cfg, out, op,
+                                                                          hooks, async, gate, abort) == Next::Stop)
                     break;
             } else {
                 // ---- run one attempt ------------------------------------------------------

@@ -4,11 +4,16 @@
 // the core answers like any failure). The core decides everything (`begin_hedge`, `answered`,
 // `failed`, `cancelled`); this file only starts attempts, waits and cancels.
 //
-// Frames: each attempt runs in a `Task` the round owns, and the round never ends while one
-// is still running: the losers are asked to stop (their stop token) and awaited, so no
-// attempt outlives the frames it refers to. The hedge timer is the only thing that may
-// outlive the round (a `Task` sleeper cannot be cancelled): it owns its frame and a copy of
-// the sleeper, and finds the round gone when it fires late.
+// The round is written once for every coroutine type; a race (`HedgeRace` here for
+// `redress::Task`, `AsioHedgeRace` in <redress/asio.hpp>) starts the attempts, arms the hedge
+// timer, wakes the round when an answer or the timer is pending, and cancels.
+//
+// Frames: each attempt runs in a coroutine whose answer lands in a slot of the round, and the
+// round never ends while one is still running: the losers are asked to stop (their stop token,
+// and the coroutine type's own cancellation) and awaited, so no attempt outlives the frames it
+// refers to. The `Task` hedge timer is the only thing that may outlive the round (a `Task`
+// sleeper cannot be cancelled): it owns its frame and a copy of the sleeper, and finds the
+// round gone when it fires late.
 #pragma once
 
 #include <algorithm>
@@ -34,16 +39,47 @@
 
 namespace redress::detail {
 
-/// Where a round's attempts and its hedge timer report, and where the driver waits. Not
+template <class T, class Handle>
+struct HedgeSlot;
+template <class T, class Race, class Op>
+typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typename Race::handle>& slot, Race& race);
+
+/// The race of a round on `redress::Task`: where its attempts and its hedge timer report, and
+/// where the round waits. The hedge's delay is waited for on `AsyncSleepHooks::sleeper`. Not
 /// thread-safe: the attempts and the sleeper resume on one thread (one event loop).
 class HedgeRace {
 public:
+    template <class U>
+    using task = Task<U>;
+    using handle = Task<void>;
+    static constexpr bool reports_from_attempt = true;
+
     HedgeRace() = default;
     HedgeRace(const HedgeRace&) = delete;
     HedgeRace& operator=(const HedgeRace&) = delete;
     ~HedgeRace() { disarm(); }
 
-    /// The driver waits: resumes at once when an answer or the timer is pending.
+    /// Binds the race to the call's sleeper (`AsyncSleepHooks<Task>`), which outlives the round.
+    template <class Hooks>
+    std::suspend_never attach(const Hooks& async) noexcept {
+        sleeper_ = &async.sleeper;
+        return {};
+    }
+    std::suspend_never close() const noexcept { return {}; }
+
+    /// Starts the attempt of `slot`: it runs until it suspends or answers.
+    template <class T, class Op>
+    void launch(HedgeSlot<T, handle>& slot, Op& op) {
+        slot.handle.emplace(run_hedged_attempt<T>(op, slot, *this));
+        slot.handle->handle().resume();
+    }
+    /// Asks the attempt of `slot` to stop: a `Task` has its stop token only.
+    template <class Slot>
+    static void cancel(Slot& slot) noexcept {
+        slot.stop.request_stop();
+    }
+
+    /// The round waits: resumes at once when an answer or the timer is pending.
     [[nodiscard]] auto next() noexcept {
         struct Awaiter {
             HedgeRace& race;
@@ -54,8 +90,8 @@ public:
         return Awaiter{*this};
     }
 
-    /// An attempt has answered: wake the driver (symmetric transfer) and stay suspended until
-    /// the driver destroys the attempt, so the attempt is never destroyed while it runs.
+    /// An attempt has answered: wake the round (symmetric transfer) and stay suspended until
+    /// the round destroys the attempt, so the attempt is never destroyed while it runs.
     [[nodiscard]] auto answer() noexcept {
         struct Awaiter {
             HedgeRace& race;
@@ -69,11 +105,11 @@ public:
         return Awaiter{*this};
     }
 
-    /// Fires `delay` from now on `sleeper` (replacing an armed timer).
-    void arm(const std::function<Task<void>(Duration)>& sleeper, Duration delay) {
+    /// Fires `delay` from now on the sleeper (replacing an armed timer).
+    void arm(Duration delay) {
         disarm();
         timer_ = std::make_shared<HedgeRace*>(this);
-        run_timer(timer_, sleeper, delay);
+        run_timer(timer_, *sleeper_, delay);
     }
     void disarm() noexcept {
         if (timer_) *timer_ = nullptr;
@@ -82,6 +118,9 @@ public:
     }
     [[nodiscard]] bool take_timer() noexcept { return std::exchange(fired_, false); }
     void took_answer() noexcept { --answers_; }
+    /// A `Task` caller cannot be cancelled from outside (its stop token reaches the attempts).
+    [[nodiscard]] static constexpr bool take_cancellation() noexcept { return false; }
+    [[nodiscard]] static constexpr bool caller_cancelled() noexcept { return false; }
 
 private:
     std::coroutine_handle<> wake() noexcept {
@@ -101,14 +140,15 @@ private:
         if (*race != nullptr) (*race)->fire();
     }
 
-    // Resumes the driver directly: this timer owns its frame, so the driver may end the
-    // round (and destroy this race) before control comes back here; nothing follows.
+    // Resumes the round directly: this timer owns its frame, so the round may end (and
+    // destroy this race) before control comes back here; nothing follows.
     void fire() {
         fired_ = true;
         timer_.reset();
         if (const std::coroutine_handle<> h = std::exchange(waiter_, {})) h.resume();
     }
 
+    const std::function<Task<void>(Duration)>* sleeper_ = nullptr;
     std::coroutine_handle<> waiter_{};
     int answers_ = 0;
     bool fired_ = false;
@@ -116,8 +156,9 @@ private:
 };
 
 /// One attempt in flight: its number, start, stop source (linked to the caller's token),
-/// its own `Attempt` view, and its answer once it has one.
-template <class T>
+/// its own `Attempt` view, its answer once it has one, and `Handle`, what its race keeps of
+/// the running coroutine (the `Task` itself, or Asio's cancellation signal).
+template <class T, class Handle>
 struct HedgeSlot {
     struct Forward {
         std::stop_source* to;
@@ -133,7 +174,7 @@ struct HedgeSlot {
     std::exception_ptr error{};
     bool aborted = false;  ///< the operation threw `AbortRetryError`
     bool answered = false;
-    Task<void> task{};
+    std::optional<Handle> handle{};
 
     void start(int number, TimePoint now, const std::stop_token& caller) {
         attempt = number;
@@ -143,7 +184,7 @@ struct HedgeSlot {
         answered = false;
     }
     void free() noexcept {
-        task = Task<void>{};  // the attempt is suspended in `HedgeRace::answer` (or never ran)
+        handle.reset();  // the attempt has ended (a `Task` is suspended in `HedgeRace::answer`)
         caller_stop.reset();
         attempt = 0;
         answered = false;
@@ -153,9 +194,12 @@ struct HedgeSlot {
     }
 };
 
-/// Runs one attempt into `slot`, then reports to `race`.
-template <class T, class Op>
-Task<void> run_hedged_attempt(Op& op, HedgeSlot<T>& slot, HedgeRace& race) {
+/// Runs one attempt into `slot`, as a coroutine of `race`'s type. A `Task` attempt reports
+/// its answer from here; an Asio attempt once its coroutine has ended (its race's completion
+/// handler).
+template <class T, class Race, class Op>
+typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typename Race::handle>& slot,
+                                                      Race& race) {
     try {
         auto&& awaitable = [&]() -> decltype(auto) {
             if constexpr (requires { op(slot.stop.get_token(), slot.view); }) {
@@ -175,33 +219,39 @@ Task<void> run_hedged_attempt(Op& op, HedgeSlot<T>& slot, HedgeRace& race) {
     } catch (...) {
         slot.error = std::current_exception();
     }
-    slot.answered = true;
-    co_await race.answer();
+    if constexpr (Race::reports_from_attempt) {
+        slot.answered = true;
+        co_await race.answer();
+    } else {
+        (void)race;
+    }
 }
 
 /// One round of a hedged operation; `loop.begin_attempt()` has started its first attempt.
 /// Answers `Stop` (the outcome is decided) or `Sleep` (every attempt failed; the driver
 /// sleeps and starts the next round). `abort` receives an `AbortRetryError` the operation threw.
-template <class T, class Loop, class Settings, class Op, class Gate>
-Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg, Outcome<T>& out, Op& op,
-                        const CallHooks& hooks, const std::function<Task<void>(Duration)>& sleeper, const Gate& gate,
-                        std::exception_ptr& abort) {
+/// `Race` is the coroutine type's race (`HedgeRace`, or `AsioHedgeRace`); `async` the call's
+/// async sleep hooks.
+template <class Race, class T, class Loop, class Settings, class Op, class Hooks, class Gate>
+typename Race::template task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg,
+                                                Outcome<T>& out, Op& op, const CallHooks& hooks, const Hooks& async,
+                                                const Gate& gate, std::exception_ptr& abort) {
     const Hedge& options = hedge.options();
-    HedgeRace race;
-    std::array<HedgeSlot<T>, max_hedges_cap + 1> slots;
+    Race race;
+    co_await race.attach(async);
+    std::array<HedgeSlot<T, typename Race::handle>, max_hedges_cap + 1> slots;
     int in_flight = 0;
     HedgeDelay due{};
     const auto launch = [&] {
         auto& slot = *std::find_if(slots.begin(), slots.end(), [](const auto& s) { return s.attempt == 0; });
         slot.start(loop.attempts(), cfg.clock.now(), hooks.stop_token);
-        slot.task = run_hedged_attempt<T>(op, slot, race);
         ++in_flight;
-        slot.task.handle().resume();  // runs until it suspends or answers
+        race.launch(slot, op);
     };
     const auto arm = [&] {
         if (in_flight > options.max_hedges || loop.attempts() >= cfg.max_attempts) return;
         due = hedge.delay();
-        race.arm(sleeper, due.delay);
+        race.arm(due.delay);
     };
 
     launch();
@@ -210,6 +260,14 @@ Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg
     std::exception_ptr config_error;
     while (next == Next::Wait) {
         co_await race.next();
+        if (race.take_cancellation()) {
+            // The caller was cancelled (Asio): no more hedges; every attempt is asked to stop,
+            // and the first failure to answer ends the operation as aborted.
+            race.disarm();
+            for (auto& slot : slots)
+                if (slot.attempt != 0 && !slot.answered) race.cancel(slot);
+            continue;
+        }
         if (race.take_timer()) {
             if (in_flight <= options.max_hedges &&
                 loop.begin_hedge(due.delay, due.trigger, gate.current(), options.budget, in_flight)) {
@@ -222,7 +280,7 @@ Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg
         race.took_answer();
         --in_flight;
         loop.answered(slot.attempt, in_flight);
-        if (slot.aborted) {
+        if (slot.aborted || (slot.error && race.caller_cancelled())) {
             abort = slot.error;
             loop.aborted_by_callable();
             next = Next::Stop;
@@ -246,7 +304,7 @@ Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg
 
     // The losers: ask each to stop, wait until it ends, drop its answer.
     for (auto& slot : slots)
-        if (slot.attempt != 0) slot.stop.request_stop();
+        if (slot.attempt != 0 && !slot.answered) race.cancel(slot);
     while (in_flight > 0) {
         co_await race.next();
         for (auto& slot : slots) {
@@ -257,6 +315,7 @@ Task<Next> hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg
             slot.free();
         }
     }
+    co_await race.close();
     if (config_error) std::rethrow_exception(config_error);
     co_return next;
 }
