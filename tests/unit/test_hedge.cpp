@@ -299,7 +299,7 @@ TEST_CASE("a non-retryable failure of a hedge ends the operation when non_retrya
     }
 }
 
-TEST_CASE("a failure while a hedge is in flight waits; when the last in flight fails the retry path applies") {
+TEST_CASE("a failure while a hedge is in flight waits, and when the last in flight fails the retry path applies") {
     ManualClock clock;
     VirtualScheduler loop{clock};
     redress::Policy policy{retry_on(clock), redress::Hedge{.delay = 50ms}};
@@ -623,7 +623,7 @@ TEST_CASE("sync: a non-retryable failure of a hedge ends the operation and stops
     CHECK(service.saw_stop == std::vector<int>{1});
 }
 
-TEST_CASE("sync: a failure while a hedge is in flight waits; when the last fails the retry sleeps on the caller") {
+TEST_CASE("sync: a failure while a hedge is in flight waits, and when the last fails the retry sleeps on the caller") {
     ManualClock clock;
     redress::Policy policy{sync_retry_on(clock), redress::Hedge{.delay = 50ms}};
     SyncService service{clock, {{100ms, "TRANSIENT"}, {120ms, "TRANSIENT"}, {135ms}}};
@@ -670,7 +670,7 @@ TEST_CASE("sync: a caller's stop request reaches every attempt in flight and abo
     CHECK(attempts.lines == Lines{"start#1", "start#2", "end#1 aborted", "end#2 cancelled"});
 }
 
-TEST_CASE("sync: call() returns the winner's value; a task the executor refuses is a failed attempt") {
+TEST_CASE("sync: call() returns the winner's value, and a task the executor refuses is a failed attempt") {
     ManualClock clock;
     redress::Policy policy{sync_retry_on(clock, 2), redress::Hedge{.delay = 50ms}};
     int refused = 0;
