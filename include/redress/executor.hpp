@@ -37,8 +37,9 @@ template <class E>
 }
 
 /// Runs each task on a new thread; the destructor waits until every task it started has
-/// ended. Thread-safe. Costs a thread creation per task (tens of microseconds): for tests,
-/// examples and low rates; a service passes its thread pool instead.
+/// ended. Thread-safe. Costs a thread's creation per task (0.1 ms or more, against about
+/// 15 µs through a small pool): for tests, examples and low rates; a service passes its
+/// thread pool instead.
 class ThreadExecutor {
 public:
     ThreadExecutor() = default;
