@@ -26,9 +26,9 @@ namespace redress {
 /// asked to stop through their stop token. Every hedge is an attempt: numbered, announced to
 /// `on_attempt_start` / `on_attempt_end`, classified, and counted toward `Retry::max_attempts`.
 /// Each hedge takes one unit of `budget` (else of `Retry::budget`) and none is sent while the
-/// breaker is open or half-open. Coroutine API only (`async_call` / `async_execute` with
-/// `redress::Task`, or `asio::awaitable` with <redress/asio.hpp>). An aggregate, written with
-/// designated initializers in this order:
+/// breaker is open or half-open. Runs on `async_call` / `async_execute` with `redress::Task`
+/// or `asio::awaitable` (<redress/asio.hpp>), and on `call` / `execute` given an executor
+/// (`redress::hedge_on`). An aggregate, written with designated initializers in this order:
 /// ```
 /// redress::Hedge{.delay = 50ms, .percentile = 0.95, .max_hedges = 1}
 /// ```

@@ -14,6 +14,8 @@
 #include <redress/engine/operation.hpp>
 #include <redress/engine/quiet_path.hpp>
 #include <redress/engine/sync_driver.hpp>
+#include <redress/engine/sync_hedge.hpp>
+#include <redress/executor.hpp>
 #include <redress/hedge.hpp>
 #include <redress/outcome.hpp>
 #include <redress/policy_context.hpp>
@@ -31,20 +33,21 @@ namespace detail {
 /// one attempt, and the breaker's clock (so `elapsed` is measured in the breaker's time).
 using SingleAttemptRetry = Retry<DefaultClassifier, NoStrategy>;
 
-/// A hedged policy has no sync `call()` / `execute()`: a hedge must start while the first
-/// attempt still runs, and a sync call has one thread, busy with that attempt.
+/// A hedged policy's sync `call()` / `execute()` needs an executor: a hedge must start while
+/// the first attempt still runs, and a sync call has one thread, busy waiting.
 template <bool Hedged>
 consteval bool assert_sync_call() {
     static_assert(!Hedged,
-                  "redress: a Policy with a Hedge runs on the coroutine API only (async_call / async_execute): a sync "
-                  "call() or execute() has one thread, busy with the first attempt, and none to send a hedge from");
+                  "redress: a Policy with a Hedge needs an executor to run a sync call() or execute(): the calling "
+                  "thread waits for the attempts, so they run elsewhere; pass one, as in "
+                  "policy.call(fn, redress::hedge_on(executor)), or use async_call / async_execute");
     return true;
 }
 }  // namespace detail
 
 /// The unified policy. Built from a `Retry`, a circuit breaker, or both (in that order),
-/// optionally followed by a `Hedge` when there is a `Retry` (hedged policies run on the
-/// coroutine API only: docs/hedging.md):
+/// optionally followed by a `Hedge` when there is a `Retry` (a hedged policy's sync calls
+/// take an executor to run their attempts on: docs/hedging.md):
 /// ```
 /// redress::Policy policy{redress::Retry{...}, redress::CircuitBreaker{{...}}};
 /// ```
@@ -93,15 +96,15 @@ public:
         init();
     }
 
-    /// Retries with hedging (coroutine API only). Throws `InvalidOption` naming an invalid option.
+    /// Retries with hedging. Throws `InvalidOption` naming an invalid option.
     Policy(RetryT retry, Hedge hedge)
         requires(detail::IsRetry<RetryT>::value && std::is_same_v<BreakerT, NoBreaker> && std::is_same_v<HedgeT, Hedge>)
         : retry_(std::move(retry)), hedge_(std::move(hedge)) {
         init();
     }
 
-    /// Retries with hedging inside a circuit breaker (coroutine API only). Throws
-    /// `InvalidOption` naming an invalid option.
+    /// Retries with hedging inside a circuit breaker. Throws `InvalidOption` naming an invalid
+    /// option.
     Policy(RetryT retry, BreakerT breaker, Hedge hedge)
         requires(detail::IsRetry<RetryT>::value && !std::is_same_v<BreakerT, NoBreaker> &&
                  std::is_same_v<HedgeT, Hedge>)
@@ -170,6 +173,42 @@ public:
         return execute_otherwise<T>(fn);
     }
 
+    /// `call(fn, options)` on a hedged policy: the attempts run on the executor `on` holds
+    /// (`redress::hedge_on(executor)`), the calling thread waits for them and sends the hedges.
+    /// The call returns when every attempt it started has ended: the losers are asked to stop
+    /// (their stop token) and waited for. `fn` may run on several threads at once.
+    template <class F, class E>
+        requires has_hedge
+    auto call(F&& fn, const CallOptions& options, HedgeOn<E> on) const
+        -> detail::operation_result_t<std::remove_reference_t<F>> {
+        return call_with<detail::operation_result_t<std::remove_reference_t<F>>>(
+            fn, options, detail::HedgedLoop<std::remove_reference_t<E>>{on.executor});
+    }
+
+    /// `call(fn, options, on)` with no per-call options.
+    template <class F, class E>
+        requires has_hedge
+    auto call(F&& fn, HedgeOn<E> on) const -> detail::operation_result_t<std::remove_reference_t<F>> {
+        return call(fn, no_options(), std::move(on));
+    }
+
+    /// `execute(fn, options)` on a hedged policy, its attempts on the executor `on` holds (see
+    /// `call(fn, options, on)`).
+    template <class F, class E>
+        requires has_hedge
+    auto execute(F&& fn, const CallOptions& options, HedgeOn<E> on) const
+        -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
+        return execute_with<detail::operation_result_t<std::remove_reference_t<F>>>(
+            fn, options, detail::HedgedLoop<std::remove_reference_t<E>>{on.executor});
+    }
+
+    /// `execute(fn, options, on)` with no per-call options.
+    template <class F, class E>
+        requires has_hedge
+    auto execute(F&& fn, HedgeOn<E> on) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
+        return execute(fn, no_options(), std::move(on));
+    }
+
     /// Binds options (operation name, hooks) for several calls:
     /// `auto run = policy.context({.operation = "batch"}); run(f); run(g, a, b);`
     /// The context refers to this policy, which must outlive it.
@@ -223,7 +262,7 @@ public:
         return hedge_->delay();
     }
 
-    /// The hedge's state, for the coroutine driver.
+    /// The hedge's state, for the drivers.
     [[nodiscard]] const detail::HedgeState& hedge_state() const noexcept
         requires has_hedge
     {
@@ -302,18 +341,18 @@ private:
 
     /// `call()` with hooks to resolve: not inlined into callers, so a quiet `call()` keeps the
     /// small frame of its fast path.
-    template <class T, class F>
-    REDRESS_NOINLINE T call_with(F& fn, const CallOptions& options) const {
+    template <class T, class F, class Loop = detail::PlainLoop>
+    REDRESS_NOINLINE T call_with(F& fn, const CallOptions& options, const Loop& loop = {}) const {
         detail::SyncEnding ending;
-        auto out = detail::run_sync<T>(*this, fn, options, detail::Measure::No, ending);
+        auto out = detail::run_sync<T>(*this, fn, options, detail::Measure::No, ending, loop);
         return detail::value_or_throw<T, detail::may_reject_results<T, settings_type>>(std::move(out), ending.state,
                                                                                        ending.abort);
     }
 
-    template <class T, class F>
-    REDRESS_NOINLINE Outcome<T> execute_with(F& fn, const CallOptions& options) const {
+    template <class T, class F, class Loop = detail::PlainLoop>
+    REDRESS_NOINLINE Outcome<T> execute_with(F& fn, const CallOptions& options, const Loop& loop = {}) const {
         detail::SyncEnding ending;
-        return detail::run_sync<T>(*this, fn, options, detail::Measure::Yes, ending);
+        return detail::run_sync<T>(*this, fn, options, detail::Measure::Yes, ending, loop);
     }
 
     using settings_type = std::conditional_t<has_retry, RetryT, detail::SingleAttemptRetry>;

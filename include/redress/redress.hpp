@@ -18,6 +18,7 @@
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
 #include <redress/event.hpp>
+#include <redress/executor.hpp>
 #include <redress/hedge.hpp>
 #include <redress/hooks.hpp>
 #include <redress/lint.hpp>

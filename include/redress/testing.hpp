@@ -7,6 +7,7 @@
 #include <redress/testing/fake_circuit_breaker.hpp>
 #include <redress/testing/fake_policy.hpp>
 #include <redress/testing/manual_clock.hpp>
+#include <redress/testing/manual_executor.hpp>
 #include <redress/testing/recording_policy.hpp>
 #include <redress/testing/strategies.hpp>
 #include <redress/testing/virtual_scheduler.hpp>

@@ -1,5 +1,6 @@
-// expect: a Policy with a Hedge runs on the coroutine API only
-// A sync call() on a hedged policy: it has no thread to send a hedge from.
+// expect: a Policy with a Hedge needs an executor to run a sync call.. or execute... .*hedge_on.executor.
+// A sync call() on a hedged policy without an executor: the calling thread waits, and the
+// attempts need another thread to run on.
 #include <redress/redress.hpp>
 
 int run() {

@@ -14,7 +14,7 @@ cmake_minimum_required(VERSION 3.25)
 
 set(layer_vocabulary attempt.hpp tags.hpp time_bound.hpp vocabulary.hpp clock.hpp error_class.hpp classification.hpp backoff_context.hpp event.hpp
     hooks.hpp errors.hpp outcome.hpp task.hpp)
-set(layer_components retry.hpp strategies.hpp classify.hpp circuit_breaker.hpp budget.hpp ratio_budget.hpp hedge.hpp)
+set(layer_components retry.hpp strategies.hpp classify.hpp circuit_breaker.hpp budget.hpp ratio_budget.hpp hedge.hpp executor.hpp)
 set(layer_policy policy.hpp policy_context.hpp policy_shapes.hpp)
 set(layer_conveniences decorator.hpp envelope.hpp macros.hpp lint.hpp testing.hpp redress.hpp)
 set(layer_integrations fmt.hpp asio.hpp)

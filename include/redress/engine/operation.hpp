@@ -78,10 +78,19 @@ public:
     /// The next attempt, its view kept in `view` (the caller's: attempts that overlap, as
     /// hedges do, each keep their own).
     decltype(auto) operator()(std::stop_token token, Attempt& view) {
+        prepare(std::move(token), view);
+        return run(view);
+    }
+
+    /// The next attempt's view, kept in `view`, without running it: a sync hedge prepares it
+    /// on the calling thread (this object is not thread-safe) and `run`s it on an executor.
+    void prepare(std::stop_token token, Attempt& view) {
         fill(std::move(token));
         view = view_;
-        return std::invoke(fn_, std::as_const(view));
     }
+
+    /// Runs the operation with a view `prepare` filled; may be called from several threads.
+    decltype(auto) run(const Attempt& view) { return std::invoke(fn_, view); }
 
 private:
     void fill(std::stop_token token) {

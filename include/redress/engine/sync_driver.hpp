@@ -182,10 +182,22 @@ struct SyncEnding {
     std::exception_ptr abort{};                 ///< the `AbortRetryError` the operation threw
 };
 
-/// One operation under `policy`: the breaker gate around the attempts.
-template <class T, class PolicyT, class F>
+/// The attempts of an admitted operation, one at a time on the calling thread (a hedged call
+/// runs `HedgedLoop` instead: engine/sync_hedge.hpp).
+struct PlainLoop {
+    template <class T, class PolicyT, class F, class Gate>
+    void operator()(const PolicyT& policy, F& fn, const CallHooks& hooks, const SleepHooks& sleeps, TimePoint start,
+                    Measure measure, Outcome<T>& out, std::exception_ptr& abort, const Gate&) const {
+        run_attempts<attempts_of<PolicyT>>(policy.retry_settings(), policy.notifies_class_strategies(), fn, hooks,
+                                           sleeps, start, measure, out, abort);
+    }
+};
+
+/// One operation under `policy`: the breaker gate around the attempts `loop` runs.
+template <class T, class PolicyT, class F, class Loop = PlainLoop>
     requires(!TakesAttempt<F>)
-Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending) {
+Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending,
+                    const Loop& loop = {}) {
     const auto& cfg = policy.retry_settings();
     Outcome<T> out;
     out.timeline = options.capture_timeline.make();
@@ -194,7 +206,6 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
     const SleepHooks sleeps = resolve_sleep_hooks(cfg, options);
     record_operation(cfg);
     const TimePoint start = cfg.clock.now();  // the one read shared by breaker and loop
-    const bool notify = policy.notifies_class_strategies();
     if constexpr (PolicyT::has_breaker) {
         BreakerGate<typename PolicyT::breaker_type> gate(policy.circuit_breaker(), hooks, cfg.clock, start);
         ending.state = gate.state();
@@ -202,19 +213,20 @@ Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Me
             if (measure == Measure::Yes) out.elapsed = cfg.clock.now() - start;
             return out;
         }
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, ending.abort);
+        loop(policy, fn, hooks, sleeps, start, measure, out, ending.abort, gate);
         gate.tell(out);  // (a gate left untold by an exception frees its probe slot)
     } else {
-        run_attempts<attempts_of<PolicyT>>(cfg, notify, fn, hooks, sleeps, start, measure, out, ending.abort);
+        loop(policy, fn, hooks, sleeps, start, measure, out, ending.abort, NoGate{});
     }
     return out;
 }
 
 /// An operation that takes its attempt's view runs as a stop-token one that fills the view.
-template <class T, class PolicyT, TakesAttempt F>
-Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending) {
+template <class T, class PolicyT, TakesAttempt F, class Loop = PlainLoop>
+Outcome<T> run_sync(const PolicyT& policy, F& fn, const CallOptions& options, Measure measure, SyncEnding& ending,
+                    const Loop& loop = {}) {
     auto op = with_attempt<F&>(fn, policy.retry_settings(), options.operation);
-    return run_sync<T>(policy, op, options, measure, ending);
+    return run_sync<T>(policy, op, options, measure, ending, loop);
 }
 
 }  // namespace redress::detail
