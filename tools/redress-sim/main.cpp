@@ -31,7 +31,8 @@ struct Args {
     std::string csv;
     std::string chart;
     bool list = false;
-    double duration_s = -1, rate = -1, think_s = -1, service_ms = -1, timeout_ms = -1;
+    double duration_s = -1, rate = -1, think_s = -1, service_ms = -1, timeout_ms = -1, tail_share = -1,
+           tail_slowdown = -1;
     int clients = -1, concurrency = -1, queue_limit = -1;
     double fault_start_s = -1, fault_duration_s = -1, error_rate = -1, slowdown = -1, rate_limit = -1,
            retry_after_ms = -1;
@@ -53,6 +54,8 @@ sim::Scenario build_scenario(const Args& a, const CLI::App& app) {
     if (given("--concurrency")) s.concurrency = a.concurrency;
     if (given("--service-ms")) s.service_time = from_seconds(a.service_ms / 1e3);
     if (given("--timeout-ms")) s.timeout = from_seconds(a.timeout_ms / 1e3);
+    if (given("--tail-share")) s.tail_share = a.tail_share;
+    if (given("--tail-slowdown")) s.tail_slowdown = a.tail_slowdown;
     if (given("--queue-limit")) s.queue_limit = a.queue_limit;
     if (given("--fault-start")) s.fault.start = from_seconds(a.fault_start_s);
     if (given("--fault-duration")) s.fault.duration = from_seconds(a.fault_duration_s);
@@ -137,6 +140,8 @@ int main(int argc, char** argv) {
     app.add_option("--concurrency", a.concurrency, "downstream: requests served at once");
     app.add_option("--service-ms", a.service_ms, "downstream: mean service time, ms");
     app.add_option("--timeout-ms", a.timeout_ms, "client timeout per attempt, ms");
+    app.add_option("--tail-share", a.tail_share, "downstream: share of attempts served --tail-slowdown times slower");
+    app.add_option("--tail-slowdown", a.tail_slowdown, "downstream: how many times slower a tail attempt is");
     app.add_option("--queue-limit", a.queue_limit, "downstream: queue length before fast 503s");
     app.add_option("--fault-start", a.fault_start_s, "fault start, seconds");
     app.add_option("--fault-duration", a.fault_duration_s, "fault length, seconds");

@@ -23,6 +23,10 @@ std::vector<PolicySpec> builtin_policies(int budget_retries) {
     out.push_back({.name = "full-jitter+breaker", .strategy = "full_jitter", .breaker = BreakerSpec{}});
     out.push_back({.name = "adaptive", .strategy = "full_jitter", .adaptive = true});
     out.push_back({.name = "retry-after", .strategy = "full_jitter", .retry_after = true});
+    const HedgeSpec p95{.delay = milliseconds(100), .percentile = 0.95};
+    out.push_back({.name = "hedge-p95", .strategy = "full_jitter", .hedge = p95});
+    out.push_back({.name = "hedge-p95+budget", .strategy = "full_jitter", .budget = budget, .hedge = p95});
+    out.push_back({.name = "hedge-p95+breaker", .strategy = "full_jitter", .breaker = BreakerSpec{}, .hedge = p95});
     return out;
 }
 
@@ -56,10 +60,49 @@ Duration get_ms(const nlohmann::json& obj, const std::string& where, const char*
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(ms));
 }
 
+/// Builds the library's component from what was read, so an invalid value is reported here,
+/// at its place in the file, with the library's rule: `where.<key>: <rule>`.
+template <class Build>
+void check(const std::string& where, Build&& build) {
+    try {
+        (void)build();
+    } catch (const redress::InvalidOption& e) {
+        const std::string option(e.option());
+        const bool duration = option == "delay" || option == "window";
+        const std::string what = e.what();
+        const auto rule = what.find(option + ' ');
+        bad(where + "." + option + (duration ? "_ms" : ""),
+            rule == std::string::npos ? what : what.substr(rule + option.size() + 1));
+    }
+}
+
+BudgetSpec budget_from_json(const nlohmann::json& b, const std::string& where) {
+    only_keys(b, where, {"max_retries", "window_ms"});
+    BudgetSpec spec;
+    spec.max_retries = get<int>(b, where, "max_retries", spec.max_retries);
+    spec.window = get_ms(b, where, "window_ms", spec.window);
+    check(where, [&] { return redress::Budget{{.max_retries = spec.max_retries, .window = spec.window}}; });
+    return spec;
+}
+
+HedgeSpec hedge_from_json(const nlohmann::json& h, const std::string& where) {
+    only_keys(h, where, {"delay_ms", "percentile", "max_hedges", "budget"});
+    HedgeSpec spec;
+    spec.delay = get_ms(h, where, "delay_ms", spec.delay);
+    if (h.contains("percentile")) spec.percentile = get<double>(h, where, "percentile", 0.0);
+    spec.max_hedges = get<int>(h, where, "max_hedges", spec.max_hedges);
+    if (h.contains("budget")) spec.budget = budget_from_json(h.at("budget"), where + ".budget");
+    check(where, [&] {
+        return redress::Policy{redress::Retry{.strategy = redress::constant(Duration::zero())},
+                               redress::Hedge{.delay = spec.delay, .percentile = spec.percentile, .max_hedges = spec.max_hedges}};
+    });
+    return spec;
+}
+
 PolicySpec policy_from_json(const nlohmann::json& p, const std::string& where) {
     only_keys(p, where,
-              {"name", "strategy", "base_ms", "max_ms", "max_attempts", "deadline_ms", "budget", "breaker", "adaptive",
-               "retry_after"});
+              {"name", "strategy", "base_ms", "max_ms", "max_attempts", "deadline_ms", "budget", "breaker", "hedge",
+               "adaptive", "retry_after"});
     PolicySpec s;
     s.name = get<std::string>(p, where, "name", "");
     if (s.name.empty()) bad(where + ".name", "is required");
@@ -70,14 +113,7 @@ PolicySpec policy_from_json(const nlohmann::json& p, const std::string& where) {
     s.deadline = get_ms(p, where, "deadline_ms", s.deadline);
     s.adaptive = get<bool>(p, where, "adaptive", false);
     s.retry_after = get<bool>(p, where, "retry_after", false);
-    if (p.contains("budget")) {
-        const auto& b = p.at("budget");
-        only_keys(b, where + ".budget", {"max_retries", "window_ms"});
-        BudgetSpec spec;
-        spec.max_retries = get<int>(b, where + ".budget", "max_retries", spec.max_retries);
-        spec.window = get_ms(b, where + ".budget", "window_ms", spec.window);
-        s.budget = spec;
-    }
+    if (p.contains("budget")) s.budget = budget_from_json(p.at("budget"), where + ".budget");
     if (p.contains("breaker")) {
         const auto& b = p.at("breaker");
         const std::string w = where + ".breaker";
@@ -89,6 +125,7 @@ PolicySpec policy_from_json(const nlohmann::json& p, const std::string& where) {
         spec.minimum_throughput = get<int>(b, w, "minimum_throughput", spec.minimum_throughput);
         s.breaker = spec;
     }
+    if (p.contains("hedge")) s.hedge = hedge_from_json(p.at("hedge"), where + ".hedge");
     return s;
 }
 
@@ -132,14 +169,17 @@ redress::AnyStrategy strategy(const PolicySpec& s, const ManualClock& clock) {
 /// no exception per failed attempt, so a storm of millions of attempts takes seconds.
 using SimRetry = redress::Retry<redress::DefaultClassifier, redress::AnyStrategy, sim::ResponseClassifier>;
 
+redress::Budget budget(const BudgetSpec& b, const ManualClock& clock) {
+    return redress::Budget{{.max_retries = b.max_retries, .window = b.window, .clock = clock}};
+}
+
 SimRetry retry(const PolicySpec& s, const ManualClock& clock) {
     SimRetry r{.result_classifier = s.retry_after ? sim::retry_after_response_classifier : sim::response_classifier,
                .strategy = strategy(s, clock),
                .deadline = s.deadline,
                .max_attempts = s.max_attempts,
                .clock = clock};
-    if (s.budget)
-        r.budget = redress::Budget{{.max_retries = s.budget->max_retries, .window = s.budget->window, .clock = clock}};
+    if (s.budget) r.budget = budget(*s.budget, clock);
     return r;
 }
 
@@ -151,18 +191,29 @@ redress::CircuitBreaker breaker(const BreakerSpec& b, const ManualClock& clock) 
                                     .clock = clock}};
 }
 
+redress::Hedge hedge(const HedgeSpec& h, const ManualClock& clock) {
+    return redress::Hedge{.delay = h.delay,
+                          .percentile = h.percentile,
+                          .max_hedges = h.max_hedges,
+                          .budget = h.budget ? std::optional(budget(*h.budget, clock)) : std::nullopt};
+}
+
 }  // namespace
 
 sim::Result run_policy(const PolicySpec& spec, const sim::Scenario& scenario, const sim::RunOptions& options) {
     sim::RunOptions named = options;
     named.name = spec.name;
-    if (spec.breaker) {
-        return sim::simulate(
-            scenario,
-            [&](const ManualClock& clock) { return redress::Policy{retry(spec, clock), breaker(*spec.breaker, clock)}; },
-            named);
+    const auto run = [&](auto make_policy) { return sim::simulate(scenario, make_policy, named); };
+    if (spec.breaker && spec.hedge) {
+        return run([&](const ManualClock& clock) {
+            return redress::Policy{retry(spec, clock), breaker(*spec.breaker, clock), hedge(*spec.hedge, clock)};
+        });
     }
-    return sim::simulate(scenario, [&](const ManualClock& clock) { return redress::Policy{retry(spec, clock)}; }, named);
+    if (spec.breaker)
+        return run([&](const ManualClock& clock) { return redress::Policy{retry(spec, clock), breaker(*spec.breaker, clock)}; });
+    if (spec.hedge)
+        return run([&](const ManualClock& clock) { return redress::Policy{retry(spec, clock), hedge(*spec.hedge, clock)}; });
+    return run([&](const ManualClock& clock) { return redress::Policy{retry(spec, clock)}; });
 }
 
 }  // namespace redress_sim

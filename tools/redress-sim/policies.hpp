@@ -30,6 +30,15 @@ struct BreakerSpec {
     int minimum_throughput = 20;
 };
 
+/// A `redress::Hedge`: the delay (the fallback of a percentile), the percentile, the hedges
+/// in flight besides the first attempt, and a budget of the hedge's own.
+struct HedgeSpec {
+    Duration delay = milliseconds(100);
+    std::optional<double> percentile{};
+    int max_hedges = 1;
+    std::optional<BudgetSpec> budget{};  ///< none: hedges spend from the retry's budget
+};
+
 /// One policy, as data: what the built-ins and the JSON file describe.
 struct PolicySpec {
     std::string name;
@@ -41,6 +50,7 @@ struct PolicySpec {
     Duration deadline = seconds(30);
     std::optional<BudgetSpec> budget{};
     std::optional<BreakerSpec> breaker{};
+    std::optional<HedgeSpec> hedge{};
     bool adaptive = false;     ///< wrap the strategy in `redress::adaptive`
     bool retry_after = false;  ///< honour Retry-After (`retry_after_or` + the hint-reading classifier)
 };

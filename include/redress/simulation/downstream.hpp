@@ -9,9 +9,12 @@
 #include <coroutine>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <type_traits>
 #include <queue>
+#include <stop_token>
+#include <utility>
 #include <vector>
 
 #include <redress/classification.hpp>
@@ -117,21 +120,33 @@ public:
     /// `Returns`, `await_resume` returns the `Response`; otherwise it throws the failure, if
     /// any. Not a coroutine: a failure is thrown once, straight into the policy's driver (a
     /// `Task` would throw twice, through its frame).
+    ///
+    /// A stop requested on `token` while the attempt waits (a hedge's loser) resumes the
+    /// caller at once with a `TimedOut` answer; the downstream is not told, as a server
+    /// without cancellation is not: the attempt keeps its place in the queue and its server
+    /// time, so a loser costs the downstream all its work (`Result::cancelled` counts them).
     template <bool Returns>
     class BasicAttempt {
     public:
         /// An attempt on `ds` (nothing happens until it is awaited).
-        explicit BasicAttempt(Downstream* ds) : ds_(ds) {}
+        explicit BasicAttempt(Downstream* ds, std::stop_token token = {}) : ds_(ds), token_(std::move(token)) {}
         /// Never ready: the answer takes (virtual) time.
         bool await_ready() const noexcept { return false; }
         /// Sends the attempt; `caller` is resumed when the answer arrives.
         void await_suspend(std::coroutine_handle<> caller) {
             if (ds_->s_.shared_row) {
                 ds_->loop_.spawn(write_row(ds_, this, caller));
-            } else {
+            } else if (!token_.stop_possible()) {
                 const Reply reply = ds_->decide();
                 answer_ = reply.answer;
                 ds_->loop_.sleep(reply.after).await_suspend(caller);
+            } else {
+                const Reply reply = ds_->decide();
+                answer_ = reply.answer;
+                // The answer and the stop race for the caller; whichever comes first takes it.
+                auto waiting = std::make_shared<std::coroutine_handle<>>(caller);
+                deliver(ds_->loop_, reply.after, waiting);
+                on_stop_ = std::make_unique<std::stop_callback<Cancel>>(token_, Cancel{this, std::move(waiting)});
             }
         }
         /// With `Returns`, the answer; otherwise returns on success and throws the failure
@@ -146,7 +161,23 @@ public:
 
     private:
         friend class Downstream;
+
+        /// The stop: the caller stops waiting now; its answer is a timeout it chose.
+        struct Cancel {
+            BasicAttempt* attempt;
+            std::shared_ptr<std::coroutine_handle<>> waiting;
+            void operator()() const {
+                const std::coroutine_handle<> caller = std::exchange(*waiting, {});
+                if (!caller) return;
+                attempt->answer_ = Answer::TimedOut;
+                attempt->ds_->rec_.cancelled();
+                attempt->ds_->loop_.resume_soon(caller);
+            }
+        };
+
         Downstream* ds_;
+        std::stop_token token_;
+        std::unique_ptr<std::stop_callback<Cancel>> on_stop_{};  // movable until awaited
         Answer answer_ = Answer::Ok;
     };
 
@@ -155,13 +186,13 @@ public:
     /// An attempt that returns its `Response`.
     using Responding = BasicAttempt<true>;
 
-    /// One attempt, as the policy's operation: `[&ds] { return ds.call(); }`; throws its
-    /// failure.
-    [[nodiscard]] Attempt call() { return Attempt(this); }
+    /// One attempt, as the policy's operation: `[&ds](std::stop_token t) { return
+    /// ds.call(t); }`; throws its failure. A stop on `token` ends the wait (see `BasicAttempt`).
+    [[nodiscard]] Attempt call(std::stop_token token = {}) { return Attempt(this, std::move(token)); }
 
     /// One attempt that returns its `Response` (for a policy whose `result_classifier` takes
-    /// one): `[&ds] { return ds.respond(); }`.
-    [[nodiscard]] Responding respond() { return Responding(this); }
+    /// one): `[&ds](std::stop_token t) { return ds.respond(t); }`.
+    [[nodiscard]] Responding respond(std::stop_token token = {}) { return Responding(this, std::move(token)); }
 
 private:
     /// What the client hears, and how long after it sent the attempt.
@@ -237,10 +268,23 @@ private:
 
     Duration service_time(TimePoint now) {
         Duration d = rng_.lognormal(service_);
+        // No draw without a tail: the runs of scenarios without one stay as they were.
+        if (s_.tail_share > 0.0 && rng_.bernoulli(s_.tail_share)) d = scaled(d, s_.tail_slowdown);
         const Duration t = now - origin_;
         if (s_.fault.kind == FaultKind::Overload && t >= s_.fault.start && t < s_.fault.end())
-            d = Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * s_.fault.slowdown)};
+            d = scaled(d, s_.fault.slowdown);
         return d;
+    }
+
+    static Duration scaled(Duration d, double factor) {
+        return Duration{static_cast<Duration::rep>(static_cast<double>(d.count()) * factor)};
+    }
+
+    /// Resumes the caller in `waiting` after `after`, unless a stop took it first.
+    static redress::detail::Detached deliver(EventLoop& loop, Duration after,
+                                             std::shared_ptr<std::coroutine_handle<>> waiting) {
+        co_await loop.sleep(after);
+        if (const std::coroutine_handle<> caller = std::exchange(*waiting, {})) caller.resume();
     }
 
     Duration network() { return rng_.folded_normal(s_.network_delay, s_.network_jitter); }

@@ -30,9 +30,11 @@ public:
         iv.peak_in_flight = std::max(iv.peak_in_flight, in_flight_);
     }
 
-    /// A request that started `latency` ago ends at `at`, well (`ok`) or not (`why`).
-    void request_ended(Duration at, Duration latency, bool ok, std::optional<StopReason> why) {
+    /// A request that started `latency` ago ends at `at`, well (`ok`) or not (`why`), after
+    /// starting `attempts` attempts (hedges included).
+    void request_ended(Duration at, Duration latency, bool ok, std::optional<StopReason> why, int attempts) {
         --in_flight_;
+        started_after_first_ += static_cast<std::uint64_t>(std::max(attempts - 1, 0));
         auto& iv = slot(at);
         ++(ok ? iv.successes : iv.failures);
         if (ok) ++result_.successes;
@@ -48,6 +50,16 @@ public:
         ++slot(at).attempts;
         ++result_.attempts;
     }
+
+    /// A hedged policy sent a hedge.
+    void hedge_sent() { ++result_.hedges; }
+
+    /// A hedge was due but not sent: the breaker was not closed (`by_breaker`) or the budget
+    /// refused it.
+    void hedge_skipped(bool by_breaker) { ++(by_breaker ? result_.hedges_refused_by_breaker : result_.hedges_refused_by_budget); }
+
+    /// The client stopped waiting for an attempt the downstream still works on (a loser).
+    void cancelled() { ++result_.cancelled; }
 
     /// The downstream works on one request from `from` to `to`: its busy share is spread over
     /// the intervals it covers.
@@ -65,6 +77,7 @@ public:
     [[nodiscard]] Result finish(const Scenario& s, LoopCounters loop) {
         Result r = std::move(result_);
         r.amplification = r.requests ? static_cast<double>(r.attempts) / static_cast<double>(r.requests) : 0.0;
+        r.retries = started_after_first_ - std::min(started_after_first_, r.hedges);
         r.success_rate = r.requests ? static_cast<double>(r.successes) / static_cast<double>(r.requests) : 0.0;
         r.p50 = latencies_.quantile(0.50);
         r.p99 = latencies_.quantile(0.99);
@@ -121,6 +134,7 @@ private:
     std::vector<Interval> series_;
     LatencyHistogram latencies_;
     std::uint64_t in_flight_ = 0;
+    std::uint64_t started_after_first_ = 0;  // retries and hedges
     Result result_;
 };
 

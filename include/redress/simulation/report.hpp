@@ -97,6 +97,15 @@ struct Result {
     Duration completion{};               ///< when the last request ended
     std::uint64_t refused_by_budget = 0;   ///< requests stopped because the budget was empty
     std::uint64_t refused_by_breaker = 0;  ///< requests stopped by an open breaker
+    /// The policy hedges (`Policy{retry, hedge}`): the table then shows the columns below.
+    bool hedged = false;
+    std::uint64_t retries = 0;   ///< attempts started after a failure (`attempts` counts them, and hedges)
+    std::uint64_t hedges = 0;    ///< hedges sent (each one an attempt that reached the downstream)
+    std::uint64_t hedges_refused_by_budget = 0;   ///< hedges due but refused by the budget
+    std::uint64_t hedges_refused_by_breaker = 0;  ///< hedges due while the breaker was not closed
+    /// Attempts the client stopped waiting for (a hedge's losers): the downstream, never told,
+    /// did their work all the same.
+    std::uint64_t cancelled = 0;
     std::vector<Interval> series;        ///< one entry per `Scenario::interval`
     LoopCounters loop{};                 ///< the event loop's peaks: memory stays flat
 };
@@ -115,21 +124,33 @@ inline std::string recovery_text(const Result& r) {
 }
 }  // namespace detail
 
-/// The results side by side, one policy per row, for a terminal.
+/// The results side by side, one policy per row, for a terminal. When one of them hedges,
+/// five columns follow: retries, hedges sent, hedges refused by the budget and by the breaker,
+/// and the losers cancelled.
 [[nodiscard]] inline std::string format_table(const std::vector<Result>& results) {
     std::size_t width = 6;
-    for (const auto& r : results) width = std::max(width, r.policy.size());
+    bool hedging = false;
+    for (const auto& r : results) {
+        width = std::max(width, r.policy.size());
+        hedging = hedging || r.hedged;
+    }
     const int w = static_cast<int>(width);
-    std::string out = detail::format("%-*s %9s %9s %6s %8s %9s %9s %9s %9s %6s %8s %7s %7s\n", w, "policy",
+    std::string out = detail::format("%-*s %9s %9s %6s %8s %9s %9s %9s %9s %6s %8s %7s %7s", w, "policy",
                                      "requests", "attempts", "ampl.", "success", "p50", "p99", "max", "peak/s",
                                      "busy", "recovery", "budget", "breaker");
+    if (hedging) out += detail::format(" %8s %8s %8s %9s %9s", "retries", "hedges", "h.budget", "h.breaker", "cancelled");
+    out += '\n';
+    const auto n = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
     for (const auto& r : results) {
-        out += detail::format(
-            "%-*s %9llu %9llu %6.2f %7.2f%% %7.1fms %7.1fms %7.1fms %9.0f %5.0f%% %8s %7llu %7llu\n", w,
-            r.policy.c_str(), static_cast<unsigned long long>(r.requests), static_cast<unsigned long long>(r.attempts),
-            r.amplification, 100.0 * r.success_rate, detail::ms(r.p50), detail::ms(r.p99), detail::ms(r.max),
-            r.peak_load, 100.0 * r.peak_busy, detail::recovery_text(r).c_str(),
-            static_cast<unsigned long long>(r.refused_by_budget), static_cast<unsigned long long>(r.refused_by_breaker));
+        out += detail::format("%-*s %9llu %9llu %6.2f %7.2f%% %7.1fms %7.1fms %7.1fms %9.0f %5.0f%% %8s %7llu %7llu",
+                              w, r.policy.c_str(), n(r.requests), n(r.attempts), r.amplification,
+                              100.0 * r.success_rate, detail::ms(r.p50), detail::ms(r.p99), detail::ms(r.max),
+                              r.peak_load, 100.0 * r.peak_busy, detail::recovery_text(r).c_str(),
+                              n(r.refused_by_budget), n(r.refused_by_breaker));
+        if (hedging)
+            out += detail::format(" %8llu %8llu %8llu %9llu %9llu", n(r.retries), n(r.hedges),
+                                  n(r.hedges_refused_by_budget), n(r.hedges_refused_by_breaker), n(r.cancelled));
+        out += '\n';
     }
     return out;
 }

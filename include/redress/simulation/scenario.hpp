@@ -67,6 +67,12 @@ struct Scenario {
     Duration service_time = std::chrono::milliseconds(50);
     /// Coefficient of variation of the service time, >= 0 (0: every request takes the mean).
     double service_time_cv = 0.5;
+    /// A long latency tail: this share of attempts, in [0, 1], is served `tail_slowdown` times
+    /// slower (a garbage-collection pause, a slow disk), each attempt drawn on its own, so a
+    /// hedge rarely shares its first attempt's bad luck. 0: no tail beyond `service_time_cv`.
+    double tail_share = 0.0;
+    /// How many times slower a tail attempt is served, >= 1.
+    double tail_slowdown = 10.0;
     /// Requests waiting for a server at most, >= 0; an attempt beyond gets a fast 503.
     int queue_limit = 5'000;
     /// Mean one-way network delay, >= 0.
@@ -100,6 +106,8 @@ struct Scenario {
         require(concurrency >= 1, "concurrency", "must be >= 1");
         require(service_time > Duration::zero(), "service_time", "must be > 0");
         require(service_time_cv >= 0.0 && service_time_cv <= 10.0, "service_time_cv", "must be in [0, 10]");
+        require(tail_share >= 0.0 && tail_share <= 1.0, "tail_share", "must be in [0, 1]");
+        require(tail_slowdown >= 1.0 && tail_slowdown <= 1e6, "tail_slowdown", "must be in [1, 1e6]");
         require(queue_limit >= 0, "queue_limit", "must be >= 0");
         require(network_delay >= Duration::zero(), "network_delay", "must be >= 0");
         require(network_jitter >= Duration::zero(), "network_jitter", "must be >= 0");
@@ -127,14 +135,15 @@ private:
 };
 
 /// The names `scenario(name)` knows, the default first.
-inline constexpr std::array<std::string_view, 6> scenario_names{"overload", "blip",      "outage",
-                                                                "rate-limit", "aws-occ", "steady"};
+inline constexpr std::array<std::string_view, 7> scenario_names{"overload", "blip",   "outage",   "rate-limit",
+                                                                "aws-occ",  "steady", "slow-tail"};
 
 /// A named scenario (docs/simulation.md): "overload" (the default: 10 s at a quarter of the
 /// capacity, the metastable case), "blip" (half the attempts fail for 10 s), "outage" (all
 /// fail for 10 s), "rate-limit" (429 + Retry-After above 500/s for 10 s), "aws-occ" (100
-/// clients writing one row once, the AWS backoff study), "steady" (no fault). Throws
-/// `InvalidOption` for another name.
+/// clients writing one row once, the AWS backoff study), "steady" (no fault), "slow-tail" (5 %
+/// of attempts ten times slower, and 10 s at 1.3 times slower: where hedging helps, then
+/// where it hurts). Throws `InvalidOption` for another name.
 [[nodiscard]] inline Scenario scenario(std::string_view name) {
     Scenario s{};
     if (name == "overload") return s;
@@ -152,6 +161,12 @@ inline constexpr std::array<std::string_view, 6> scenario_names{"overload", "bli
     }
     if (name == "steady") {
         s.fault.kind = FaultKind::None;
+        return s;
+    }
+    if (name == "slow-tail") {
+        s.tail_share = 0.05;
+        // 94 % of the capacity the tail leaves: clients that do not hedge ride it out.
+        s.fault.slowdown = 1.3;
         return s;
     }
     if (name == "aws-occ") {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stop_token>
 #include <string>
 #include <utility>
 
@@ -35,7 +36,9 @@ struct RunOptions {
 namespace detail {
 
 /// The clients of one run, as coroutines on the loop. Each request is
-/// `policy.async_execute(attempt)`: the policy's own attempt loop decides every retry.
+/// `policy.async_execute(attempt)`: the policy's own attempt loop decides every retry and,
+/// for a policy with a `Hedge`, every hedge (its delay waits on the loop's sleeper, its
+/// losers' stop tokens end their wait: `Downstream::BasicAttempt`).
 template <class PolicyT>
 class Clients {
 public:
@@ -69,17 +72,29 @@ private:
         // Built before it is awaited: the call's option temporaries then die here, instead of
         // living in this frame until the request ends.
         auto call = self->policy_.async_execute(
-            [ds] {
+            [ds](std::stop_token token) {
                 if constexpr (returns_responses) {
-                    return ds->respond();
+                    return ds->respond(std::move(token));
                 } else {
-                    return ds->call();
+                    return ds->call(std::move(token));
                 }
             },
-            {}, self->hooks_);
+            self->call_options(), self->hooks_);
         auto out = co_await std::move(call);
         const TimePoint end = self->loop_.now();
-        self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason);
+        self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason, out.attempts);
+    }
+
+    /// Hedges are counted from their events; a policy without a `Hedge` pays for no hook.
+    [[nodiscard]] CallOptions call_options() const {
+        if constexpr (!PolicyT::has_hedge) {
+            return {};
+        } else {
+            return {.on_metric = [rec = &rec_](const Event& e) {
+                if (e.name == EventName::HedgeSent) rec->hedge_sent();
+                if (e.name == EventName::HedgeSkipped) rec->hedge_skipped(e.state.has_value());
+            }};
+        }
     }
 
     /// Open loop: Poisson arrivals at `request_rate`, each request on its own coroutine.
@@ -153,6 +168,7 @@ template <class Factory>
     loop.run();
     Result result = recorder.finish(scenario, loop.counters());
     result.policy = options.name;
+    result.hedged = std::remove_cvref_t<decltype(policy)>::has_hedge;
     return result;
 }
 

@@ -14,7 +14,7 @@ add_test(NAME "tool: redress-sim --csv writes a CSV that parses"
 add_test(NAME "tool: redress-sim accepts a JSON policy file"
     COMMAND redress_sim ${_sim_args} --policy-file ${_sim_dir}/policies.json)
 set_tests_properties("tool: redress-sim accepts a JSON policy file" PROPERTIES
-    PASS_REGULAR_EXPRESSION "\nmy-decorrelated-with-budget +[0-9]+[^\n]*\nmy-breaker-only +[0-9]+")
+    PASS_REGULAR_EXPRESSION "\nmy-decorrelated-with-budget +[0-9]+[^\n]*\nmy-breaker-only +[0-9]+[^\n]*\nmy-hedged +[0-9]+")
 
 add_test(NAME "tool: redress-sim rejects a bad option with a message naming it"
     COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:redress_sim> "-DARGS=--rate;-5" -DEXPECT=request_rate
@@ -22,6 +22,13 @@ add_test(NAME "tool: redress-sim rejects a bad option with a message naming it"
 add_test(NAME "tool: redress-sim rejects an unknown key in the policy file"
     COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:redress_sim> "-DARGS=--policy-file;${_sim_dir}/bad_policies.json"
             "-DEXPECT=policies\\[0\\]\\.max_attemps: unknown key" -P ${_sim_dir}/expect_failure.cmake)
+add_test(NAME "tool: redress-sim rejects a bad hedge option in the policy file with the library's rule"
+    COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:redress_sim> "-DARGS=--policy-file;${_sim_dir}/bad_hedge.json"
+            "-DEXPECT=policies\\[0\\]\\.hedge\\.percentile: must be in \\(0, 1\\)" -P ${_sim_dir}/expect_failure.cmake)
+add_test(NAME "tool: redress-sim counts the hedges of its hedged policies"
+    COMMAND redress_sim ${_sim_args} --policies full-jitter,hedge-p95+budget)
+set_tests_properties("tool: redress-sim counts the hedges of its hedged policies" PROPERTIES
+    PASS_REGULAR_EXPRESSION "retries +hedges +h\\.budget +h\\.breaker +cancelled\nfull-jitter [^\n]* 0 +0 +0 +0\nhedge-p95\\+budget [^\n]* [1-9][0-9]* +[0-9]+ +0 +[1-9][0-9]*\n")
 add_test(NAME "tool: redress-sim rejects an unknown scenario"
     COMMAND ${CMAKE_COMMAND} -DTOOL=$<TARGET_FILE:redress_sim> "-DARGS=--scenario;nope" -DEXPECT=overload
             -P ${_sim_dir}/expect_failure.cmake)
@@ -36,6 +43,8 @@ set_tests_properties(
     "tool: redress-sim accepts a JSON policy file"
     "tool: redress-sim rejects a bad option with a message naming it"
     "tool: redress-sim rejects an unknown key in the policy file"
+    "tool: redress-sim rejects a bad hedge option in the policy file with the library's rule"
+    "tool: redress-sim counts the hedges of its hedged policies"
     "tool: redress-sim rejects an unknown scenario"
     "tool: redress-sim --chart renders PNG and SVG with gnuplot"
     PROPERTIES LABELS "unit;tool" TIMEOUT 60)
