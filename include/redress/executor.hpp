@@ -26,7 +26,7 @@ concept Executor = requires(E& e, std::function<void()> task) { e.execute(std::m
 /// Holds a reference to an executor passed as an lvalue, a copy of one passed as an rvalue.
 template <class E>
 struct HedgeOn {
-    E executor;
+    E executor;  ///< the executor, or a reference to it (`E` an lvalue reference type)
 };
 
 /// Runs the attempts of a hedged sync call on `executor` (see `HedgeOn`).

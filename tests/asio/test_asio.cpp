@@ -532,7 +532,7 @@ TEST_CASE("Asio hedging: a budget that refuses or a breaker that is not closed s
     CHECK(attempts.lines == Lines{"start#1", "end#1 success"});
 }
 
-TEST_CASE("Asio hedging: a failure while a hedge is in flight waits for it; the last failure is retried") {
+TEST_CASE("Asio hedging: a failure while a hedge is in flight waits for it, the last failure is retried") {
     redress::Policy policy{redress::Retry{.classifier = redress_test::MessageClassifier{},
                                           .strategy = redress::constant(1ms),
                                           .max_attempts = 4},

@@ -75,7 +75,7 @@ TEST_CASE("a retry event is one line with its sleep and only the tags that are s
           "operation=fetch retry_after=2s");
 }
 
-TEST_CASE("a retry event shows a zero sleep; other events show sleep only when non-zero") {
+TEST_CASE("a retry event shows a zero sleep, other events show sleep only when non-zero") {
     CHECK(redress::format_event({.name = redress::EventName::Retry, .attempt = 1}) == "retry attempt=1 sleep=0ms");
     CHECK(redress::format_event({.name = redress::EventName::Success, .attempt = 3}) == "success attempt=3");
     CHECK(redress::format_event({.name = redress::EventName::Scheduled, .attempt = 1, .sleep = 5s}) ==

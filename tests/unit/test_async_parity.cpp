@@ -282,7 +282,7 @@ TEST_CASE("a coroutine policy with a breaker tells it one result per operation")
     CHECK_THROWS_AS(loop.run(policy.async_call(counted)), redress::CircuitOpenError);
 }
 
-TEST_CASE("a coroutine call that sets one option, whichever, runs with it; one that sets none runs on the policy's") {
+TEST_CASE("a coroutine call that sets one option, whichever, runs with it, one that sets none runs on the policy's") {
     // The driver keeps a call that sets nothing out of its frame (a shared default instead of a
     // copy): each option set alone must still reach the call.
     struct Seen {

@@ -127,7 +127,7 @@ TEST_CASE("Attempt: the time left never goes below zero") {
     CHECK(left[0] == 1s);
 }
 
-TEST_CASE("Attempt: two operations get two keys; 10,000 operations get 10,000 distinct keys") {
+TEST_CASE("Attempt: two operations get two keys, 10,000 operations get 10,000 distinct keys") {
     ManualClock clock;
     redress::Policy policy{make_retry(clock)};
     std::set<std::string> keys;

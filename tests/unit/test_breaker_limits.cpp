@@ -47,7 +47,7 @@ const std::vector<ErrorClass> all_classes{ErrorClass::Auth,      ErrorClass::Per
 // ---------------------------------------------------------------------------------------------
 // The vocabulary: values outside the eight classes
 
-TEST_CASE("ErrorClassSet holds only the eight classes; any other value is dropped and clears valid()") {
+TEST_CASE("ErrorClassSet holds only the eight classes, any other value is dropped and clears valid()") {
     // Usable in constant expressions, with out-of-range values too (no undefined shift).
     constexpr ErrorClassSet bad{cls(40)};
     STATIC_REQUIRE_FALSE(bad.valid());

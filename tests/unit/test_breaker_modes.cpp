@@ -91,7 +91,7 @@ TEST_CASE("the default breaker stays closed at 10,000 calls with 0.01 % failures
     CHECK(s.failures == 1);
 }
 
-TEST_CASE("the default breaker stays closed through the issue's 5 failures among 80,000 successes; count mode opens") {
+TEST_CASE("the default breaker stays closed through the issue's 5 failures among 80,000 successes, count mode opens") {
     ManualClock clock;
     CircuitBreaker ratio{{.clock = clock}};
     CircuitBreaker count{{.failure_threshold = 5, .clock = clock}};
@@ -137,7 +137,7 @@ TEST_CASE("the default breaker opens at 50 % failures once the minimum throughpu
     }
 }
 
-TEST_CASE("setting failure_threshold alone gives count mode; modes cannot be combined") {
+TEST_CASE("setting failure_threshold alone gives count mode, modes cannot be combined") {
     CHECK(invalid_option({.failure_threshold = 5, .consecutive_failures = 3}) == "consecutive_failures");
     CHECK(invalid_option({.failure_threshold = 5, .failure_ratio = 0.5}) == "failure_ratio");
     CHECK(invalid_option({.consecutive_failures = 3, .failure_ratio = 0.5}) == "failure_ratio");
@@ -161,7 +161,7 @@ TEST_CASE("setting failure_threshold alone gives count mode; modes cannot be com
 // ---------------------------------------------------------------------------------------------
 // Consecutive mode
 
-TEST_CASE("consecutive mode opens after n trip_on failures in a row; a success starts again") {
+TEST_CASE("consecutive mode opens after n trip_on failures in a row, a success starts again") {
     ManualClock clock;
     CircuitBreaker b{{.consecutive_failures = 3, .recovery_timeout = 10s, .clock = clock}};
     CHECK(b.mode() == BreakerMode::Consecutive);
@@ -295,7 +295,7 @@ TEST_CASE("close_after above half_open_probes asks for successes one after anoth
 // ---------------------------------------------------------------------------------------------
 // Break duration growth
 
-TEST_CASE("recovery_backoff lengthens each reopening's recovery timeout up to the cap; a close resets it") {
+TEST_CASE("recovery_backoff lengthens each reopening's recovery timeout up to the cap, a close resets it") {
     ManualClock clock;
     CircuitBreaker b{{.failure_threshold = 1,
                       .recovery_timeout = 30s,

@@ -369,7 +369,7 @@ TEST_CASE("fleet: a store that never answers gives the events and state changes 
     }
 }
 
-TEST_CASE("fleet: a breaker without a store decides inline and writes no fleet fields; one with a store, while its cache is fresh") {
+TEST_CASE("fleet: a breaker without a store decides inline and writes no fleet fields, one with a store, while its cache is fresh") {
     ManualClock clock;
     CircuitBreaker plain{{.failure_threshold = 1, .clock = clock}};
     CHECK(redress::detail::BreakerAccess::core(plain).closed());
@@ -405,7 +405,7 @@ TEST_CASE("fleet: store_refresh and store_lease must be positive") {
     CHECK(message({.store_refresh = 1ns, .store_lease = 1ns}).empty());
 }
 
-TEST_CASE("fleet: isolate ignores the fleet; reset follows only the fleet's next opening; restore re-learns it") {
+TEST_CASE("fleet: isolate ignores the fleet, reset follows only the fleet's next opening, restore re-learns it") {
     Fleet f;
     f.open_from_breaker_0();
     auto& b1 = f.breakers[1];
@@ -489,7 +489,7 @@ TEST_CASE("fleet: a store that throws is a store that did not answer") {
     CHECK_FALSE(s.fleet);
 }
 
-TEST_CASE("fleet: an opening made while the store was away stays local; the fleet follows the next one published") {
+TEST_CASE("fleet: an opening made while the store was away stays local, the fleet follows the next one published") {
     Fleet f;
     f.store->set_available(false);
     f.all_succeed();
@@ -517,7 +517,7 @@ TEST_CASE("fleet: an opening made while the store was away stays local; the flee
     }
 }
 
-TEST_CASE("fleet: while one call waits for the store, the breaker's other calls decide on its cache; the answer is timed on arrival") {
+TEST_CASE("fleet: while one call waits for the store, the breaker's other calls decide on its cache, the answer is timed on arrival") {
     ManualClock clock;
     const auto t0 = clock.now();
     auto store = std::make_shared<InMemoryBreakerStore>(clock);

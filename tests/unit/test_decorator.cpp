@@ -68,7 +68,7 @@ TEST_CASE("retry() wraps a free function with the same parameters and retries it
     CHECK(safe_add.operation() == "add");
 }
 
-TEST_CASE("retry() wraps a member function; the object is the first argument") {
+TEST_CASE("retry() wraps a member function, the object is the first argument") {
     ManualClock clock;
     redress_test::Recorder events;
     Client client{.fails = 1};
@@ -234,7 +234,7 @@ TEST_CASE("retry() wrappers are copyable and keep their operation name") {
     CHECK(events.operations() == std::vector<std::string>{"seven", "seven"});
 }
 
-TEST_CASE("retry() throws what call() throws; execute() reports it") {
+TEST_CASE("retry() throws what call() throws, execute() reports it") {
     ManualClock clock;
     redress_test::Recorder events;
     failures_left = 100;
@@ -291,7 +291,7 @@ TEST_CASE("redress::retry wraps a coroutine function: retried, same parameters, 
     CHECK(out.attempts == 3);
 }
 
-TEST_CASE("redress::retry wraps a member coroutine function; the object is held by reference") {
+TEST_CASE("redress::retry wraps a member coroutine function, the object is held by reference") {
     Inventory inventory;
     auto stock = redress::retry(&Inventory::stock, redress::Retry{.strategy = redress::testing::instant_retries},
                                 redress::CallOptions{.sleeper = [](redress::Duration) {}});

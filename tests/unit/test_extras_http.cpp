@@ -117,7 +117,7 @@ TEST_CASE("classify_http_status and classify_http_response map failures and carr
     CHECK_FALSE(junk->retry_after.has_value());
 }
 
-TEST_CASE("http classifiers read HttpError; the retry-after one uses its injected clock") {
+TEST_CASE("http classifiers read HttpError, the retry-after one uses its injected clock") {
     using redress::extras::HttpError;
     const auto e429 = std::make_exception_ptr(HttpError(429, "120"));
     const auto e503 = std::make_exception_ptr(HttpError(503, std::string("Sat, 01 Jun 2024 12:00:45 GMT")));

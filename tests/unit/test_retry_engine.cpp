@@ -183,7 +183,7 @@ TEST_CASE("stop reason MaxUnknownAttempts: with the default 2, the third unknown
                                     "max_unknown_attempts_exceeded#4 class=UNKNOWN stop=MAX_UNKNOWN_ATTEMPTS"});
 }
 
-TEST_CASE("max_unknown_attempts none is unbounded; 0 stops the first unknown failure") {
+TEST_CASE("max_unknown_attempts none is unbounded, 0 stops the first unknown failure") {
     Fixture f;
     auto r = f.retry();
     r.max_unknown_attempts = std::nullopt;
@@ -390,7 +390,7 @@ TEST_CASE("the strategy sees attempt, class, previous sleep and remaining time")
     CHECK(seen[1].remaining == redress::Duration(10s - 2100ms));
 }
 
-TEST_CASE("negative and non-finite strategy sleeps become zero; long ones are capped at the remaining time") {
+TEST_CASE("negative and non-finite strategy sleeps become zero, long ones are capped at the remaining time") {
     Fixture f;
     auto negative = [](const redress::BackoffContext&) { return -5s; };
     redress::Policy p1{redress::Retry<MessageClassifier, decltype(negative)>{.strategy = negative, .clock = f.clock}};
@@ -555,7 +555,7 @@ TEST_CASE("error_type carries the demangled dynamic type of the exception") {
     CHECK(types.front().find("Transient") != std::string::npos);
 }
 
-TEST_CASE("capture_timeline records every event with elapsed time; a caller's timeline is reused") {
+TEST_CASE("capture_timeline records every event with elapsed time, a caller's timeline is reused") {
     Fixture f;
     redress::Policy policy{f.retry()};
     auto opts = f.options();

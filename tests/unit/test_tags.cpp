@@ -38,7 +38,7 @@ struct Seen {
 
 }  // namespace
 
-TEST_CASE("Tags: set, replace, get; the order is the order keys were first set") {
+TEST_CASE("Tags: set, replace, get, the order is the order keys were first set") {
     Tags t{{"trace_id", "abc"}, {"tenant", "acme"}};
     t.set("tenant", "globex");
     CHECK(t.size() == 2);
@@ -50,7 +50,7 @@ TEST_CASE("Tags: set, replace, get; the order is the order keys were first set")
     CHECK(keys == std::vector<std::string>{"trace_id", "tenant"});
 }
 
-TEST_CASE("Tags: a copy owns its text; the strings it was built from may die") {
+TEST_CASE("Tags: a copy owns its text, the strings it was built from may die") {
     auto make = [] {
         const std::string key = "trace_id";
         const std::string value = std::string(40, 'x');
@@ -129,7 +129,7 @@ TEST_CASE("tags: breaker events and terminal failures carry them too") {
     for (const auto& t : seen.tags) CHECK(t == TagMap{{"tenant", "acme"}});
 }
 
-TEST_CASE("tags: a lazy Task owns its tags; the caller's strings may die before it runs") {
+TEST_CASE("tags: a lazy Task owns its tags, the caller's strings may die before it runs") {
     redress::testing::ManualClock clock;
     Seen seen;
     redress::Policy policy{redress::Retry{.strategy = redress::constant(1s), .clock = clock}};

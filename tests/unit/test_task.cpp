@@ -41,7 +41,7 @@ TEST_CASE("a task is lazy: nothing runs until it is awaited") {
     CHECK(runs == 1);
 }
 
-TEST_CASE("awaiting a task yields its value; void tasks and exceptions propagate") {
+TEST_CASE("awaiting a task yields its value, void tasks and exceptions propagate") {
     int runs = 0;
     CHECK(redress::sync_wait(add_one(answer(&runs))) == 43);
     CHECK_THROWS_WITH(redress::sync_wait(rethrows()), "inside");

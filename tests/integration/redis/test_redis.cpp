@@ -451,7 +451,7 @@ TEST_CASE("a policy emits budget_backend_unavailable when its RedisBudget cannot
     }
 }
 
-TEST_CASE("a decision is one EVALSHA round trip; after SCRIPT FLUSH one EVAL reloads the script") {
+TEST_CASE("a decision is one EVALSHA round trip, after SCRIPT FLUSH one EVAL reloads the script") {
     Raw raw;
     rc::RedisBudget budget(options("trips:window", rc::RedisWindowLimit{.max_retries = 5, .window = 10s}));
     (void)raw.text("SCRIPT FLUSH");

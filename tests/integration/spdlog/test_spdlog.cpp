@@ -291,7 +291,7 @@ TEST_CASE("each event has its default level, and a first-attempt success its own
     CHECK(hook.level_of({.name = EventName::Success, .attempt = 1}) == level::debug);
 }
 
-TEST_CASE("levels are configurable per event; off silences an event") {
+TEST_CASE("levels are configurable per event, off silences an event") {
     CapturedLog log;
     const SpdlogHook hook(log.logger, {.levels = {{EventName::Retry, level::off}, {EventName::Success, level::critical}},
                                        .first_attempt_success = level::trace});
