@@ -23,6 +23,8 @@ int g_calls = 0;  // the failing operation's call count (each three calls: one r
 const auto retry_policy = rb::retry_policy();
 const auto retry_breaker_policy = rb::retry_breaker_policy();
 const auto retry_breaker_store_policy = rb::retry_breaker_store_policy();
+const auto retry_breaker_count_policy = rb::retry_breaker_count_policy();
+const auto retry_breaker_consecutive_policy = rb::retry_breaker_consecutive_policy();
 const auto coarse_policy = rb::retry_policy_coarse_clock();
 const auto ratio_budget_policy = rb::retry_policy_ratio_budget();
 const auto fixed_class_policy = rb::retry_policy_fixed_class();
@@ -95,6 +97,12 @@ REDRESS_BENCH_PATH rbp_success_hand_loop_mutex_breaker() {
 REDRESS_BENCH_PATH rbp_success_policy_retry_breaker() {
     return retry_breaker_policy.call([] { return rb::succeed(); });
 }
+REDRESS_BENCH_PATH rbp_success_policy_retry_breaker_count() {
+    return retry_breaker_count_policy.call([] { return rb::succeed(); });
+}
+REDRESS_BENCH_PATH rbp_success_policy_retry_breaker_consecutive() {
+    return retry_breaker_consecutive_policy.call([] { return rb::succeed(); });
+}
 REDRESS_BENCH_PATH rbp_success_policy_retry_breaker_store() {
     return retry_breaker_store_policy.call([] { return rb::succeed(); });
 }
@@ -158,6 +166,10 @@ const Path paths[] = {
     {"success/policy_retry_attempt_view", "rbp_success_policy_retry_attempt_view", &rbp_success_policy_retry_attempt_view},
     {"success/hand_loop_mutex_breaker", "rbp_success_hand_loop_mutex_breaker", &rbp_success_hand_loop_mutex_breaker},
     {"success/policy_retry_breaker", "rbp_success_policy_retry_breaker", &rbp_success_policy_retry_breaker},
+    {"success/policy_retry_breaker_count", "rbp_success_policy_retry_breaker_count",
+     &rbp_success_policy_retry_breaker_count},
+    {"success/policy_retry_breaker_consecutive", "rbp_success_policy_retry_breaker_consecutive",
+     &rbp_success_policy_retry_breaker_consecutive},
     {"success/policy_retry_breaker_store", "rbp_success_policy_retry_breaker_store",
      &rbp_success_policy_retry_breaker_store},
     {"success/hand_loop_coarse_clock", "rbp_success_hand_loop_coarse_clock", &rbp_success_hand_loop_coarse_clock},

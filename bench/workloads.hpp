@@ -63,6 +63,29 @@ inline auto retry_breaker_policy() {
     };
 }
 
+/// Policy<Retry, CircuitBreaker> in count mode (`failure_threshold` set): a success records
+/// nothing. And in consecutive mode: a success reads the streak (and clears it after a failure).
+inline auto retry_breaker_count_policy() {
+    return redress::Policy{
+        redress::Retry{
+            .strategy = redress::decorrelated_jitter({.max = 1s}),
+            .deadline = deadline,
+            .max_attempts = max_attempts,
+        },
+        redress::CircuitBreaker{{.failure_threshold = 5}},
+    };
+}
+inline auto retry_breaker_consecutive_policy() {
+    return redress::Policy{
+        redress::Retry{
+            .strategy = redress::decorrelated_jitter({.max = 1s}),
+            .deadline = deadline,
+            .max_attempts = max_attempts,
+        },
+        redress::CircuitBreaker{{.consecutive_failures = 5}},
+    };
+}
+
 /// Policy<Retry, CircuitBreaker> whose breaker shares its state through a store (in memory
 /// here; refreshed once an hour, so the path measured is the cached one every call takes).
 inline auto retry_breaker_store_policy() {
