@@ -30,6 +30,7 @@
 
 #include <redress/attempt.hpp>
 #include <redress/engine/attempt_loop.hpp>
+#include <redress/engine/hedge_slot.hpp>
 #include <redress/engine/operation.hpp>
 #include <redress/engine/settle.hpp>
 #include <redress/errors.hpp>
@@ -155,42 +156,21 @@ private:
     std::shared_ptr<HedgeRace*> timer_{};
 };
 
-/// One attempt in flight: its number, start, stop source (linked to the caller's token),
-/// its own `Attempt` view, its answer once it has one, and `Handle`, what its race keeps of
-/// the running coroutine (the `Task` itself, or Asio's cancellation signal).
+/// One attempt in flight (engine/hedge_slot.hpp), whether it has answered, and `Handle`, what
+/// its race keeps of the running coroutine (the `Task` itself, or Asio's cancellation signal).
 template <class T, class Handle>
-struct HedgeSlot {
-    struct Forward {
-        std::stop_source* to;
-        void operator()() const noexcept { to->request_stop(); }
-    };
-
-    int attempt = 0;  ///< 0: free
-    TimePoint started{};
-    std::stop_source stop{};
-    std::optional<std::stop_callback<Forward>> caller_stop{};
-    Attempt view{};
-    std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
-    std::exception_ptr error{};
-    bool aborted = false;  ///< the operation threw `AbortRetryError`
+struct HedgeSlot : HedgeSlotCore<T> {
     bool answered = false;
     std::optional<Handle> handle{};
 
     void start(int number, TimePoint now, const std::stop_token& caller) {
-        attempt = number;
-        started = now;
-        stop = std::stop_source{};
-        caller_stop.emplace(caller, Forward{&stop});
+        HedgeSlotCore<T>::start(number, now, caller);
         answered = false;
     }
     void free() noexcept {
         handle.reset();  // the attempt has ended (a `Task` is suspended in `HedgeRace::answer`)
-        caller_stop.reset();
-        attempt = 0;
+        HedgeSlotCore<T>::free();
         answered = false;
-        aborted = false;
-        error = nullptr;
-        if constexpr (!std::is_void_v<T>) value.reset();
     }
 };
 
@@ -214,10 +194,9 @@ typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typen
             slot.value.emplace(co_await std::move(awaitable));
         }
     } catch (const AbortRetryError&) {
-        slot.error = std::current_exception();
-        slot.aborted = true;
+        slot.result = {Ran::Aborted, std::current_exception()};
     } catch (...) {
-        slot.error = std::current_exception();
+        slot.result = {Ran::Threw, std::current_exception()};
     }
     if constexpr (Race::reports_from_attempt) {
         slot.answered = true;
@@ -279,25 +258,7 @@ typename Race::template task<Next> hedged_round(const HedgeState& hedge, Loop& l
         auto& slot = *std::find_if(slots.begin(), slots.end(), [](const auto& s) { return s.attempt != 0 && s.answered; });
         race.took_answer();
         --in_flight;
-        loop.answered(slot.attempt, in_flight);
-        if (slot.aborted || (slot.error && race.caller_cancelled())) {
-            abort = slot.error;
-            loop.aborted_by_callable();
-            next = Next::Stop;
-        } else {
-            if constexpr (!std::is_void_v<T>) out.value = std::move(slot.value);
-            try {
-                next = settle_attempt(loop, cfg, out, std::move(slot.error), cfg.attempt_timeout ? &slot.started : nullptr);
-            } catch (...) {
-                config_error = std::current_exception();
-                next = Next::Stop;
-            }
-            if (out.ok) {
-                hedge.record(cfg.clock.now() - slot.started);
-                out.winner = static_cast<std::uint16_t>(std::min(slot.attempt, 65535));
-                out.in_flight = static_cast<std::uint8_t>(in_flight + 1);  // at most 1 + max_hedges_cap
-            }
-        }
+        next = settle_hedged_answer(hedge, loop, cfg, out, slot, in_flight, race.caller_cancelled(), abort, config_error);
         slot.free();
     }
     race.disarm();

@@ -28,6 +28,7 @@
 
 #include <redress/attempt.hpp>
 #include <redress/engine/attempt_loop.hpp>
+#include <redress/engine/hedge_slot.hpp>
 #include <redress/engine/operation.hpp>
 #include <redress/engine/settle.hpp>
 #include <redress/engine/sync_driver.hpp>
@@ -116,40 +117,6 @@ private:
     std::uint64_t generation_ = 0;
 };
 
-/// One attempt in flight: its number, start, stop source (linked to the caller's token), its
-/// own `Attempt` view, and how it ended. Written by the attempt before it reports, read by
-/// the calling thread after.
-template <class T>
-struct SyncHedgeSlot {
-    int attempt = 0;  ///< 0: free
-    TimePoint started{};
-    std::stop_source stop{};
-    std::optional<std::stop_callback<RequestStop>> caller_stop{};
-    Attempt view{};
-    std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
-    RunResult result{Ran::Returned};
-
-    void start(int number, TimePoint now, const std::stop_token& caller) {
-        attempt = number;
-        started = now;
-        stop = std::stop_source{};
-        caller_stop.emplace(caller, RequestStop{&stop});
-    }
-    [[nodiscard]] ValueSlot<T> value_slot() noexcept {
-        if constexpr (std::is_void_v<T>) {
-            return {};
-        } else {
-            return {&value};
-        }
-    }
-    void free() noexcept {
-        caller_stop.reset();
-        attempt = 0;
-        result = {Ran::Returned};
-        if constexpr (!std::is_void_v<T>) value.reset();
-    }
-};
-
 /// An operation whose attempt views are prepared on the calling thread (`WithAttempt`).
 template <class Op>
 concept PreparesViews = requires(Op& op, std::stop_token token, Attempt& view) { op.prepare(token, view); };
@@ -159,7 +126,7 @@ template <class T, class Op>
 struct SyncHedgeAttempt {
     std::shared_ptr<SyncHedgeRace> race;
     Op* op;
-    SyncHedgeSlot<T>* slot;
+    HedgeSlotCore<T>* slot;
     int index;
 
     void operator()() const {
@@ -174,33 +141,6 @@ struct SyncHedgeAttempt {
     }
 };
 
-/// Tells the core how the attempt in `slot` ended, `in_flight` others still running; fills
-/// the winner on a success. What the policy's configuration threw lands in `config_error`.
-template <class T, class Loop, class Settings>
-[[nodiscard]] Next settle_hedged_answer(const HedgeState& hedge, Loop& loop, const Settings& cfg, Outcome<T>& out,
-                                        SyncHedgeSlot<T>& slot, int in_flight, std::exception_ptr& abort,
-                                        std::exception_ptr& config_error) {
-    loop.answered(slot.attempt, in_flight);
-    if (slot.result.ran == Ran::Aborted) {
-        abort = std::move(slot.result.error);
-        loop.aborted_by_callable();
-        return Next::Stop;
-    }
-    if constexpr (!std::is_void_v<T>) out.value = std::move(slot.value);
-    Next next = Next::Stop;
-    try {
-        next = settle_attempt(loop, cfg, out, std::move(slot.result.error), cfg.attempt_timeout ? &slot.started : nullptr);
-    } catch (...) {
-        config_error = std::current_exception();
-    }
-    if (out.ok) {
-        hedge.record(cfg.clock.now() - slot.started);
-        out.winner = static_cast<std::uint16_t>(std::min(slot.attempt, 65535));
-        out.in_flight = static_cast<std::uint8_t>(in_flight + 1);  // at most 1 + max_hedges_cap
-    }
-    return next;
-}
-
 /// One round of a hedged sync operation; `loop.begin_attempt()` has started its first
 /// attempt. Answers `Stop` (the outcome is decided) or `Sleep` (every attempt failed).
 /// `sleeper` (the call's or the policy's, else null) waits for each hedge's delay on the
@@ -210,7 +150,7 @@ Next sync_hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg,
                        const CallHooks& hooks, const Sleeper* sleeper, const Gate& gate, E& executor,
                        const std::shared_ptr<SyncHedgeRace>& race, std::exception_ptr& abort) {
     const Hedge& options = hedge.options();
-    std::array<SyncHedgeSlot<T>, max_hedges_cap + 1> slots;
+    std::array<HedgeSlotCore<T>, max_hedges_cap + 1> slots;
     int in_flight = 0;
     HedgeDelay due{};
     const auto launch = [&] {
@@ -264,7 +204,7 @@ Next sync_hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg,
         }
         auto& slot = slots[static_cast<std::size_t>(ready)];
         --in_flight;
-        next = settle_hedged_answer(hedge, loop, cfg, out, slot, in_flight, abort, config_error);
+        next = settle_hedged_answer(hedge, loop, cfg, out, slot, in_flight, false, abort, config_error);
         slot.free();
     }
     race->disarm();
