@@ -625,6 +625,46 @@ TEST_CASE("on the steady clock a default breaker counts every success, through a
     CHECK(breaker.state() == CircuitState::Closed);
 }
 
+TEST_CASE("on the steady clock a quiet policy's success does what each mode says") {
+    // The quiet path picks what a success records from one precomputed byte: every mode, and
+    // the failures around the successes, so that a wrong pick shows in the counts.
+    const auto fail = [](const auto& policy) { (void)policy.execute([]() -> int { throw redress::ServerError("503"); }); };
+    SECTION("count mode: a success changes nothing, failures keep counting") {
+        redress::CircuitBreaker breaker{{.failure_threshold = 3}};
+        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        fail(policy);
+        fail(policy);
+        CHECK(policy.call([] { return 1; }) == 1);
+        CHECK(breaker.snapshot().failures == 2u);
+        CHECK_FALSE(breaker.snapshot().calls.has_value());
+        fail(policy);
+        CHECK(breaker.state() == CircuitState::Open);
+    }
+    SECTION("consecutive mode: a success ends the streak") {
+        redress::CircuitBreaker breaker{{.consecutive_failures = 3}};
+        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        fail(policy);
+        fail(policy);
+        CHECK(policy.call([] { return 1; }) == 1);
+        CHECK(breaker.snapshot().failures == 0u);
+        fail(policy);
+        fail(policy);
+        CHECK(breaker.state() == CircuitState::Closed);
+        fail(policy);
+        CHECK(breaker.state() == CircuitState::Open);
+    }
+    SECTION("ratio mode: a success is one more call in the window") {
+        redress::CircuitBreaker breaker{{.failure_ratio = 0.5, .minimum_throughput = 4}};
+        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        fail(policy);
+        for (int i = 0; i < 3; ++i) CHECK(policy.call([] { return 1; }) == 1);
+        CHECK(breaker.snapshot().calls == 4u);
+        CHECK(breaker.snapshot().failures == 1u);
+        fail(policy);
+        CHECK(breaker.state() == CircuitState::Closed);  // 2 of 5
+    }
+}
+
 TEST_CASE("a call counted at a time a window old does not take its slot back from the current bucket") {
     redress::CircuitBreaker breaker;  // steady clock: record_plain_success(start) counts at `start`
     auto& core = redress::detail::BreakerAccess::core(breaker);

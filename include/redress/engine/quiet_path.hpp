@@ -63,7 +63,7 @@ using ending_t = std::conditional_t<E == Ending::Value, T, Outcome<T>>;
 /// (`first` null: the half-open probe): the same attempts and gate as `run_sync`, with no
 /// hooks. Out of line and cold, so the success path that calls it keeps a small frame.
 template <class T, Ending E, class PolicyT, class F, class Permit>
-REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit permit,
+REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit&& permit,
                                              std::optional<FirstAttempt> first) {
     const auto& cfg = policy.retry_settings();
     Outcome<T> out;
@@ -93,7 +93,7 @@ REDRESS_COLD ending_t<T, E> continue_quietly(const PolicyT& policy, F& fn, TimeP
 /// outcome saying `CircuitOpen`), or the half-open probe, which runs the whole operation through
 /// the gate. Out of line: the success path only ever meets a closed breaker.
 template <class T, Ending E, class Now, class PolicyT, class F, class Permit>
-REDRESS_COLD ending_t<T, E> gate_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit permit) {
+REDRESS_COLD ending_t<T, E> gate_quietly(const PolicyT& policy, F& fn, TimePoint start, Permit&& permit) {
     if (!permit.allowed) {
         if constexpr (E == Ending::Value) {
             throw_circuit_open(permit.state);
