@@ -8,6 +8,7 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -250,7 +251,7 @@ private:
     }
 
     bool queue_full(TimePoint now) {
-        while (!waiting_.empty() && waiting_.top() <= now) waiting_.pop();
+        while (!waiting_.empty() && waiting_.front() <= now) waiting_.pop_front();
         return waiting_.size() >= static_cast<std::size_t>(s_.queue_limit) && free_at_.top() > now;
     }
 
@@ -261,7 +262,7 @@ private:
         free_at_.pop();
         const TimePoint end = start + service_time(now);
         free_at_.push(end);
-        if (start > now) waiting_.push(start);
+        if (start > now) waiting_.push_back(start);
         rec_.busy(start - origin_, end - origin_);
         return end;
     }
@@ -322,7 +323,9 @@ private:
     TimePoint origin_;
     Random::LogNormal service_;
     std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> free_at_;  // one per server
-    std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> waiting_;  // starts still ahead
+    // Starts still ahead, in order: an attempt starts no earlier than the one admitted before it
+    // (the earliest free server only moves later), so a FIFO is the min-heap it replaces.
+    std::deque<TimePoint> waiting_;
     double tokens_;
     TimePoint last_refill_{};
     std::uint64_t version_ = 0;

@@ -155,6 +155,10 @@ private:
 template <class Factory>
 [[nodiscard]] Result simulate(const Scenario& scenario, Factory&& make_policy, const RunOptions& options = {}) {
     scenario.validate();
+    // Every request's frames (its driver's, its own, one per backoff sleep) are reused, warm,
+    // from this pool instead of malloc and free.
+    redress::detail::FramePool frames;
+    const redress::detail::FramePoolScope use_frames(frames);
     testing::ManualClock clock;
     const auto policy = std::forward<Factory>(make_policy)(clock);
     Random rng(options.seed);
