@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <queue>
 #include <utility>
 #include <vector>
 
@@ -48,16 +49,7 @@ public:
     [[nodiscard]] TimePoint now() const noexcept { return clock_.now(); }
 
     /// An awaitable that resumes the awaiting coroutine `d` later in virtual time.
-    [[nodiscard]] auto sleep(Duration d) {
-        struct Awaiter {
-            EventLoop* loop;
-            TimePoint due;
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) const { loop->schedule(due, h, h); }
-            void await_resume() const noexcept {}
-        };
-        return Awaiter{this, now() + std::max(d, Duration::zero())};
-    }
+    [[nodiscard]] auto sleep(Duration d) { return SleepAwaiter<false>{this, now() + std::max(d, Duration::zero())}; }
 
     /// Resumes `h` from the loop, now (after the timers already due at this instant).
     void resume_soon(std::coroutine_handle<> h) { schedule(now(), h, h); }
@@ -75,7 +67,8 @@ public:
     /// task let escape.
     void run() {
         while (!timers_.empty()) {
-            const Timer t = timers_.pop();
+            const Timer t = timers_.top();
+            timers_.pop();
             if (!timers_.empty()) prefetch(timers_.top());
             clock_.advance_to(t.due);
             ++counters_.resumptions;
@@ -93,55 +86,25 @@ private:
         std::uint64_t seq;
         std::coroutine_handle<> handle;
         std::coroutine_handle<> wakes;  // the frame that runs when `handle` resumes
-        bool operator<(const Timer& o) const noexcept { return due != o.due ? due < o.due : seq < o.seq; }
+        bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
     };
 
-    /// A 4-ary min-heap of timers: half the levels of a binary heap, and a node's children
-    /// share cache lines. (`seq` makes the order total, so any heap pops the same sequence.)
-    class TimerHeap {
-    public:
-        [[nodiscard]] bool empty() const noexcept { return v_.empty(); }
-        [[nodiscard]] std::size_t size() const noexcept { return v_.size(); }
-        [[nodiscard]] const Timer& top() const noexcept { return v_.front(); }
-
-        void push(const Timer& t) {
-            std::size_t i = v_.size();
-            v_.push_back(t);
-            while (i > 0) {
-                const std::size_t parent = (i - 1) / arity;
-                if (!(t < v_[parent])) break;
-                v_[i] = v_[parent];
-                i = parent;
+    /// Resumes the awaiting coroutine at `due`. With `WakesAwaiter` (a `Task` that only
+    /// sleeps), the frame that then runs is the one awaiting that task.
+    template <bool WakesAwaiter>
+    struct SleepAwaiter {
+        EventLoop* loop;
+        TimePoint due;
+        bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) const {
+            if constexpr (WakesAwaiter) {
+                loop->schedule(due, h, h.promise().continuation);
+            } else {
+                loop->schedule(due, h, h);
             }
-            v_[i] = t;
         }
-
-        /// Removes and returns the earliest timer. Precondition: not empty.
-        Timer pop() {
-            const Timer top = v_.front();
-            const Timer last = v_.back();
-            v_.pop_back();
-            const std::size_t n = v_.size();
-            if (n == 0) return top;
-            std::size_t i = 0;
-            for (;;) {
-                const std::size_t first = arity * i + 1;
-                if (first >= n) break;
-                const std::size_t end = std::min(first + arity, n);
-                std::size_t least = first;
-                for (std::size_t c = first + 1; c < end; ++c)
-                    if (v_[c] < v_[least]) least = c;
-                if (!(v_[least] < last)) break;
-                v_[i] = v_[least];
-                i = least;
-            }
-            v_[i] = last;
-            return top;
-        }
-
-    private:
-        static constexpr std::size_t arity = 4;
-        std::vector<Timer> v_;
+        void await_resume() const noexcept {}
     };
 
     static detail::Detached detach(EventLoop* loop, Task<void> task) {
@@ -158,16 +121,7 @@ private:
     /// The policy's backoff sleep. Its timer names the frame it wakes (the driver awaiting it)
     /// for `prefetch`.
     static Task<void> sleep_task(EventLoop* loop, Duration d) {
-        struct Awaiter {
-            EventLoop* loop;
-            TimePoint due;
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<Task<void>::promise_type> h) const {
-                loop->schedule(due, h, h.promise().continuation);
-            }
-            void await_resume() const noexcept {}
-        };
-        co_await Awaiter{loop, loop->now() + std::max(d, Duration::zero())};
+        co_await SleepAwaiter<true>{loop, loop->now() + std::max(d, Duration::zero())};
     }
 
     /// Starts loading the frames timer `t` will touch while the one before it runs: a frame is
@@ -190,7 +144,7 @@ private:
 
     static constexpr int prefetch_lines = 16;  // 1 KB: the policy driver's frame
     testing::ManualClock clock_;
-    TimerHeap timers_;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t seq_ = 0;
     LoopCounters counters_;
     std::exception_ptr error_;
