@@ -172,7 +172,20 @@ TEST_CASE("a pooled frame may be freed on another thread or after its pool is go
     CHECK(redress::sync_wait(std::move(escaped[4])) == 10);
 }
 
-TEST_CASE("a frame pool keeps lists for eight sizes; frames of other sizes bypass it") {
+TEST_CASE("a frame pool keeps lists for eight sizes; blocks of other sizes bypass it") {
+    redress::detail::FramePool pool;
+    std::vector<void*> blocks;
+    for (int round = 0; round < 2; ++round) {
+        for (std::size_t size = 16; size <= 160; size += 16) blocks.push_back(pool.allocate(size));
+        for (std::size_t i = 0; i < blocks.size(); ++i) pool.deallocate(blocks[i], 16 * (i + 1));
+        blocks.clear();
+    }
+    CHECK(pool.counters().fresh == 10 + 2);  // the second round: the two sizes past eight again
+    CHECK(pool.counters().reused == 8);
+    CHECK(pool.counters().kept == 2 * 8);
+}
+
+TEST_CASE("tasks of many frame sizes run the same with a frame pool installed") {
     redress::detail::FramePool pool;
     const redress::detail::FramePoolScope use(pool);
     const auto run_all = [] {
@@ -194,8 +207,7 @@ TEST_CASE("a frame pool keeps lists for eight sizes; frames of other sizes bypas
     CHECK(run_all() == 55);
     CHECK(run_all() == 55);
     if constexpr (REDRESS_FRAME_POOL_ENABLED) {
-        CHECK(pool.counters().fresh == 8 + 2 * 2);  // eight sizes kept; two bypass it, both runs
-        CHECK(pool.counters().reused == 8);
-        CHECK(pool.counters().kept == 2 * 8);
+        CHECK(pool.counters().reused + pool.counters().fresh == 20);
+        CHECK(pool.counters().reused >= 8);  // the second run reuses the first's frames (their sizes vary by compiler)
     }
 }
