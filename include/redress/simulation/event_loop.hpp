@@ -125,8 +125,8 @@ private:
     }
 
     /// Starts loading the frames timer `t` will touch while the one before it runs: a frame is
-    /// resumed thousands of events after it last ran, long out of the core's caches (-30 % CPU
-    /// in the storm benchmark). A prefetch never faults: lines past a small frame are harmless.
+    /// resumed thousands of events after it last ran, long out of the core's caches (0.7 of the
+    /// CPU in the storm benchmark). A prefetch never faults: lines past a small frame are harmless.
     static void prefetch(const Timer& t) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
         const char* frame = static_cast<const char*>(t.handle.address());

@@ -149,7 +149,7 @@ private:
 /// measure real time and the run means nothing. Deterministic: the same scenario, policy and
 /// seed give the same result, on any standard library. Reseeds the calling thread's jitter
 /// engine (`redress::seed_random`). Throws `InvalidOption` naming an invalid scenario option.
-/// Cost: about 1.3 µs per simulated attempt when failures are returned as `Response` values,
+/// Cost: about 1 µs per simulated attempt when failures are returned as `Response` values,
 /// several times that when they are thrown (docs/simulation.md, Performance); memory follows
 /// the requests in flight (see `Result::loop`), plus one `Interval` per interval of the series.
 template <class Factory>
