@@ -102,6 +102,7 @@ private:
 inline thread_local FramePool* current_frame_pool = nullptr;
 
 /// Installs `pool` on the calling thread for the life of the scope (restoring the previous one).
+/// The pool must outlive the scope; frames still alive when it goes are freed to the heap.
 class FramePoolScope {
 public:
     explicit FramePoolScope(FramePool& pool) noexcept : previous_(std::exchange(current_frame_pool, &pool)) {}
