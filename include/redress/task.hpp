@@ -8,6 +8,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <redress/detail/frame_pool.hpp>
+
 namespace redress {
 
 template <class T = void>
@@ -25,7 +27,8 @@ struct TaskFinalAwaiter {
     void await_resume() const noexcept {}
 };
 
-struct TaskPromiseBase {
+// Frames come from the thread's `FramePool` when one is installed (detail/frame_pool.hpp).
+struct TaskPromiseBase : PooledFrame {
     std::coroutine_handle<> continuation = std::noop_coroutine();
     std::suspend_always initial_suspend() const noexcept { return {}; }
     TaskFinalAwaiter final_suspend() const noexcept { return {}; }
@@ -140,7 +143,7 @@ namespace detail {
 /// A coroutine that starts at once and frees its own frame when it ends: for work that may
 /// outlive whoever started it (it must catch what it throws: an escaping exception terminates).
 struct Detached {
-    struct promise_type {
+    struct promise_type : PooledFrame {
         Detached get_return_object() const noexcept { return {}; }
         std::suspend_never initial_suspend() const noexcept { return {}; }
         std::suspend_never final_suspend() const noexcept { return {}; }

@@ -8,11 +8,11 @@
 
 #include <coroutine>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
-#include <queue>
 #include <stop_token>
 #include <utility>
 #include <vector>
@@ -109,9 +109,7 @@ public:
     /// `origin` is the start of the run. All must outlive it.
     Downstream(const Scenario& s, EventLoop& loop, Random& rng, Recorder& rec, TimePoint origin)
         : s_(s), loop_(loop), rng_(rng), rec_(rec), origin_(origin), service_(s.service_time, s.service_time_cv),
-          tokens_(s.fault.rate_limit) {
-        for (int i = 0; i < s.concurrency; ++i) free_at_.push(origin);
-    }
+          free_at_(static_cast<std::size_t>(s.concurrency), origin), tokens_(s.fault.rate_limit) {}
 
     /// What an attempt hears back (`redress::simulation::Answer`).
     using Answer = simulation::Answer;
@@ -250,20 +248,33 @@ private:
     }
 
     bool queue_full(TimePoint now) {
-        while (!waiting_.empty() && waiting_.top() <= now) waiting_.pop();
-        return waiting_.size() >= static_cast<std::size_t>(s_.queue_limit) && free_at_.top() > now;
+        while (!waiting_.empty() && waiting_.front() <= now) waiting_.pop_front();
+        return waiting_.size() >= static_cast<std::size_t>(s_.queue_limit) && free_at_.front() > now;
     }
 
     /// FIFO over `concurrency` servers: the attempt starts when the earliest server frees up.
     /// Returns when the server finishes it.
     TimePoint admit(TimePoint now) {
-        const TimePoint start = std::max(now, free_at_.top());
-        free_at_.pop();
+        const TimePoint start = std::max(now, free_at_.front());
         const TimePoint end = start + service_time(now);
-        free_at_.push(end);
-        if (start > now) waiting_.push(start);
+        replace_earliest(end);
+        if (start > now) waiting_.push_back(start);
         rec_.busy(start - origin_, end - origin_);
         return end;
+    }
+
+    /// The earliest server is busy until `end`: one sift down the min-heap `free_at_` (a
+    /// pop and a push would sift twice).
+    void replace_earliest(TimePoint end) noexcept {
+        const std::size_t n = free_at_.size();
+        std::size_t i = 0;
+        for (std::size_t child = 1; child < n; child = 2 * i + 1) {
+            if (child + 1 < n && free_at_[child + 1] < free_at_[child]) ++child;
+            if (!(free_at_[child] < end)) break;
+            free_at_[i] = free_at_[child];
+            i = child;
+        }
+        free_at_[i] = end;
     }
 
     Duration service_time(TimePoint now) {
@@ -321,8 +332,10 @@ private:
     Recorder& rec_;
     TimePoint origin_;
     Random::LogNormal service_;
-    std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> free_at_;  // one per server
-    std::priority_queue<TimePoint, std::vector<TimePoint>, std::greater<>> waiting_;  // starts still ahead
+    std::vector<TimePoint> free_at_;  // when each server frees up: a min-heap
+    // Starts still ahead, in order: an attempt starts no earlier than the one admitted before it
+    // (the earliest free server only moves later), so a FIFO is the min-heap it replaces.
+    std::deque<TimePoint> waiting_;
     double tokens_;
     TimePoint last_refill_{};
     std::uint64_t version_ = 0;

@@ -49,19 +49,10 @@ public:
     [[nodiscard]] TimePoint now() const noexcept { return clock_.now(); }
 
     /// An awaitable that resumes the awaiting coroutine `d` later in virtual time.
-    [[nodiscard]] auto sleep(Duration d) {
-        struct Awaiter {
-            EventLoop* loop;
-            TimePoint due;
-            bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<> h) const { loop->schedule(due, h); }
-            void await_resume() const noexcept {}
-        };
-        return Awaiter{this, now() + std::max(d, Duration::zero())};
-    }
+    [[nodiscard]] auto sleep(Duration d) { return SleepAwaiter<false>{this, now() + std::max(d, Duration::zero())}; }
 
     /// Resumes `h` from the loop, now (after the timers already due at this instant).
-    void resume_soon(std::coroutine_handle<> h) { schedule(now(), h); }
+    void resume_soon(std::coroutine_handle<> h) { schedule(now(), h, h); }
 
     /// The policy's sleeper (`AsyncSleepHooks<Task>::sleeper`): retries wait in virtual time.
     [[nodiscard]] std::function<Task<void>(Duration)> sleeper() {
@@ -78,6 +69,7 @@ public:
         while (!timers_.empty()) {
             const Timer t = timers_.top();
             timers_.pop();
+            if (!timers_.empty()) prefetch(timers_.top());
             clock_.advance_to(t.due);
             ++counters_.resumptions;
             t.handle.resume();
@@ -93,7 +85,26 @@ private:
         TimePoint due;
         std::uint64_t seq;
         std::coroutine_handle<> handle;
+        std::coroutine_handle<> wakes;  // the frame that runs when `handle` resumes
         bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
+    };
+
+    /// Resumes the awaiting coroutine at `due`. With `WakesAwaiter` (a `Task` that only
+    /// sleeps), the frame that then runs is the one awaiting that task.
+    template <bool WakesAwaiter>
+    struct SleepAwaiter {
+        EventLoop* loop;
+        TimePoint due;
+        bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        void await_suspend(std::coroutine_handle<Promise> h) const {
+            if constexpr (WakesAwaiter) {
+                loop->schedule(due, h, h.promise().continuation);
+            } else {
+                loop->schedule(due, h, h);
+            }
+        }
+        void await_resume() const noexcept {}
     };
 
     static detail::Detached detach(EventLoop* loop, Task<void> task) {
@@ -107,13 +118,31 @@ private:
         --c.live_tasks;
     }
 
-    static Task<void> sleep_task(EventLoop* loop, Duration d) { co_await loop->sleep(d); }
+    /// The policy's backoff sleep. Its timer names the frame it wakes (the driver awaiting it)
+    /// for `prefetch`.
+    static Task<void> sleep_task(EventLoop* loop, Duration d) {
+        co_await SleepAwaiter<true>{loop, loop->now() + std::max(d, Duration::zero())};
+    }
 
-    void schedule(TimePoint due, std::coroutine_handle<> h) {
-        timers_.push(Timer{due, ++seq_, h});
+    /// Starts loading the frames timer `t` will touch while the one before it runs: a frame is
+    /// resumed thousands of events after it last ran, long out of the core's caches (0.7 of the
+    /// CPU in the storm benchmark). A prefetch never faults: lines past a small frame are harmless.
+    static void prefetch(const Timer& t) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+        const char* frame = static_cast<const char*>(t.handle.address());
+        __builtin_prefetch(frame);
+        const char* wakes = static_cast<const char*>(t.wakes.address());
+        for (int line = 0; line < prefetch_lines; ++line) __builtin_prefetch(wakes + 64 * line);
+#endif
+    }
+
+    /// Resumes `h` at `due`; `wakes` is the frame that runs then (`h`'s, or the one it resumes).
+    void schedule(TimePoint due, std::coroutine_handle<> h, std::coroutine_handle<> wakes) {
+        timers_.push(Timer{due, ++seq_, h, wakes});
         counters_.peak_timers = std::max(counters_.peak_timers, timers_.size());
     }
 
+    static constexpr int prefetch_lines = 16;  // 1 KB: the policy driver's frame
     testing::ManualClock clock_;
     std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
     std::uint64_t seq_ = 0;
