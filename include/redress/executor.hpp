@@ -51,6 +51,9 @@ public:
     }
 
     /// Starts `task` on a new thread. Throws `std::system_error` when no thread can be made.
+    /// (A template only so that a translation unit that never calls it does not compile the
+    /// `std::thread` it starts.)
+    template <class = void>
     void execute(std::function<void()> task) {
         {
             std::lock_guard lock(mutex_);

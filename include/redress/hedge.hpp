@@ -3,7 +3,6 @@
 // and the latency ring a percentile trigger learns from.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -14,6 +13,7 @@
 
 #include <redress/budget.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/errors.hpp>
 #include <redress/vocabulary.hpp>
@@ -94,8 +94,7 @@ public:
         for (std::size_t i = 0; i < n; ++i) copy[i] = slots_[i].load(std::memory_order_relaxed);
         auto rank = static_cast<std::size_t>(p * static_cast<double>(n));
         if (rank >= n) rank = n - 1;
-        std::nth_element(copy.begin(), copy.begin() + static_cast<std::ptrdiff_t>(rank),
-                         copy.begin() + static_cast<std::ptrdiff_t>(n));
+        select_nth(copy.data(), rank, n);
         return Duration(copy[rank]);
     }
 
@@ -118,7 +117,7 @@ public:
     [[nodiscard]] HedgeDelay delay() const noexcept {
         if (latencies_) {
             if (auto p = latencies_->percentile(*options_.percentile, options_.min_samples))
-                return {std::max(*p, options_.min_delay), HedgeTrigger::Percentile};
+                return {max_of(*p, options_.min_delay), HedgeTrigger::Percentile};
         }
         return {options_.delay, HedgeTrigger::Fixed};
     }

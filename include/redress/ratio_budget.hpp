@@ -7,7 +7,6 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
-#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -15,6 +14,7 @@
 
 #include <redress/budget.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/errors.hpp>
 
 namespace redress {
@@ -73,9 +73,9 @@ public:
         const auto ttl = options_.ttl.count();
         width_ = bucket_width(ttl, static_cast<Duration::rep>(buckets));
         request_span_ = static_cast<std::uint64_t>(ttl / width_) - 1;
-        ratio_ = static_cast<std::uint64_t>(std::llround(options_.ratio * 1e6));
+        ratio_ = static_cast<std::uint64_t>(llround(options_.ratio * 1e6));
         floor_ = static_cast<std::uint64_t>(
-            std::llround(options_.min_retries_per_second * static_cast<double>(ttl) / 1e3));
+            llround(options_.min_retries_per_second * static_cast<double>(ttl) / 1e3));
         const auto first = bucket_of(now(), width_).bucket;
         bucket_[0].store(first, std::memory_order_relaxed);
         bucket_[1].store(first > 0 ? first - 1 : 0, std::memory_order_relaxed);  // "not chosen": <= bucket_[0]
@@ -153,7 +153,7 @@ private:
             invalid_option("RatioBudgetOptions", "ratio", "must be in [0, 1000]");
         if (options_.ttl <= Duration::zero()) invalid_option("RatioBudgetOptions", "ttl", "must be > 0");
         const double m = options_.min_retries_per_second;
-        if (!(m >= 0.0 && std::isfinite(m)))
+        if (!(m >= 0.0 && is_finite(m)))
             invalid_option("RatioBudgetOptions", "min_retries_per_second", "must be finite and >= 0");
         if (m * std::chrono::duration<double>(options_.ttl).count() > static_cast<double>(INT_MAX))
             invalid_option("RatioBudgetOptions", "min_retries_per_second",

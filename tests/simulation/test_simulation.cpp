@@ -2,6 +2,7 @@
 // metastable case, determinism, flat memory and option validation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -156,6 +158,30 @@ TEST_CASE("the percentile trigger uses the fixed delay until min_samples, then f
     // ...and speeds up, but never below min_delay.
     for (int i = 0; i < 128; ++i) CHECK(serve({{1ms}}).ok);
     CHECK(policy.hedge_delay().delay == 5ms);
+}
+
+TEST_CASE("the percentile is the nearest-rank latency std::nth_element selects, for every rank of random rings") {
+    redress::detail::Xoshiro256 random{42};
+    for (int trial = 0; trial < 300; ++trial) {
+        redress::detail::LatencyRing ring;
+        const auto recorded = 1 + static_cast<std::size_t>(random() % 300);  // past 128, the ring wraps
+        const auto spread = 1 + static_cast<Duration::rep>(random() % (trial % 3 == 0 ? 4 : 1000000));  // duplicates
+        std::vector<Duration::rep> kept;
+        for (std::size_t i = 0; i < recorded; ++i) {
+            const auto latency = static_cast<Duration::rep>(random() % static_cast<std::uint64_t>(spread));
+            ring.record(Duration(latency));
+            if (i < redress::detail::LatencyRing::capacity) kept.push_back(latency);
+            else kept[i % redress::detail::LatencyRing::capacity] = latency;
+        }
+        for (double p = 0.01; p < 1.0; p += 0.07) {
+            auto expected = kept;
+            auto rank = static_cast<std::size_t>(p * static_cast<double>(expected.size()));
+            if (rank >= expected.size()) rank = expected.size() - 1;
+            std::nth_element(expected.begin(), expected.begin() + static_cast<std::ptrdiff_t>(rank), expected.end());
+            INFO("trial " << trial << ", " << recorded << " recorded, p = " << p);
+            CHECK(ring.percentile(p, 1) == Duration(expected[rank]));
+        }
+    }
 }
 
 TEST_CASE("hedges never make the attempts exceed max_attempts") {

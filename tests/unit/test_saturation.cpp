@@ -4,6 +4,7 @@
 // where any signed overflow aborts the test.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <climits>
 #include <cstdint>

@@ -2,6 +2,7 @@
 // adaptive formula, the concept, type erasure, notifications and option validation.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>

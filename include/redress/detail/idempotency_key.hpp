@@ -1,24 +1,48 @@
 // Idempotency keys: random UUID version 4 text, drawn from a per-thread engine seeded from
-// std::random_device (keys leave the process, so they must not repeat across processes).
+// the system's entropy (keys leave the process, so they must not repeat across processes).
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
-#include <random>
+#include <cstdio>
 #include <string_view>
 
 #include <redress/detail/random.hpp>
 
+// Unix-like systems have /dev/urandom, read directly: <random>, only needed for
+// `std::random_device`, is one of the costliest standard headers (with the <cmath> it brings,
+// +14 % of the memory g++ 12 allocates for a translation unit with <redress/redress.hpp>).
+#if !defined(__unix__) && !defined(__APPLE__)
+#include <random>
+#endif
+
 namespace redress::detail {
 
-/// The calling thread's key engine: seeded once per thread from `std::random_device` and the
+/// 64 bits of the system's entropy: read from /dev/urandom, else from `std::random_device`.
+/// Without either (a chroot without /dev), the wall clock, which still differs between
+/// processes.
+[[nodiscard]] inline std::uint64_t system_entropy() {
+    std::uint64_t bits = 0;
+#if defined(__unix__) || defined(__APPLE__)
+    if (std::FILE* source = std::fopen("/dev/urandom", "rb")) {
+        std::setvbuf(source, nullptr, _IONBF, 0);  // 8 bytes, not a buffer's worth
+        if (std::fread(&bits, sizeof bits, 1, source) != 1) bits = 0;
+        std::fclose(source);
+    }
+#else
+    std::random_device device;
+    bits = (std::uint64_t{device()} << 32U) ^ device();
+#endif
+    if (bits == 0) bits = static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+    return bits;
+}
+
+/// The calling thread's key engine: seeded once per thread from the system's entropy and the
 /// process's thread counter, and never reseeded (the jitter engine may be, by `seed_random`).
 [[nodiscard]] inline Xoshiro256& key_engine() {
     thread_local Xoshiro256 engine{[] {
-        std::random_device device;
-        const std::uint64_t high = device();
-        const std::uint64_t low = device();
-        std::uint64_t state = (high << 32U) ^ low ^ fresh_thread_seed();
+        std::uint64_t state = system_entropy() ^ fresh_thread_seed();
         return splitmix64(state);
     }()};
     return engine;

@@ -3,6 +3,8 @@
 // to parse, and every translation unit that includes <redress/redress.hpp> would pay for them.
 #pragma once
 
+#include <cstddef>
+
 #if !defined(__GNUC__)
 #include <cmath>
 #endif
@@ -15,6 +17,15 @@ namespace redress::detail {
     return __builtin_pow(x, y);
 #else
     return std::pow(x, y);
+#endif
+}
+
+/// `std::llround(double)`: to the nearest integer, halfway cases away from zero.
+[[nodiscard]] inline long long llround(double x) noexcept {
+#if defined(__GNUC__)
+    return __builtin_llround(x);
+#else
+    return std::llround(x);
 #endif
 }
 
@@ -38,6 +49,35 @@ template <class T>
 template <class T>
 [[nodiscard]] constexpr const T& max_of(const T& a, const T& b) noexcept {
     return a < b ? b : a;
+}
+
+/// `std::nth_element(first, first + k, first + n)` for a few hundred values: the `k`-th
+/// smallest of `v[0..n)` is left at `v[k]` (`k < n`), the smaller ones before it and the
+/// larger ones after it (Hoare's selection, middle pivot).
+template <class T>
+constexpr void select_nth(T* v, std::size_t k, std::size_t n) noexcept {
+    std::size_t lo = 0;
+    std::size_t hi = n - 1;
+    while (lo < hi) {
+        const T pivot = v[lo + (hi - lo) / 2];
+        std::size_t i = lo;
+        std::size_t j = hi;
+        while (i <= j) {
+            while (v[i] < pivot) ++i;
+            while (pivot < v[j]) --j;
+            if (i <= j) {
+                const T t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                ++i;
+                if (j == 0) break;
+                --j;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return;
+    }
 }
 
 }  // namespace redress::detail

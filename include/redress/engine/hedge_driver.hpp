@@ -16,7 +16,6 @@
 // round gone when it fires late.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <coroutine>
 #include <cstdint>
@@ -29,6 +28,7 @@
 #include <utility>
 
 #include <redress/attempt.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/hedge_slot.hpp>
 #include <redress/engine/operation.hpp>
@@ -47,18 +47,21 @@ typename Race::template task<void> run_hedged_attempt(Op& op, HedgeSlot<T, typen
 
 /// The race of a round on `redress::Task`: where its attempts and its hedge timer report, and
 /// where the round waits. The hedge's delay is waited for on `AsyncSleepHooks::sleeper`. Not
-/// thread-safe: the attempts and the sleeper resume on one thread (one event loop).
-class HedgeRace {
+/// thread-safe: the attempts and the sleeper resume on one thread (one event loop). A template
+/// (`HedgeRace` below), so that only a translation unit that hedges compiles its timer
+/// coroutine: g++ generates an inline coroutine's code in every one that parses it.
+template <class = void>
+class BasicHedgeRace {
 public:
     template <class U>
     using task = Task<U>;
     using handle = Task<void>;
     static constexpr bool reports_from_attempt = true;
 
-    HedgeRace() = default;
-    HedgeRace(const HedgeRace&) = delete;
-    HedgeRace& operator=(const HedgeRace&) = delete;
-    ~HedgeRace() { disarm(); }
+    BasicHedgeRace() = default;
+    BasicHedgeRace(const BasicHedgeRace&) = delete;
+    BasicHedgeRace& operator=(const BasicHedgeRace&) = delete;
+    ~BasicHedgeRace() { disarm(); }
 
     /// Binds the race to the call's sleeper (`AsyncSleepHooks<Task>`), which outlives the round.
     template <class Hooks>
@@ -83,7 +86,7 @@ public:
     /// The round waits: resumes at once when an answer or the timer is pending.
     [[nodiscard]] auto next() noexcept {
         struct Awaiter {
-            HedgeRace& race;
+            BasicHedgeRace& race;
             bool await_ready() const noexcept { return race.answers_ > 0 || race.fired_; }
             void await_suspend(std::coroutine_handle<> h) const noexcept { race.waiter_ = h; }
             void await_resume() const noexcept {}
@@ -95,7 +98,7 @@ public:
     /// the round destroys the attempt, so the attempt is never destroyed while it runs.
     [[nodiscard]] auto answer() noexcept {
         struct Awaiter {
-            HedgeRace& race;
+            BasicHedgeRace& race;
             bool await_ready() const noexcept { return false; }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<>) const noexcept {
                 ++race.answers_;
@@ -109,7 +112,7 @@ public:
     /// Fires `delay` from now on the sleeper (replacing an armed timer).
     void arm(Duration delay) {
         disarm();
-        timer_ = std::make_shared<HedgeRace*>(this);
+        timer_ = std::make_shared<BasicHedgeRace*>(this);
         run_timer(timer_, *sleeper_, delay);
     }
     void disarm() noexcept {
@@ -131,7 +134,7 @@ private:
 
     // `race` is null once the round disarmed this timer (or ended). A sleeper that throws
     // fires nothing: no hedge rather than an early one.
-    static Detached run_timer(std::shared_ptr<HedgeRace*> race, std::function<Task<void>(Duration)> sleeper,
+    static Detached run_timer(std::shared_ptr<BasicHedgeRace*> race, std::function<Task<void>(Duration)> sleeper,
                               Duration delay) {
         try {
             co_await sleeper(delay);
@@ -153,8 +156,9 @@ private:
     std::coroutine_handle<> waiter_{};
     int answers_ = 0;
     bool fired_ = false;
-    std::shared_ptr<HedgeRace*> timer_{};
+    std::shared_ptr<BasicHedgeRace*> timer_{};
 };
+using HedgeRace = BasicHedgeRace<>;
 
 /// One attempt in flight (engine/hedge_slot.hpp), whether it has answered, and `Handle`, what
 /// its race keeps of the running coroutine (the `Task` itself, or Asio's cancellation signal).
@@ -222,7 +226,9 @@ typename Race::template task<Next> hedged_round(const HedgeState& hedge, Loop& l
     int in_flight = 0;
     HedgeDelay due{};
     const auto launch = [&] {
-        auto& slot = *std::find_if(slots.begin(), slots.end(), [](const auto& s) { return s.attempt == 0; });
+        auto* free = slots.data();
+        while (free->attempt != 0) ++free;
+        auto& slot = *free;
         slot.start(loop.attempts(), cfg.clock.now(), hooks.stop_token);
         ++in_flight;
         race.launch(slot, op);
@@ -255,7 +261,9 @@ typename Race::template task<Next> hedged_round(const HedgeState& hedge, Loop& l
             }
             continue;
         }
-        auto& slot = *std::find_if(slots.begin(), slots.end(), [](const auto& s) { return s.attempt != 0 && s.answered; });
+        auto* answered = slots.data();
+        while (answered->attempt == 0 || !answered->answered) ++answered;
+        auto& slot = *answered;
         race.took_answer();
         --in_flight;
         next = settle_hedged_answer(hedge, loop, cfg, out, slot, in_flight, race.caller_cancelled(), abort, config_error);

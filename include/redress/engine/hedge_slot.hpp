@@ -3,7 +3,6 @@
 // executor (engine/sync_hedge.hpp), which differ only in how attempts run and are waited for.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -13,6 +12,7 @@
 
 #include <redress/attempt.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/settle.hpp>
 #include <redress/engine/sync_driver.hpp>
@@ -80,7 +80,7 @@ template <class T, class Loop, class Settings>
     }
     if (out.ok) {
         hedge.record(cfg.clock.now() - slot.started);
-        out.winner = static_cast<std::uint16_t>(std::min(slot.attempt, 65535));
+        out.winner = static_cast<std::uint16_t>(min_of(slot.attempt, 65535));
         out.in_flight = static_cast<std::uint8_t>(in_flight + 1);  // at most 1 + max_hedges_cap
     }
     return next;

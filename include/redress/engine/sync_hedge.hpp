@@ -12,7 +12,6 @@
 // by a custom sleeper (which cannot be interrupted) may outlive the call, holding the race.
 #pragma once
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <condition_variable>
@@ -27,6 +26,7 @@
 #include <utility>
 
 #include <redress/attempt.hpp>
+#include <redress/detail/math.hpp>
 #include <redress/engine/attempt_loop.hpp>
 #include <redress/engine/hedge_slot.hpp>
 #include <redress/engine/operation.hpp>
@@ -77,7 +77,10 @@ public:
         armed_ = false;
         due_.reset();
         ++generation_;
-        count_ = static_cast<int>(std::remove(ready_.begin(), ready_.begin() + count_, timer) - ready_.begin());
+        int kept = 0;
+        for (int i = 0; i < count_; ++i)
+            if (ready_[static_cast<std::size_t>(i)] != timer) ready_[static_cast<std::size_t>(kept++)] = ready_[static_cast<std::size_t>(i)];
+        count_ = kept;
     }
 
     /// Waits for the next report: an answer (its slot) or the timer (`timer`).
@@ -86,8 +89,8 @@ public:
         for (;;) {
             if (count_ > 0) {
                 const int report = ready_[0];
-                std::shift_left(ready_.begin(), ready_.begin() + count_, 1);
                 --count_;
+                for (std::size_t i = 0; i < static_cast<std::size_t>(count_); ++i) ready_[i] = ready_[i + 1];
                 return report;
             }
             if (armed_ && due_) {
@@ -154,8 +157,9 @@ Next sync_hedged_round(const HedgeState& hedge, Loop& loop, const Settings& cfg,
     int in_flight = 0;
     HedgeDelay due{};
     const auto launch = [&] {
-        const auto free = std::find_if(slots.begin(), slots.end(), [](const auto& s) { return s.attempt == 0; });
-        const int index = static_cast<int>(free - slots.begin());
+        auto* free = slots.data();
+        while (free->attempt != 0) ++free;
+        const int index = static_cast<int>(free - slots.data());
         free->start(loop.attempts(), cfg.clock.now(), hooks.stop_token);
         if constexpr (PreparesViews<Op>) op.prepare(free->stop.get_token(), free->view);
         ++in_flight;

@@ -6,6 +6,7 @@
 // `Response` that `response_classifier` classifies the same way, without an exception.
 #pragma once
 
+#include <algorithm>
 #include <coroutine>
 #include <cstdint>
 #include <deque>

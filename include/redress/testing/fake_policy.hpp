@@ -2,6 +2,7 @@
 // (docs/testing.md).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <functional>
