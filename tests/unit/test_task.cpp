@@ -122,7 +122,7 @@ redress::Task<int> sized(std::array<char, 64 * N> pad) {
 }  // namespace
 
 // A task held in a vector escapes, so no compiler elides its frame's allocation.
-TEST_CASE("with a frame pool installed, task frames are reused; without one nothing changes") {
+TEST_CASE("with a frame pool installed, task frames are reused, and without one nothing changes") {
     redress::detail::FramePool pool;
     {
         const redress::detail::FramePoolScope use(pool);
@@ -172,7 +172,7 @@ TEST_CASE("a pooled frame may be freed on another thread or after its pool is go
     CHECK(redress::sync_wait(std::move(escaped[4])) == 10);
 }
 
-TEST_CASE("a frame pool keeps lists for eight sizes; blocks of other sizes bypass it") {
+TEST_CASE("a frame pool keeps lists for eight sizes, and blocks of other sizes bypass it") {
     redress::detail::FramePool pool;
     std::vector<void*> blocks;
     for (int round = 0; round < 2; ++round) {
