@@ -97,7 +97,7 @@ redress_jobs() {
 # shellcheck disable=SC2034  # used by the scripts that source this file
 REDRESS_DEMO_PACKAGES=(cmake ninja-build g++ libfmt-dev libcli11-dev nlohmann-json3-dev gnuplot-nox)
 # shellcheck disable=SC2034
-REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen libcli11-dev nlohmann-json3-dev gnuplot-nox)
+REDRESS_TEST_PACKAGES=(cmake ninja-build g++ catch2 libfmt-dev libasio-dev libbenchmark-dev doxygen libcli11-dev nlohmann-json3-dev gnuplot-nox valgrind)
 # The contrib integrations and the servers their tests start (tests/integration): optional.
 # shellcheck disable=SC2034
 REDRESS_INTEGRATION_PACKAGES=(libcurl4-openssl-dev python3 libpq-dev postgresql libspdlog-dev prometheus redis-server libhiredis-dev pkg-config)

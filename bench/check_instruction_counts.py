@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Fails when a sync success path costs more instructions than docs/performance.md states.
+
+    check_instruction_counts.py <redress_callgrind_driver> <compiler id> <compiler version>
+
+Instructions per call are counted as scripts/bench.sh counts them: callgrind inside the path's
+own function, (Ir(N2) - Ir(N1)) / (N2 - N1). Counts are exact and do not depend on the machine's
+load, but they do on the compiler: the limits are g++ 12's at -O2 (the driver is always built
+so), and with another compiler the check is skipped (exit 77), as it is without valgrind.
+
+Why a test: such a count once went from 38 to 47 when an unrelated change made g++ outline a
+destructor on the coarse-clock success path, and nothing failed. A change that costs a success
+path instructions now fails here, and is made on purpose (with this table and the docs updated)
+or not at all.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+# path: the most instructions per call it may cost (docs/performance.md, "Targets").
+LIMITS = {
+    "success/hand_loop": 34,  # the baseline: if it moves, the compiler did, not the library
+    "success/policy_retry": 36,
+    "success/policy_coarse_clock": 36,
+    "success/policy_retry_breaker_count": 44,
+    "success/policy_retry_breaker_consecutive": 54,
+    "success/policy_retry_breaker": 68,
+    "success/policy_ratio_budget": 73,
+}
+N1, N2 = 1000, 21000
+
+
+def skip(reason):
+    print(f"skipped: {reason}")
+    sys.exit(77)
+
+
+def instructions(driver, symbol, path, n):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        proc = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={symbol}",
+                               f"--callgrind-out-file={out}", driver, path, str(n)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"callgrind run of {path} failed:\n{proc.stderr[-2000:]}")
+        with open(out) as f:
+            for line in f:
+                if line.startswith(("summary:", "totals:")):
+                    return int(line.split()[1])
+    sys.exit(f"no summary in the callgrind output of {path}")
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    driver, compiler, version = sys.argv[1:]
+    if compiler != "GNU" or version.split(".")[0] != "12":
+        skip(f"the limits are g++ 12's; this build uses {compiler} {version}")
+    if shutil.which("valgrind") is None:
+        skip("valgrind is not installed (apt-get install valgrind)")
+    listed = subprocess.run([driver, "--list"], capture_output=True, text=True, check=True).stdout
+    symbols = dict(line.split() for line in listed.splitlines() if line.strip())
+    over = []
+    for path, limit in LIMITS.items():
+        per_call = (instructions(driver, symbols[path], path, N2) -
+                    instructions(driver, symbols[path], path, N1)) / (N2 - N1)
+        # Rounded as the docs give them: a path with a rare slow branch (a clock read for one
+        # request in 64) averages a fraction above its common count.
+        within = round(per_call) <= limit
+        print(f"{'ok' if within else 'OVER':4}  {path:45} {per_call:6.1f} instructions per call (limit {limit})")
+        if not within:
+            over.append(path)
+    if over:
+        sys.exit(f"{len(over)} path(s) cost more than docs/performance.md says: {', '.join(over)}")
+
+
+if __name__ == "__main__":
+    main()
