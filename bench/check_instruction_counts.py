@@ -15,9 +15,10 @@ or not at all.
 """
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import callgrind_ir, callgrind_symbols  # noqa: E402  (counted as bench.sh counts)
 
 # path: the most instructions per call it may cost (docs/performance.md, "Targets").
 LIMITS = {
@@ -37,21 +38,6 @@ def skip(reason):
     sys.exit(77)
 
 
-def instructions(driver, symbol, path, n):
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        proc = subprocess.run(["valgrind", "--tool=callgrind", "--collect-atstart=no", f"--toggle-collect={symbol}",
-                               f"--callgrind-out-file={out}", driver, path, str(n)],
-                              capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"callgrind run of {path} failed:\n{proc.stderr[-2000:]}")
-        with open(out) as f:
-            for line in f:
-                if line.startswith(("summary:", "totals:")):
-                    return int(line.split()[1])
-    sys.exit(f"no summary in the callgrind output of {path}")
-
-
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
@@ -60,12 +46,11 @@ def main():
         skip(f"the limits are g++ 12's; this build uses {compiler} {version}")
     if shutil.which("valgrind") is None:
         skip("valgrind is not installed (apt-get install valgrind)")
-    listed = subprocess.run([driver, "--list"], capture_output=True, text=True, check=True).stdout
-    symbols = dict(line.split() for line in listed.splitlines() if line.strip())
+    symbols = callgrind_symbols(driver)
     over = []
     for path, limit in LIMITS.items():
-        per_call = (instructions(driver, symbols[path], path, N2) -
-                    instructions(driver, symbols[path], path, N1)) / (N2 - N1)
+        per_call = (callgrind_ir(driver, symbols[path], path, N2)[0] -
+                    callgrind_ir(driver, symbols[path], path, N1)[0]) / (N2 - N1)
         # Rounded as the docs give them: a path with a rare slow branch (a clock read for one
         # request in 64) averages a fraction above its common count.
         within = round(per_call) <= limit

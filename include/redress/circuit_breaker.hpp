@@ -314,10 +314,10 @@ public:
             word_.store(store_bit, std::memory_order_relaxed);
             next_refresh_.store(now_rep(), std::memory_order_relaxed);  // the first call reads the fleet's state
         }
-        steady_ = options_.clock.is_steady();
-        coarse_ = mode_ == BreakerMode::Ratio && steady_ && width_ / 256 >= redress::CoarseClock::resolution().count();
+        const bool steady = options_.clock.is_steady();
+        coarse_ = mode_ == BreakerMode::Ratio && steady && width_ / 256 >= redress::CoarseClock::resolution().count();
         on_success_ = mode_ == BreakerMode::Count ? OnSuccess::Nothing
-                      : mode_ == BreakerMode::Ratio && steady_ ? OnSuccess::CountAtStart
+                      : mode_ == BreakerMode::Ratio && steady ? OnSuccess::CountAtStart
                                                                : OnSuccess::Other;
     }
 
@@ -1150,7 +1150,6 @@ private:
     CircuitBreakerOptions options_;
     BreakerMode mode_ = BreakerMode::Ratio;  ///< read on every success
     Duration::rep width_ = 1;                ///< ratio mode: the bucket width
-    bool steady_ = true;                     ///< the clock is std::chrono::steady_clock
     bool coarse_ = false;                    ///< ratio mode: successes read CoarseClock (see record_call)
     /// What a quiet success does, in one load and at most two tests (callgrind, a Policy
     /// success in count mode: one test, 6 instructions fewer than testing the mode and the
