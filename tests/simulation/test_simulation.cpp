@@ -3,6 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <functional>
+#include <iterator>
+#include <queue>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -447,4 +450,99 @@ TEST_CASE("a hedged policy's run is the same table and CSV byte for byte for the
     CHECK(sim::format_csv({a}) == sim::format_csv({b}));
     CHECK(sim::format_table({a}) != sim::format_table({c}));
     CHECK(a.loop.live_tasks == 0);  // every loser and every hedge timer ended
+}
+
+// ---- the event loop's timer queue ---------------------------------------------------------------
+
+namespace {
+
+/// Pushes and pops `ops` timers at random against a binary heap ordered by (due, seq), from
+/// `origin`: delays of zero (ties), within a slot, within the wheel's turn, past it (hours)
+/// and far past it (years), so timers move from the heap onto the wheel and the wheel jumps.
+void check_timer_queue_against_heap(redress::TimePoint origin, std::uint64_t seed, int ops) {
+    using sim::detail::Timer;
+    sim::detail::TimerQueue queue;
+    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> heap;
+    std::uint64_t x = seed;
+    auto draw = [&x](std::uint64_t n) {  // splitmix64, in [0, n)
+        x += 0x9e3779b97f4a7c15;
+        std::uint64_t z = x;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111eb;
+        return (z ^ (z >> 31)) % n;
+    };
+    redress::TimePoint now = origin;
+    std::uint64_t seq = 0;
+    std::uint64_t promised = 0;  // what next() said pop() would take, while nothing was pushed since
+    for (int i = 0; i < ops; ++i) {
+        if (draw(4) == 0) {
+            // As the event loop asks: before the timer it takes runs, and pushes, or not.
+            const Timer* next = queue.next();
+            REQUIRE((next == nullptr) == heap.empty());
+            promised = next != nullptr ? next->seq : 0;
+        }
+        if (heap.empty() || draw(100) < 55) {
+            static constexpr std::int64_t spans[] = {0, 1, 500'000, 40'000'000, 20'000'000'000, 7'200'000'000'000,
+                                                     400LL * 24 * 3'600'000'000'000};
+            const std::int64_t span = spans[draw(std::size(spans))];
+            auto delay = redress::Duration{span == 0 ? 0 : static_cast<std::int64_t>(draw(static_cast<std::uint64_t>(span)))};
+            delay = std::min(delay, redress::TimePoint::max() - now);  // up to the last instant there is
+            const Timer t{now + delay, ++seq, {}, {}};
+            queue.push(t);
+            heap.push(t);
+            promised = 0;
+        } else {
+            const Timer got = queue.pop();
+            const Timer want = heap.top();
+            heap.pop();
+            if (promised != 0) REQUIRE(promised == want.seq);
+            promised = 0;
+            REQUIRE(got.due == want.due);
+            REQUIRE(got.seq == want.seq);
+            now = got.due;
+        }
+        REQUIRE(queue.size() == heap.size());
+    }
+    while (!heap.empty()) {
+        REQUIRE(queue.pop().seq == heap.top().seq);
+        heap.pop();
+    }
+    REQUIRE(queue.empty());
+    REQUIRE(queue.next() == nullptr);
+}
+
+}  // namespace
+
+TEST_CASE("the timer queue takes timers in due order, ties in the order set, as a heap would") {
+    for (std::uint64_t seed = 1; seed <= 8; ++seed) check_timer_queue_against_heap(redress::TimePoint{}, seed, 10'000);
+}
+
+TEST_CASE("the timer queue keeps its order at any epoch: negative times and centuries of uptime") {
+    using redress::Duration;
+    using redress::TimePoint;
+    const TimePoint origins[] = {
+        TimePoint{Duration{-1'000'000'000'000'000'000}},   // before the clock's epoch
+        TimePoint{Duration{-1}},                           // across zero
+        TimePoint{Duration{9'000'000'000'000'000'000}},    // 285 years up, two years below the end
+        TimePoint{Duration{(std::int64_t{1} << 62) + 12345}},
+    };
+    std::uint64_t seed = 100;
+    for (const TimePoint origin : origins) check_timer_queue_against_heap(origin, ++seed, 5'000);
+}
+
+TEST_CASE("the timer queue takes many timers of the same slot and instant in the order set") {
+    sim::detail::TimerQueue queue;
+    const redress::TimePoint t0{std::chrono::seconds(3)};
+    std::uint64_t seq = 0;
+    for (int i = 0; i < 300; ++i) queue.push({t0 + redress::Duration{(i * 7) % 5}, ++seq, {}, {}});
+    redress::TimePoint last = t0;
+    std::uint64_t last_seq = 0;
+    for (int i = 0; i < 300; ++i) {
+        const auto t = queue.pop();
+        REQUIRE(t.due >= last);
+        if (t.due == last) REQUIRE(t.seq > last_seq);
+        last = t.due;
+        last_seq = t.seq;
+    }
+    REQUIRE(queue.empty());
 }

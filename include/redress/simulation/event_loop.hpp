@@ -9,11 +9,10 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
-#include <queue>
 #include <utility>
-#include <vector>
 
 #include <redress/clock.hpp>
+#include <redress/simulation/timer_queue.hpp>
 #include <redress/task.hpp>
 #include <redress/testing/manual_clock.hpp>
 
@@ -67,9 +66,8 @@ public:
     /// task let escape.
     void run() {
         while (!timers_.empty()) {
-            const Timer t = timers_.top();
-            timers_.pop();
-            if (!timers_.empty()) prefetch(timers_.top());
+            const Timer t = timers_.pop();
+            if (const Timer* next = timers_.next()) prefetch(*next);
             clock_.advance_to(t.due);
             ++counters_.resumptions;
             t.handle.resume();
@@ -81,13 +79,7 @@ public:
     [[nodiscard]] const LoopCounters& counters() const noexcept { return counters_; }
 
 private:
-    struct Timer {
-        TimePoint due;
-        std::uint64_t seq;
-        std::coroutine_handle<> handle;
-        std::coroutine_handle<> wakes;  // the frame that runs when `handle` resumes
-        bool operator>(const Timer& o) const noexcept { return due != o.due ? due > o.due : seq > o.seq; }
-    };
+    using Timer = detail::Timer;
 
     /// Resumes the awaiting coroutine at `due`. With `WakesAwaiter` (a `Task` that only
     /// sleeps), the frame that then runs is the one awaiting that task.
@@ -144,7 +136,7 @@ private:
 
     static constexpr int prefetch_lines = 16;  // 1 KB: the policy driver's frame
     testing::ManualClock clock_;
-    std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+    detail::TimerQueue timers_;
     std::uint64_t seq_ = 0;
     LoopCounters counters_;
     std::exception_ptr error_;
