@@ -246,7 +246,7 @@ constexpr void require_option(bool ok, std::string_view component, std::string_v
 [[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
     if (base <= Duration::zero()) return 0.0;
     const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
-    const double grown = ns(base) * detail::pow(factor, e);
+    const double grown = ns(base) * detail::pow_int(factor, e);
     return grown < ns(max) ? grown : ns(max);
 }
 

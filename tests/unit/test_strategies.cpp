@@ -101,6 +101,18 @@ TEST_CASE("full_jitter draws from [0, cap] with cap = min(max, base 2^attempt)")
     check(sample(s, ctx_at(20)), 0.0, 10.0, 5.0);
 }
 
+TEST_CASE("the growth factor raised to an attempt equals std::pow, exactly, for every exponent") {
+    // pow_int builds powers of two from their bits (no libm call per failure): the sleeps must
+    // not move by a single nanosecond for it, at any exponent the strategies can reach.
+    for (int e = 0; e <= 4096; ++e) {
+        INFO("exponent " << e);
+        REQUIRE(redress::detail::pow_int(2.0, e) == std::pow(2.0, static_cast<double>(e)));
+        REQUIRE(redress::detail::pow_int(1.5, e) == std::pow(1.5, static_cast<double>(e)));
+        REQUIRE(redress::detail::pow_int(3.0, e) == std::pow(3.0, static_cast<double>(e)));
+    }
+    REQUIRE(std::isinf(redress::detail::pow_int(2.0, 1024)));
+}
+
 TEST_CASE("exponential, constant and linear are deterministic") {
     const auto e = redress::exponential({.base = 100ms, .max = 1s});
     CHECK(e(ctx_at(1)) == 100ms);
