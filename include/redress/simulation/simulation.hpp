@@ -69,17 +69,28 @@ private:
         const TimePoint start = self->loop_.now();
         self->rec_.request_started(start - self->origin_);
         Downstream* ds = &self->downstream_;
+        auto attempt = [ds](std::stop_token token) {
+            if constexpr (returns_responses) {
+                return ds->respond(std::move(token));
+            } else {
+                return ds->call(std::move(token));
+            }
+        };
         // Built before it is awaited: the call's option temporaries then die here, instead of
         // living in this frame until the request ends.
-        auto call = self->policy_.async_execute(
-            [ds](std::stop_token token) {
-                if constexpr (returns_responses) {
-                    return ds->respond(std::move(token));
-                } else {
-                    return ds->call(std::move(token));
-                }
-            },
-            self->call_options(), self->hooks_);
+        auto call = [&] {
+            if constexpr (!PolicyT::has_hedge) {
+                // `async_execute(attempt, {}, hooks_)` as its driver runs it when the options set
+                // nothing, without building, moving and checking an 840-byte empty `CallOptions`
+                // (7 % of the storm benchmark's instructions).
+                using F = decltype(attempt);
+                return redress::detail::async_run_with<redress::detail::async_traits_t<F>,
+                                                       redress::detail::async_result_t<F>, false>(
+                    self->policy_, std::move(attempt), redress::detail::NoCallOptions{}, self->hooks_, true);
+            } else {
+                return self->policy_.async_execute(std::move(attempt), self->call_options(), self->hooks_);
+            }
+        }();
         auto out = co_await std::move(call);
         const TimePoint end = self->loop_.now();
         self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason, out.attempts);
