@@ -1,4 +1,4 @@
-// The redress benchmark suite (issue 8). Every redress path runs next to its hand-written
+// The redress benchmark suite. Every redress path runs next to its hand-written
 // baseline in the same process, so scripts/bench.sh can print ratios measured in one run.
 // Every benchmark reports `allocs_per_call`: operator new calls per iteration, counted by the
 // replacement operator new of alloc_counter.cpp.

@@ -1,4 +1,4 @@
-// Instructions per classification of the classifiers, under callgrind (issue 15).
+// Instructions per classification of the classifiers, under callgrind.
 //
 // Build by hand (not a CMake target; bench/CMakeLists.txt builds the Google Benchmark suite),
 // from the repository root:

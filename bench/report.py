@@ -20,8 +20,8 @@ import tempfile
 
 # ---- targets ----------------------------------------------------------------------------------
 
-# Instructions per call (callgrind, counted inside each path's own function): the targets of
-# issue 15. (label, numerator, denominator, limit).
+# Instructions per call (callgrind, counted inside each path's own function): the targets in
+# docs/performance.md. (label, numerator, denominator, limit).
 CALLGRIND_TARGETS = [
     ("success: Policy<Retry>::call / hand loop", "success/policy_retry", "success/hand_loop", 1.15),
     ("success: Policy<Retry, CircuitBreaker>::call / hand loop", "success/policy_retry_breaker",

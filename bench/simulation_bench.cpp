@@ -1,4 +1,4 @@
-// Times the storm simulator (issue 16): 10,000 clients for 10 simulated minutes of the
+// Times the storm simulator: 10,000 clients for 10 simulated minutes of the
 // default scenario, ~1,000 requests/s, with the fault. Target: under 2 s on 2 cores.
 // Prints the wall and CPU time (the CPU time is the steadier on a shared machine), the event
 // loop's peaks and the process's peak memory. Arguments, for profiling a shorter run

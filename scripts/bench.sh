@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the benchmarks (release preset: g++ -O2 -DNDEBUG) into build-bench, runs them, and
-# prints every ratio of issue 8 against its baseline with PASS/MISS per target: time ratios
+# prints every ratio against its baseline with PASS/MISS per target: time ratios
 # and allocations (Google Benchmark, medians of 5 repetitions), 2-thread throughput of the
 # breaker and the budget against mutex + std::deque, instructions per call (callgrind), and
 # the compile-time ratio, and the storm simulator's 10,000 clients x 10 minutes. Takes about
@@ -70,5 +70,5 @@ echo "== ratios"
 "${report[@]}"
 
 echo
-echo "== storm simulator (issue 16): 10,000 clients x 10 simulated minutes, target < 2 s"
+echo "== storm simulator: 10,000 clients x 10 simulated minutes, target < 2 s"
 "$build_dir/bench/redress_simulation_bench"

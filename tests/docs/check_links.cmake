@@ -1,7 +1,8 @@
 # Fails when the project's headers, docs, README or examples cite a document or a header that
 # does not exist: a markdown link to a .md page, a `docs/<page>.md` mention, or a
 # `<redress/...>` header (a pattern with `*` must match at least one). Also fails on any
-# citation of SPEC, an internal document users do not have (the contract is docs/contract.md).
+# citation of SPEC, an internal document users do not have (the contract is docs/contract.md),
+# or of an issue by its number (the project's tracker is not theirs).
 #
 #   cmake -DROOT=<repository root> -P check_links.cmake
 cmake_minimum_required(VERSION 3.25)
@@ -10,7 +11,8 @@ if(NOT ROOT)
 endif()
 
 file(GLOB_RECURSE files RELATIVE "${ROOT}"
-    "${ROOT}/include/*.hpp" "${ROOT}/docs/*.md" "${ROOT}/examples/*.cpp" "${ROOT}/README.md")
+    "${ROOT}/include/*.hpp" "${ROOT}/docs/*.md" "${ROOT}/examples/*.cpp" "${ROOT}/README.md"
+    "${ROOT}/bench/*" "${ROOT}/scripts/*" "${ROOT}/tests/*.cpp" "${ROOT}/tests/*.py" "${ROOT}/tools/*.cpp")
 set(problems "")
 set(references 0)
 foreach(file IN LISTS files)
@@ -23,6 +25,9 @@ foreach(file IN LISTS files)
 
     if(text MATCHES "SPEC( |§|\\.md)")
         string(APPEND problems "  ${file}: cites SPEC (say it in the project's words, or link docs/contract.md)\n")
+    endif()
+    if(text MATCHES "[( ]issues? [0-9]+[):,. ]")
+        string(APPEND problems "  ${file}: cites an issue number, which users cannot look up (say what it means)\n")
     endif()
 
     # Markdown links to pages: ](page.md) or ](page.md#anchor), relative to the file.

@@ -202,7 +202,7 @@ TEST_CASE("register_status_type teaches the classifiers to read status(), code()
     CHECK(def(ptr(clsapp::ApiError(200))) == ErrorClass::Unknown);
 }
 
-// ---- name heuristics (issue 13) --------------------------------------------------------------
+// ---- name heuristics -----------------------------------------------------------------------
 
 // Namespaces, enclosing classes, enclosing functions and template arguments never count.
 namespace author_service {
@@ -507,7 +507,7 @@ TEST_CASE("reading the mangled name directly agrees with demangling, for every s
     CHECK(plain_mangled_name("5Short") == "Short");
 }
 
-// ---- looking at the thrown object (issue 15) ---------------------------------------------------
+// ---- looking at the thrown object ------------------------------------------------------------
 
 namespace clsview {
 struct HasCode {

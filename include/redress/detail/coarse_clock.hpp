@@ -1,5 +1,5 @@
 // The kernel's coarse monotonic clock: a cheaper time source for shared state whose decisions
-// only need tick precision (Budget, issue 8).
+// only need tick precision (Budget).
 #pragma once
 
 #include <chrono>
