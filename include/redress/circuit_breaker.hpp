@@ -284,11 +284,18 @@ private:
 /// every phase change bumps the generation (and clears the probe count), so a
 /// compare-exchange made on a stale reading fails (no ABA between two openings) and a probe's
 /// report names the half-open period it belongs to. Closed-state `allow()` reads that word
-/// only. The lock-free changes are `Open -> HalfOpen` and taking a probe slot (in `allow()`);
-/// every other change, and all failure counting, happens under `mutex_`. Successes are
-/// recorded without the lock: nothing (count mode), a reset of the streak (consecutive
-/// mode), or an increment of the current bucket (ratio mode; the lock once per bucket, to
-/// start it).
+/// only (a quiet policy call on the steady clock reads `gate_` instead: see `admits`). The
+/// lock-free changes are `Open -> HalfOpen` and taking a probe slot (in `allow()`); every
+/// other change, and all failure counting, happens under `mutex_`. Successes are recorded
+/// without the lock: nothing (count mode), a reset of the streak (consecutive mode), or an
+/// increment of one of the hot bucket's lanes (ratio mode: a reading or start below
+/// `hot_end_`; the lock once per bucket, to start it).
+///
+/// Ratio mode counts a success in a bucket during which its call ran: the bucket of its
+/// start, or one started while it ran (it is counted in the bucket that is hot when it is
+/// reported, if it started before that bucket's end), never a bucket started after it was
+/// reported. Failures are counted when they are reported; so a success is never counted later
+/// than a failure reported at the same instant would be.
 class BreakerCore {
 public:
     explicit BreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
@@ -1163,13 +1170,22 @@ private:
     RatioBucket& start_bucket_locked(std::int64_t b) noexcept {
         auto& slot = slot_of(b);
         if (slot.index >= b) return slot;
+        auto drain = [this] {
+            std::uint64_t n = 0;
+            for (auto& lane : lanes_) n += lane.calls.exchange(0, std::memory_order_relaxed);
+            return n;
+        };
         // Published for the fast paths only where `b`'s end is representable.
         if (b >= hot_min_ && b <= hot_max_ && (hot_ == no_hot || b > hot_)) {
-            std::uint64_t drained = 0;
-            for (auto& lane : lanes_) drained += lane.calls.exchange(0, std::memory_order_relaxed);
+            const auto drained = drain();
             // (No hot bucket: what the lanes hold was counted before the counts were cleared.)
             if (hot_ != no_hot) slot_of(hot_).calls += drained;
             hot_ = b;
+        } else if (hot_ != no_hot && &slot == &slot_of(hot_)) {
+            // A bucket past the publishable range takes the hot bucket's slot: the hot bucket
+            // has left the window, and its lanes' counts with it.
+            (void)drain();
+            hot_ = no_hot;
         }
         slot = RatioBucket{b, 0, 0};
         refresh_gates_locked();
@@ -1285,10 +1301,12 @@ struct BreakerAccess;
 /// Cost, closed state: `allow()` is one atomic load; recording a success is nothing (count
 /// mode), one load (consecutive mode), or one atomic increment and a clock read (ratio mode:
 /// a quiet `Policy` call reuses its own reading, `record_success` reads the coarse clock on
-/// the default clock; the lock once per bucket, every `window / 32`, to start the bucket). No
+/// the default clock and increments a lane of its thread's, so that up to 8 threads do not
+/// share a cache line; the lock once per bucket, every `window / 32`, to start the bucket). No
 /// lock otherwise and no allocation. A failure of a `trip_on` class takes a short lock and reads the clock once.
 /// Memory is `failure_threshold + sum of class thresholds` timestamps in count mode (each at
-/// most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32 buckets instead.
+/// most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32 buckets and 8 cache lines
+/// instead.
 ///
 /// Total over its inputs: every clock reading and every duration up to `Duration::max()` is
 /// handled without overflow (differences saturate), and a failure class outside the eight
