@@ -26,8 +26,8 @@ LIMITS = {
     "success/policy_retry": 36,
     "success/policy_coarse_clock": 36,
     "success/policy_retry_breaker_count": 44,
-    "success/policy_retry_breaker_consecutive": 54,
-    "success/policy_retry_breaker": 68,
+    "success/policy_retry_breaker_consecutive": 52,
+    "success/policy_retry_breaker": 44,
     "success/policy_ratio_budget": 73,
 }
 N1, N2 = 1000, 21000

@@ -284,11 +284,18 @@ private:
 /// every phase change bumps the generation (and clears the probe count), so a
 /// compare-exchange made on a stale reading fails (no ABA between two openings) and a probe's
 /// report names the half-open period it belongs to. Closed-state `allow()` reads that word
-/// only. The lock-free changes are `Open -> HalfOpen` and taking a probe slot (in `allow()`);
-/// every other change, and all failure counting, happens under `mutex_`. Successes are
-/// recorded without the lock: nothing (count mode), a reset of the streak (consecutive
-/// mode), or an increment of the current bucket (ratio mode; the lock once per bucket, to
-/// start it).
+/// only (a quiet policy call on the steady clock reads `gate_` instead: see `admits`). The
+/// lock-free changes are `Open -> HalfOpen` and taking a probe slot (in `allow()`); every
+/// other change, and all failure counting, happens under `mutex_`. Successes are recorded
+/// without the lock: nothing (count mode), a reset of the streak (consecutive mode), or an
+/// increment of one of the hot bucket's lanes (ratio mode: a reading or start below
+/// `hot_end_`; the lock once per bucket, to start it).
+///
+/// Ratio mode counts a success in a bucket during which its call ran: the bucket of its
+/// start, or one started while it ran (it is counted in the bucket that is hot when it is
+/// reported, if it started before that bucket's end), never a bucket started after it was
+/// reported. Failures are counted when they are reported; so a success is never counted later
+/// than a failure reported at the same instant would be.
 class BreakerCore {
 public:
     explicit BreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
@@ -316,9 +323,11 @@ public:
         }
         const bool steady = options_.clock.is_steady();
         coarse_ = mode_ == BreakerMode::Ratio && steady && width_ / 256 >= redress::CoarseClock::resolution().count();
-        on_success_ = mode_ == BreakerMode::Count ? OnSuccess::Nothing
-                      : mode_ == BreakerMode::Ratio && steady ? OnSuccess::CountAtStart
-                                                               : OnSuccess::Other;
+        on_success_ = mode_ == BreakerMode::Count         ? OnSuccess::Nothing
+                      : mode_ == BreakerMode::Consecutive ? OnSuccess::EndStreak
+                      : steady                            ? OnSuccess::CountHot
+                                                          : OnSuccess::CountNow;
+        refresh_gates_locked();  // (no other thread knows the breaker yet)
     }
 
     /// Closed: one load, small enough to inline at the call site; other phases, and every
@@ -410,22 +419,55 @@ public:
     REDRESS_INLINE void record_plain_success() {
         if (mode_ == BreakerMode::Count) return;
         if (mode_ == BreakerMode::Consecutive) {
-            if (streak_.load(std::memory_order_relaxed) != 0) streak_.store(0, std::memory_order_relaxed);
+            end_streak();
             return;
         }
         record_call();
     }
 
-    /// `record_plain_success` for a caller that read `std::chrono::steady_clock` at `start`,
-    /// when the call began: ratio mode counts the call at that reading if the breaker's clock
-    /// is the steady clock too, so a quiet policy call reads the clock once, not twice.
-    REDRESS_INLINE void record_plain_success(TimePoint steady_start) {
+    /// Consecutive mode: a success ends the streak (one load, and a store after a failure).
+    REDRESS_INLINE void end_streak() noexcept {
+        if (streak_.load(std::memory_order_relaxed) != 0) streak_.store(0, std::memory_order_relaxed);
+    }
+
+    /// For a caller that read `std::chrono::steady_clock` at `steady_start`, just before the
+    /// call it asks about (a quiet policy call): true when the breaker admits it with the
+    /// plain closed permit, as `closed()` would, and its success is then reported by
+    /// `record_admitted_success()`. One load and compare inline: `gate_` is the end of the hot
+    /// ratio bucket (a start before it is counted there), or a bound every start passes
+    /// (closed, count and consecutive mode), or one none passes (anything else: decided out
+    /// of line, where a start in a new bucket starts it).
+    REDRESS_INLINE bool admits(TimePoint steady_start) {
+        const auto start = steady_start.time_since_epoch().count();
+        if (start < gate_.load(std::memory_order_acquire)) [[likely]]
+            return true;
+        return admits_slowly(start);
+    }
+
+    /// `admits` for a start `gate_` does not let through.
+    REDRESS_NOINLINE bool admits_slowly(Duration::rep start) {
+        if (!closed()) return false;
+        if (on_success_ != OnSuccess::CountHot) return true;  // no bucket placed by the start
+        if (start < hot_end_.load(std::memory_order_acquire)) return true;
+        std::lock_guard lock(mutex_);
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return false;
+        start_bucket_locked(bucket_of(start));
+        // False only where the bucket cannot be published (a clock near the ends of its range):
+        // the call then takes the permit path, and its success is counted under the lock.
+        return start < hot_end_.load(std::memory_order_relaxed);
+    }
+
+    /// The success of a call `admits` let through: ratio mode on the steady clock counts it in
+    /// the hot bucket; count mode does nothing; the others as `record_plain_success()`.
+    REDRESS_INLINE void record_admitted_success() {
+        // One compare with 0 decides the two cheapest: zero or negative. The byte is read for
+        // that compare only (the rest reads the mode), so it needs no register (1 instruction).
         const auto what = on_success_;
-        if (what == OnSuccess::Nothing) return;
-        if (what == OnSuccess::CountAtStart) [[likely]] {
-            record_call_at(steady_start.time_since_epoch().count());
+        if (what == OnSuccess::CountHot) [[likely]] {
+            count_hot(0);
             return;
         }
+        if (what < OnSuccess::CountHot) return;  // Nothing
         record_plain_success();
     }
 
@@ -436,34 +478,21 @@ public:
         record_call_at(coarse_ ? redress::CoarseClock::now().time_since_epoch().count() : now_rep());
     }
 
-    /// Ratio mode: counts one call (not a failure) at `now` in its bucket, without the lock
-    /// unless this call starts the bucket.
+    /// Ratio mode: counts one call (not a failure) read at `now`: in the hot bucket when `now`
+    /// lies before its end (one load, one compare, one increment in this thread's lane), else
+    /// out of line.
     REDRESS_INLINE void record_call_at(Duration::rep now) {
-        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return;  // a late report
-        // The bucket most recently started, when `now` lies in it: a multiplication and a
-        // compare instead of a 64-bit division (41 -> 9 ns a success, g++ -O2, this machine).
-        // Inlined; the rest (another bucket, or starting one) is out of line.
-        using U = std::uint64_t;
-        const auto hot = hot_.load(std::memory_order_acquire);
-        if (hot != no_hot && static_cast<U>(now) - static_cast<U>(hot) * static_cast<U>(width_) < static_cast<U>(width_))
-            [[likely]] {
-            auto& slot = slot_of(hot);
-            if (slot.index.load(std::memory_order_relaxed) == hot) [[likely]] {
-                slot.calls.fetch_add(1, std::memory_order_relaxed);
-                return;
-            }
+        if (now < hot_end_.load(std::memory_order_acquire)) [[likely]] {
+            count_hot(thread_lane());
+            return;
         }
         record_call_cold(now);
     }
 
-    /// `record_call_at` off its fast path: `now` is not in the bucket most recently started.
+    /// `record_call_at` off its fast path: `now` is at or after the hot bucket's end (this call
+    /// starts the next bucket), or the breaker is not closed, or has no hot bucket yet.
     REDRESS_NOINLINE void record_call_cold(Duration::rep now) {
-        const auto b = bucket_of(now);
-        auto& slot = slot_of(b);
-        if (slot.index.load(std::memory_order_acquire) == b) {
-            slot.calls.fetch_add(1, std::memory_order_relaxed);
-            return;
-        }
+        if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return;  // a late report
         std::lock_guard lock(mutex_);
         if (phase_of(word_.load(std::memory_order_acquire)) != Closed) return;
         add_call_locked(now, false);
@@ -675,6 +704,13 @@ private:
     /// Ratio mode: buckets per window.
     static constexpr std::size_t ratio_buckets = 32;
     static constexpr std::int64_t no_hot = std::numeric_limits<std::int64_t>::min();
+    /// Ratio mode: lanes of the hot bucket's lock-free count, each on a cache line of its own.
+    static constexpr std::size_t hot_lanes = 8;
+    /// `gate_` and `hot_end_` values: no reading is below `never`, every steady reading below
+    /// `always` (a reading of `Duration::rep`'s maximum, 292 years after the clock's epoch,
+    /// would fall to the out-of-line check).
+    static constexpr Duration::rep never = std::numeric_limits<Duration::rep>::min();
+    static constexpr Duration::rep always = std::numeric_limits<Duration::rep>::max();
 
     static Phase phase_of(std::uint64_t w) noexcept { return static_cast<Phase>(w & phase_mask); }
     static std::uint64_t probes_of(std::uint64_t w) noexcept { return (w & probe_mask) >> flag_bits; }
@@ -744,12 +780,15 @@ private:
         std::size_t size_ = 0;
     };
 
-    /// A ratio bucket. `index` and the counts change only under the lock when a bucket starts;
-    /// `calls` is also incremented without it by successes that find their bucket started.
+    /// A ratio bucket, under the lock. The hot bucket's successes counted without the lock
+    /// are in `lanes_` until the next bucket starts.
     struct RatioBucket {
-        std::atomic<std::int64_t> index{std::numeric_limits<std::int64_t>::min()};
+        std::int64_t index = no_hot;
+        std::uint64_t calls = 0;
+        std::uint64_t failures = 0;
+    };
+    struct alignas(64) Lane {
         std::atomic<std::uint64_t> calls{0};
-        std::atomic<std::uint64_t> failures{0};
     };
 
     static Duration::rep bucket_width(Duration window) noexcept {
@@ -1022,8 +1061,13 @@ private:
         auto w = word_.load(std::memory_order_acquire);
         since_.store(now, std::memory_order_relaxed);
         probe_successes_ = 0;
+        if (p != Closed) {  // before the phase: whoever sees it not closed finds the gates shut
+            gate_.store(never, std::memory_order_release);
+            hot_end_.store(never, std::memory_order_release);
+        }
         while (!word_.compare_exchange_weak(w, next(w, p), std::memory_order_acq_rel, std::memory_order_acquire)) {
         }
+        refresh_gates_locked();
         const auto from = visible(phase_of(w));
         if (from != visible(p)) change = BreakerStateChange{from, visible(p), reason, at(now)};
     }
@@ -1099,34 +1143,67 @@ private:
     void clear_counts_locked() noexcept {
         all_.clear();
         for (auto& r : per_class_) r.clear();
-        for (auto& b : ratio_) {
-            b.index.store(std::numeric_limits<std::int64_t>::min(), std::memory_order_relaxed);
-            b.calls.store(0, std::memory_order_relaxed);
-            b.failures.store(0, std::memory_order_relaxed);
-        }
+        ratio_.fill(RatioBucket{});
+        // A success admitted before and reported after this store counts in the next period,
+        // as one reported just after the clear would.
+        for (auto& lane : lanes_) lane.calls.store(0, std::memory_order_relaxed);
         streak_.store(0, std::memory_order_relaxed);
-        hot_.store(no_hot, std::memory_order_relaxed);
+        hot_ = no_hot;
+        refresh_gates_locked();
     }
 
+    /// Counts one call (a failure too, if `failure`) at `now`, in its bucket.
     void add_call_locked(Duration::rep now, bool failure) noexcept {
         const auto b = bucket_of(now);
-        auto& slot = slot_of(b);
-        const auto index = slot.index.load(std::memory_order_relaxed);
+        auto& slot = start_bucket_locked(b);
         // A call read its time a window or more before a later one started this slot (its thread
-        // was descheduled, or a quiet call counts at its start): it is out of the window already,
-        // and must not take the slot back from the newer bucket.
-        if (index > b) return;
-        if (index != b) {
-            slot.calls.store(0, std::memory_order_relaxed);
-            slot.failures.store(0, std::memory_order_relaxed);
-            slot.index.store(b, std::memory_order_release);  // the lock-free increments start after the zeros
-            // Published for the fast path only where `b * width_` is representable, so that its
-            // unsigned product is the bucket's exact start.
-            const auto hot = hot_.load(std::memory_order_relaxed);
-            if (b >= hot_min_ && b <= hot_max_ && (hot == no_hot || b > hot)) hot_.store(b, std::memory_order_release);
+        // was descheduled): it is out of the window already, and must not take the slot back
+        // from the newer bucket.
+        if (slot.index != b) return;
+        ++slot.calls;
+        if (failure) ++slot.failures;
+    }
+
+    /// Makes `b`'s slot hold bucket `b` (unless a newer bucket holds it) and, when `b` is later
+    /// than the hot bucket, makes it the hot bucket: the lanes' counts go to the bucket that
+    /// was hot, and the fast paths compare against `b`'s end from then on.
+    RatioBucket& start_bucket_locked(std::int64_t b) noexcept {
+        auto& slot = slot_of(b);
+        if (slot.index >= b) return slot;
+        auto drain = [this] {
+            std::uint64_t n = 0;
+            for (auto& lane : lanes_) n += lane.calls.exchange(0, std::memory_order_relaxed);
+            return n;
+        };
+        // Published for the fast paths only where `b`'s end is representable.
+        if (b >= hot_min_ && b <= hot_max_ && (hot_ == no_hot || b > hot_)) {
+            const auto drained = drain();
+            // (No hot bucket: what the lanes hold was counted before the counts were cleared.)
+            if (hot_ != no_hot) slot_of(hot_).calls += drained;
+            hot_ = b;
+        } else if (hot_ != no_hot && &slot == &slot_of(hot_)) {
+            // A bucket past the publishable range takes the hot bucket's slot: the hot bucket
+            // has left the window, and its lanes' counts with it.
+            (void)drain();
+            hot_ = no_hot;
         }
-        slot.calls.fetch_add(1, std::memory_order_relaxed);
-        if (failure) slot.failures.fetch_add(1, std::memory_order_relaxed);
+        slot = RatioBucket{b, 0, 0};
+        refresh_gates_locked();
+        return slot;
+    }
+
+    /// Sets what the lock-free paths compare against from the phase and the hot bucket: a
+    /// start or reading below `hot_end_` is counted in the hot bucket, and a quiet call whose
+    /// steady start is below `gate_` is admitted (see `admits`). Under the lock, or before any
+    /// other thread knows the breaker; a phase that is not closed stays so while it is held.
+    void refresh_gates_locked() noexcept {
+        const bool closed = phase_of(word_.load(std::memory_order_acquire)) == Closed;
+        const auto end = closed && hot_ != no_hot ? (hot_ + 1) * width_ : never;
+        hot_end_.store(end, std::memory_order_release);
+        auto gate = never;  // decided out of line: not closed, with a store, or another clock's readings
+        if (closed && store_ == nullptr && on_success_ != OnSuccess::CountNow)
+            gate = on_success_ == OnSuccess::CountHot ? end : always;
+        gate_.store(gate, std::memory_order_release);
     }
 
     /// Calls and failures in the current bucket and the 31 before it.
@@ -1135,33 +1212,52 @@ private:
         std::uint64_t calls = 0;
         std::uint64_t failures = 0;
         for (const auto& slot : ratio_) {
-            const auto index = slot.index.load(std::memory_order_relaxed);
             // The distance in unsigned arithmetic: exact for any index <= current (an unused
             // slot's index is the minimum value; and current - 32 overflows near it).
-            if (index <= current &&
-                static_cast<std::uint64_t>(current) - static_cast<std::uint64_t>(index) < ratio_buckets) {
-                calls += slot.calls.load(std::memory_order_relaxed);
-                failures += slot.failures.load(std::memory_order_relaxed);
+            if (slot.index <= current &&
+                static_cast<std::uint64_t>(current) - static_cast<std::uint64_t>(slot.index) < ratio_buckets) {
+                calls += slot.calls;
+                failures += slot.failures;
+                if (hot_ != no_hot && slot.index == hot_)
+                    for (const auto& lane : lanes_) calls += lane.calls.load(std::memory_order_relaxed);
             }
         }
         return {calls, failures};
+    }
+
+    /// Counts one success in the hot bucket, in `lane`.
+    REDRESS_INLINE void count_hot(std::size_t lane) noexcept { lanes_[lane].calls.fetch_add(1, std::memory_order_relaxed); }
+
+    /// This thread's lane: threads take the lanes in turn, so that up to `hot_lanes` threads
+    /// counting successes at once each write a cache line of their own (lane 0 is the quiet
+    /// policy path's, which has no instruction to spare for a choice).
+    static std::size_t thread_lane() noexcept {
+        static constinit thread_local std::size_t lane = hot_lanes;  // not chosen yet
+        if (lane == hot_lanes) [[unlikely]]
+            lane = next_lane();
+        return lane;
+    }
+    REDRESS_NOINLINE static std::size_t next_lane() noexcept {
+        static std::atomic<std::size_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed) % hot_lanes;
     }
 
     CircuitBreakerOptions options_;
     BreakerMode mode_ = BreakerMode::Ratio;  ///< read on every success
     Duration::rep width_ = 1;                ///< ratio mode: the bucket width
     bool coarse_ = false;                    ///< ratio mode: successes read CoarseClock (see record_call)
-    /// What a quiet success does, in one load and at most two tests (callgrind, a Policy
-    /// success in count mode: one test, 6 instructions fewer than testing the mode and the
-    /// clock; ratio mode: 4 fewer): nothing (count mode),
-    /// count the call at the reading taken when it started (ratio mode on the steady clock),
-    /// or the rest (`record_plain_success()`).
-    enum class OnSuccess : unsigned char { Nothing, CountAtStart, Other };
-    OnSuccess on_success_ = OnSuccess::Other;
+    /// What the success of a call `admits` let through does: count it in the hot bucket
+    /// (ratio mode on the steady clock), nothing (count mode), end the streak (consecutive
+    /// mode), or count it at a reading of the breaker's own clock (ratio mode, another clock).
+    /// Zero and negative: the two cheapest paths tell them apart with one test.
+    enum class OnSuccess : signed char { Nothing = -1, CountHot = 0, EndStreak = 1, CountNow = 2 };
+    OnSuccess on_success_ = OnSuccess::CountNow;
     // The phase word is read by every call; the lock and the counts are written by failures.
     // Separate cache lines, so a failure recorded on one thread does not evict the word from
     // the other threads' caches (bench: shared/breaker_rare_failure).
     alignas(64) std::atomic<std::uint64_t> word_{Closed};
+    std::atomic<Duration::rep> gate_{never};     ///< see `refresh_gates_locked`
+    std::atomic<Duration::rep> hot_end_{never};  ///< ratio mode: the hot bucket's end, or never
     std::atomic<Duration::rep> opened_at_{0};
     std::atomic<Duration::rep> recovery_{0};  ///< the current opening's recovery timeout
     std::atomic<Duration::rep> since_{0};     ///< when the visible state began
@@ -1174,10 +1270,11 @@ private:
     std::array<TimeRing, error_class_count> per_class_{};
     // Written without the lock by successes: consecutive mode resets it, ratio mode counts.
     alignas(64) std::atomic<std::uint64_t> streak_{0};  ///< consecutive mode: trip_on failures in a row
-    alignas(64) std::atomic<std::int64_t> hot_{no_hot};  ///< ratio mode: the latest bucket started, or no_hot
-    std::int64_t hot_min_ = 0;                             ///< ratio mode: the range `hot_` may take
+    std::array<Lane, hot_lanes> lanes_{};  ///< ratio mode: the hot bucket's successes counted lock-free
+    std::int64_t hot_ = no_hot;           ///< ratio mode, under the lock: the latest bucket started, or no_hot
+    std::int64_t hot_min_ = 0;            ///< ratio mode: the range `hot_` may take
     std::int64_t hot_max_ = 0;
-    std::array<RatioBucket, ratio_buckets> ratio_{};
+    std::array<RatioBucket, ratio_buckets> ratio_{};  ///< under the lock
     // With a store (see "The fleet" above); the flags are written under mutex_, read anywhere.
     BreakerStore* store_ = nullptr;                   ///< options_.store, or null
     std::atomic<Duration::rep> next_refresh_{0};      ///< when the cached fleet state is stale
@@ -1204,10 +1301,12 @@ struct BreakerAccess;
 /// Cost, closed state: `allow()` is one atomic load; recording a success is nothing (count
 /// mode), one load (consecutive mode), or one atomic increment and a clock read (ratio mode:
 /// a quiet `Policy` call reuses its own reading, `record_success` reads the coarse clock on
-/// the default clock; the lock once per bucket, every `window / 32`, to start the bucket). No
+/// the default clock and increments a lane of its thread's, so that up to 8 threads do not
+/// share a cache line; the lock once per bucket, every `window / 32`, to start the bucket). No
 /// lock otherwise and no allocation. A failure of a `trip_on` class takes a short lock and reads the clock once.
 /// Memory is `failure_threshold + sum of class thresholds` timestamps in count mode (each at
-/// most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32 buckets instead.
+/// most `CircuitBreakerOptions::max_threshold`); ratio mode uses 32 buckets and 8 cache lines
+/// instead.
 ///
 /// Total over its inputs: every clock reading and every duration up to `Duration::max()` is
 /// handled without overflow (differences saturate), and a failure class outside the eight

@@ -2,11 +2,14 @@
 // recovery growth and the on_state_change hook in each mode, and ratio mode's lock-free
 // counting of successes.
 #include <redress/circuit_breaker.hpp>
+#include <redress/policy.hpp>
+#include <redress/retry.hpp>
 #include <redress/strategies.hpp>
 #include <redress/testing/manual_clock.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <barrier>
 #include <chrono>
@@ -235,4 +238,70 @@ TEST_CASE("ratio mode counts concurrent successes exactly, without losing one wh
     for (auto& t : threads) t.join();
     INFO(failure);
     CHECK(failure.empty());
+}
+
+TEST_CASE("ratio mode loses no success counted lock-free while buckets start under the counting threads") {
+    // Four threads count successes (each in its own lane) while the main thread moves the clock
+    // into a new bucket 30 times, each time once every thread has counted more: every bucket
+    // start drains the lanes under the threads' increments. All 31 buckets stay in the window,
+    // so the window must hold exactly the calls made.
+    constexpr int thread_count = 4;
+    ManualClock clock;
+    const CircuitBreaker shared{{.window = 32s, .failure_ratio = 1.0, .minimum_throughput = INT_MAX, .clock = clock}};
+    std::vector<std::atomic<std::uint64_t>> made(thread_count);
+    std::atomic<bool> stop{false};
+    auto worker = [&](int id) {
+        CircuitBreaker b = shared;
+        auto& mine = made[static_cast<std::size_t>(id)];
+        while (!stop.load(std::memory_order_acquire)) {
+            (void)b.record_success(b.allow());
+            mine.fetch_add(1, std::memory_order_release);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < thread_count; ++t) threads.emplace_back(worker, t);
+    auto least = [&] {
+        auto n = made[0].load(std::memory_order_acquire);
+        for (const auto& m : made) n = std::min(n, m.load(std::memory_order_acquire));
+        return n;
+    };
+    for (int i = 0; i < 30; ++i) {
+        const auto before = least();
+        while (least() < before + 50) std::this_thread::yield();
+        clock.advance(1s);
+    }
+    stop.store(true, std::memory_order_release);
+    for (auto& t : threads) t.join();
+    std::uint64_t total = 0;
+    for (const auto& m : made) total += m.load();
+    CHECK(shared.snapshot().calls == total);
+}
+
+TEST_CASE("quiet policy calls from four threads on the steady clock are all counted, across bucket starts") {
+    // The quiet path on the real clock: 100 ms buckets (window 3.2 s), four threads calling for
+    // 300 ms: a few buckets start under them, through the gate's out-of-line path, and none of
+    // their calls may be lost. Bounded by time; the count is exact while the run stays within
+    // the window.
+    constexpr int thread_count = 4;
+    const CircuitBreaker shared{{.window = 3200ms}};
+    const redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, shared};
+    std::vector<std::uint64_t> made(thread_count);
+    const auto begin = std::chrono::steady_clock::now();
+    auto worker = [&](int id) {
+        std::uint64_t n = 0;
+        while (std::chrono::steady_clock::now() - begin < 300ms) {
+            n += static_cast<std::uint64_t>(policy.call([] { return 1; }));
+        }
+        made[static_cast<std::size_t>(id)] = n;
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < thread_count; ++t) threads.emplace_back(worker, t);
+    for (auto& t : threads) t.join();
+    const auto snapshot = shared.snapshot();
+    const auto elapsed = std::chrono::steady_clock::now() - begin;
+    std::uint64_t total = 0;
+    for (const auto n : made) total += n;
+    INFO(total << " calls in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
+    CHECK(total > 0);
+    if (elapsed < 3s) CHECK(snapshot.calls == total);  // (a run this slow has calls out of the window)
 }

@@ -6,9 +6,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -665,12 +668,115 @@ TEST_CASE("on the steady clock a quiet policy's success does what each mode says
     }
 }
 
-TEST_CASE("a call counted at a time a window old does not take its slot back from the current bucket") {
-    redress::CircuitBreaker breaker;  // steady clock: record_plain_success(start) counts at `start`
+TEST_CASE("a quiet success that started a window before the hot bucket is counted there, where it ended") {
+    // The quiet path compares its steady start with the hot bucket's end only: a call that
+    // started earlier ran into the hot bucket, and is counted in it (as a failure is counted
+    // when it is reported), never after it was reported.
+    redress::CircuitBreaker breaker;
     auto& core = redress::detail::BreakerAccess::core(breaker);
     const auto now = std::chrono::steady_clock::now();
-    core.record_plain_success(now);
-    core.record_plain_success(now);
-    core.record_plain_success(now - 60s);  // 32 buckets earlier: the same slot, long gone
-    CHECK(breaker.snapshot().calls == 2u);
+    for (const auto start : {now, now, now - 60s, now - 1h}) {
+        REQUIRE(core.admits(start));
+        core.record_admitted_success();
+    }
+    CHECK(breaker.snapshot().calls == 4u);
+}
+
+/// A ratio breaker on a manual clock, and its core: `record_call_at(t)` counts one success
+/// read at `t`, as `record_success` does at the clock's reading.
+struct RatioAt {
+    explicit RatioAt(ManualClock c, Duration window = 32s)
+        : clock(c), breaker({.window = window, .failure_ratio = 1.0, .minimum_throughput = 1'000'000, .clock = c}),
+          core(redress::detail::BreakerAccess::core(breaker)) {}
+    ManualClock clock;
+    CircuitBreaker breaker;
+    redress::detail::BreakerCore& core;
+    void success_at(Duration t) { core.record_call_at((redress::TimePoint{} + t).time_since_epoch().count()); }
+    std::uint64_t calls_at(Duration t) {
+        clock.advance_to(redress::TimePoint{} + t);
+        return breaker.snapshot().calls.value_or(0);
+    }
+};
+
+TEST_CASE("a success at a bucket's first instant is counted in that bucket, one a nanosecond earlier in the one before") {
+    // Window 32 s: 1 s buckets. A bucket ends where the next begins, at every origin.
+    for (const Duration origin : {Duration{0}, Duration{std::chrono::hours(24 * 365)}, -Duration{std::chrono::hours(24 * 365 * 200)},
+                                  Duration{std::chrono::hours(24 * 365 * 290)}}) {
+        INFO("origin " << origin.count());
+        RatioAt r(ManualClock(redress::TimePoint{} + origin));
+        r.success_at(origin + 10s - 1ns);  // bucket 9 from the origin: it becomes the hot bucket
+        r.success_at(origin + 10s);        // bucket 10: at the hot bucket's end, it starts the next
+        r.success_at(origin + 10s - 1ns);  // before the hot bucket: counted in it (see above)
+        CHECK(r.calls_at(origin + 40s + 999ms) == 3u);  // buckets 9-40
+        CHECK(r.calls_at(origin + 41s) == 2u);          // buckets 10-41: the first success left
+        CHECK(r.calls_at(origin + 42s) == 0u);
+    }
+}
+
+TEST_CASE("ratio mode counts only successes for thousands of windows: each bucket leaves the window on time") {
+    // Long uptime: 100 windows of 32 buckets, successes only, at random times, some buckets
+    // empty; after each bucket the window holds exactly the last 32 buckets' successes. At
+    // several origins, the last one near the end of the clock's range (there the buckets are
+    // counted under the lock: their end is not representable for the fast path).
+    std::mt19937_64 rng(7);
+    const Duration width = 5ms;  // window 160 ms
+    for (const Duration near : {Duration{std::chrono::hours(24 * 365)}, -Duration{std::chrono::hours(24 * 365 * 290)},
+                                Duration::max() - Duration{std::chrono::hours(1)} * 3}) {
+        const auto origin = near / width * width;  // a bucket's start: buckets are aligned to the epoch
+        INFO("origin " << origin.count());
+        RatioAt r(ManualClock(redress::TimePoint{} + origin), 32 * width);
+        std::vector<std::uint64_t> per_bucket;
+        std::string failure;
+        for (int b = 0; b < 100 * 32 && failure.empty(); ++b) {
+            const auto n = rng() % 4 == 0 ? 0 : rng() % 20;
+            std::vector<Duration> times;
+            for (std::uint64_t i = 0; i < n; ++i) times.push_back(origin + b * width + Duration{static_cast<Duration::rep>(rng() % width.count())});
+            std::sort(times.begin(), times.end());  // one clock: readings in order
+            for (const auto t : times) r.success_at(t);
+            per_bucket.push_back(n);
+            std::uint64_t expected = 0;
+            for (std::size_t i = per_bucket.size() > 32 ? per_bucket.size() - 32 : 0; i < per_bucket.size(); ++i) expected += per_bucket[i];
+            const auto got = r.calls_at(origin + b * width + width - 1ns);
+            if (got != expected) failure = "bucket " + std::to_string(b) + ": " + std::to_string(got) + " calls, expected " + std::to_string(expected);
+        }
+        INFO(failure);
+        CHECK(failure.empty());
+    }
+}
+
+TEST_CASE("a success reported after the breaker left closed is not counted, in this period or the next") {
+    ManualClock clock;
+    CircuitBreaker breaker{{.window = 32s, .recovery_timeout = 10s, .failure_ratio = 0.5, .minimum_throughput = 4, .clock = clock}};
+    auto& core = redress::detail::BreakerAccess::core(breaker);
+    const auto early = breaker.allow();  // admitted while closed, reported while open
+    for (int i = 0; i < 2; ++i) (void)breaker.record_success(breaker.allow());
+    (void)fail_once(breaker);
+    CHECK(fail_once(breaker) == opened);  // 2 failures in 4 calls
+    (void)breaker.record_success(early);
+    core.record_call_at(clock.now().time_since_epoch().count());
+    core.record_admitted_success();  // (the quiet path's report of a call admitted before)
+    CHECK(breaker.snapshot().calls == 0u);  // not closed: no counts to show
+    clock.advance(10s);
+    const auto probe = breaker.allow();
+    (void)breaker.record_success(early);  // still half-open
+    CHECK(breaker.record_success(probe) == closed);
+    CHECK(breaker.snapshot().calls == 0u);  // the closed period starts empty
+    (void)breaker.record_success(breaker.allow());
+    CHECK(breaker.snapshot().calls == 1u);
+}
+
+TEST_CASE("on the steady clock a quiet success after the breaker opened is not counted, and the gate rejects") {
+    CircuitBreaker breaker{{.failure_ratio = 0.5, .minimum_throughput = 2}};
+    auto& core = redress::detail::BreakerAccess::core(breaker);
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(core.admits(start));  // admitted while closed...
+    (void)breaker.record_success(breaker.allow());
+    CHECK(fail_once(breaker) == opened);
+    core.record_admitted_success();  // ...reported while open
+    CHECK_FALSE(core.admits(std::chrono::steady_clock::now()));
+    breaker.reset();
+    CHECK(breaker.snapshot().calls == 0u);
+    REQUIRE(core.admits(std::chrono::steady_clock::now()));
+    core.record_admitted_success();
+    CHECK(breaker.snapshot().calls == 1u);
 }
