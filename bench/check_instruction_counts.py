@@ -51,9 +51,11 @@ def main():
     for path, limit in LIMITS.items():
         per_call = (callgrind_ir(driver, symbols[path], path, N2)[0] -
                     callgrind_ir(driver, symbols[path], path, N1)[0]) / (N2 - N1)
-        # Rounded as the docs give them: a path with a rare slow branch (a clock read for one
-        # request in 64) averages a fraction above its common count.
-        within = round(per_call) <= limit
+        # Over only by a whole instruction: a path with a rare slow branch averages a fraction
+        # above its common count, and how rare can depend on the machine's speed (the ratio
+        # budget reads the clock for a share of each bucket's requests: 73.2 to 73.5 on one
+        # machine, so a rounding compare failed when the machine was busy).
+        within = per_call < limit + 1
         print(f"{'ok' if within else 'OVER':4}  {path:45} {per_call:6.1f} instructions per call (limit {limit})")
         if not within:
             over.append(path)
