@@ -486,7 +486,8 @@ void check_timer_queue_against_heap(redress::TimePoint origin, std::uint64_t see
                                                      400LL * 24 * 3'600'000'000'000};
             const std::int64_t span = spans[draw(std::size(spans))];
             auto delay = redress::Duration{span == 0 ? 0 : static_cast<std::int64_t>(draw(static_cast<std::uint64_t>(span)))};
-            delay = std::min(delay, redress::TimePoint::max() - now);  // up to the last instant there is
+            // Up to the last instant there is (from a negative time, every delay fits).
+            if (now.time_since_epoch() >= redress::Duration::zero()) delay = std::min(delay, redress::TimePoint::max() - now);
             const Timer t{now + delay, ++seq, {}, {}};
             queue.push(t);
             heap.push(t);
