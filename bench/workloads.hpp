@@ -5,6 +5,7 @@
 #include <chrono>
 #include <exception>
 #include <memory>
+#include <utility>
 
 #include <redress/redress.hpp>
 #include <redress/testing/breaker_store.hpp>
@@ -32,82 +33,51 @@ struct AlwaysTransient {
     }
 };
 
-/// Policy<Retry> as a user writes it: default classifier, a jittered backoff.
-inline auto retry_policy() {
-    return redress::Policy{redress::Retry{
+/// The retry component of every success-path policy below, as a user writes it: default
+/// classifier, a jittered backoff, a deadline and an attempt cap.
+inline auto measured_retry() {
+    return redress::Retry{
         .strategy = redress::decorrelated_jitter({.max = 1s}),
         .deadline = deadline,
         .max_attempts = max_attempts,
-    }};
+    };
 }
+
+/// Policy<Retry> as a user writes it.
+inline auto retry_policy() { return redress::Policy{measured_retry()}; }
 
 /// `retry_policy()` with a ratio budget (default options): each operation is recorded.
 inline auto retry_policy_ratio_budget() {
-    return redress::Policy{redress::Retry{
-        .strategy = redress::decorrelated_jitter({.max = 1s}),
-        .deadline = deadline,
-        .max_attempts = max_attempts,
-        .budget = redress::Budget(redress::RatioBudgetOptions{}),
-    }};
+    auto retry = measured_retry();
+    retry.budget = redress::Budget(redress::RatioBudgetOptions{});
+    return redress::Policy{std::move(retry)};
 }
 
 /// Policy<Retry, CircuitBreaker> with default options.
-inline auto retry_breaker_policy() {
-    return redress::Policy{
-        redress::Retry{
-            .strategy = redress::decorrelated_jitter({.max = 1s}),
-            .deadline = deadline,
-            .max_attempts = max_attempts,
-        },
-        redress::CircuitBreaker{},
-    };
-}
+inline auto retry_breaker_policy() { return redress::Policy{measured_retry(), redress::CircuitBreaker{}}; }
 
 /// Policy<Retry, CircuitBreaker> in count mode (`failure_threshold` set): a success records
 /// nothing. And in consecutive mode: a success reads the streak (and clears it after a failure).
 inline auto retry_breaker_count_policy() {
-    return redress::Policy{
-        redress::Retry{
-            .strategy = redress::decorrelated_jitter({.max = 1s}),
-            .deadline = deadline,
-            .max_attempts = max_attempts,
-        },
-        redress::CircuitBreaker{{.failure_threshold = 5}},
-    };
+    return redress::Policy{measured_retry(), redress::CircuitBreaker{{.failure_threshold = 5}}};
 }
 inline auto retry_breaker_consecutive_policy() {
-    return redress::Policy{
-        redress::Retry{
-            .strategy = redress::decorrelated_jitter({.max = 1s}),
-            .deadline = deadline,
-            .max_attempts = max_attempts,
-        },
-        redress::CircuitBreaker{{.consecutive_failures = 5}},
-    };
+    return redress::Policy{measured_retry(), redress::CircuitBreaker{{.consecutive_failures = 5}}};
 }
 
 /// Policy<Retry, CircuitBreaker> whose breaker shares its state through a store (in memory
 /// here; refreshed once an hour, so the path measured is the cached one every call takes).
 inline auto retry_breaker_store_policy() {
-    return redress::Policy{
-        redress::Retry{
-            .strategy = redress::decorrelated_jitter({.max = 1s}),
-            .deadline = deadline,
-            .max_attempts = max_attempts,
-        },
-        redress::CircuitBreaker{{.store = std::make_shared<redress::testing::InMemoryBreakerStore>(),
-                                 .store_refresh = std::chrono::hours(1)}},
-    };
+    return redress::Policy{measured_retry(),
+                           redress::CircuitBreaker{{.store = std::make_shared<redress::testing::InMemoryBreakerStore>(),
+                                                    .store_refresh = std::chrono::hours(1)}}};
 }
 
 /// Policy<Retry> on the kernel's coarse clock: the cheap-clock success path.
 inline auto retry_policy_coarse_clock() {
-    return redress::Policy{redress::Retry{
-        .strategy = redress::decorrelated_jitter({.max = 1s}),
-        .deadline = deadline,
-        .max_attempts = max_attempts,
-        .clock = redress::CoarseClock{},
-    }};
+    auto retry = measured_retry();
+    retry.clock = redress::CoarseClock{};
+    return redress::Policy{std::move(retry)};
 }
 
 /// Retry path, like for like with the hand loop: fixed classification, zero sleep.

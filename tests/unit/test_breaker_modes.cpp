@@ -632,9 +632,11 @@ TEST_CASE("on the steady clock a quiet policy's success does what each mode says
     // The quiet path picks what a success records from one precomputed byte: every mode, and
     // the failures around the successes, so that a wrong pick shows in the counts.
     const auto fail = [](const auto& policy) { (void)policy.execute([]() -> int { throw redress::ServerError("503"); }); };
+    // One attempt per call, so that each call is one report to the breaker.
+    const auto one_attempt = [] { return redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}; };
     SECTION("count mode: a success changes nothing, failures keep counting") {
         redress::CircuitBreaker breaker{{.failure_threshold = 3}};
-        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        redress::Policy policy{one_attempt(), breaker};
         fail(policy);
         fail(policy);
         CHECK(policy.call([] { return 1; }) == 1);
@@ -645,7 +647,7 @@ TEST_CASE("on the steady clock a quiet policy's success does what each mode says
     }
     SECTION("consecutive mode: a success ends the streak") {
         redress::CircuitBreaker breaker{{.consecutive_failures = 3}};
-        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        redress::Policy policy{one_attempt(), breaker};
         fail(policy);
         fail(policy);
         CHECK(policy.call([] { return 1; }) == 1);
@@ -658,7 +660,7 @@ TEST_CASE("on the steady clock a quiet policy's success does what each mode says
     }
     SECTION("ratio mode: a success is one more call in the window") {
         redress::CircuitBreaker breaker{{.failure_ratio = 0.5, .minimum_throughput = 4}};
-        redress::Policy policy{redress::Retry{.strategy = redress::constant(0ms), .max_attempts = 1}, breaker};
+        redress::Policy policy{one_attempt(), breaker};
         fail(policy);
         for (int i = 0; i < 3; ++i) CHECK(policy.call([] { return 1; }) == 1);
         CHECK(breaker.snapshot().calls == 4u);
