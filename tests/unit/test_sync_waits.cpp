@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
@@ -114,6 +115,61 @@ TEST_CASE("the caller's stop token reaches an attempt running under attempt_time
             throw redress::AbortRetryError();
         },
         {.stop_token = source.get_token()});
+    CHECK(stopped);
+    CHECK(out.stop_reason == redress::StopReason::Aborted);
+}
+
+// The coroutine driver runs an attempt under attempt_timeout in a coroutine of its own; these
+// are the three tests above, for a `Task` operation (the value and the void forms).
+TEST_CASE("async: attempt_timeout requests the stop token of a Task attempt when its time is up") {
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries, .attempt_timeout = 50ms}};
+    int calls = 0;
+    bool first_was_stopped = false;
+    const auto wait_for_stop = [&](std::stop_token token) {
+        std::mutex m;
+        std::condition_variable_any cv;
+        std::unique_lock lock(m);
+        first_was_stopped = cv.wait_for(lock, token, 2s, [] { return false; }) || token.stop_requested();
+    };
+    const auto start = Clock::now();
+    SECTION("a value") {
+        auto out = redress::sync_wait(policy.async_execute([&](std::stop_token token) -> redress::Task<int> {
+            if (calls++ > 0) co_return 2;
+            wait_for_stop(std::move(token));  // a cooperative operation, bounded: 2 s
+            co_return 1;
+        }));
+        CHECK(out.value == 2);
+        CHECK(out.attempts == 2);
+        CHECK(out.ok);
+    }
+    SECTION("void") {
+        auto out = redress::sync_wait(policy.async_execute([&](std::stop_token token) -> redress::Task<void> {
+            if (calls++ > 0) co_return;
+            wait_for_stop(std::move(token));
+        }));
+        CHECK(out.attempts == 2);
+        CHECK(out.ok);
+    }
+    CHECK(first_was_stopped);
+    CHECK(Clock::now() - start < 1s);
+}
+
+TEST_CASE("async: the caller's stop token reaches a Task attempt, with and without attempt_timeout") {
+    const auto timeout = GENERATE(std::optional<redress::Duration>{}, std::optional<redress::Duration>{10s});
+    redress::Policy policy{redress::Retry{.strategy = redress::testing::instant_retries, .attempt_timeout = timeout}};
+    std::stop_source source;
+    bool possible = false;
+    bool stopped = false;
+    auto out = redress::sync_wait(policy.async_execute(
+        [&](std::stop_token token) -> redress::Task<int> {
+            possible = token.stop_possible();
+            source.request_stop();
+            stopped = token.stop_requested();
+            throw redress::AbortRetryError();
+            co_return 0;
+        },
+        {.stop_token = source.get_token()}));
+    CHECK(possible);
     CHECK(stopped);
     CHECK(out.stop_reason == redress::StopReason::Aborted);
 }

@@ -134,11 +134,46 @@ template <class RetryT>
     return r.tags.view();
 }
 
+/// An async sleep hook a caller never sets, in a hooks type of its own (`async_run_with`'s
+/// `Hooks`): false, and never called; `Awaiter` is what the driver's `co_await` on it needs.
+template <class Awaiter>
+struct AbsentAsyncHook {
+    explicit operator bool() const noexcept { return false; }
+    template <class... Args>
+    Awaiter operator()(Args&&...) const noexcept {
+        return {};
+    }
+};
+
+/// What an absent `sleep` hook would decide: to sleep (never awaited, see `AbsentAsyncHook`).
+struct SleepAsPlanned {
+    bool await_ready() const noexcept { return true; }
+    void await_suspend(std::coroutine_handle<>) const noexcept {}
+    SleepDecision await_resume() const noexcept { return SleepDecision::Sleep; }
+};
+
+/// One attempt of `op` (which takes a stop token) under an attempt timeout: the token it gets
+/// is stopped when `timeout` passes, or when `outer` is. Its own coroutine, so that the
+/// deadline's storage is in the frames of the policies that have one.
+template <class Traits, class T, class Op>
+auto with_attempt_deadline(Op& op, Duration timeout, std::stop_token outer) -> typename Traits::template task<T> {
+    const AttemptDeadline deadline(timeout, outer);
+    if constexpr (std::is_void_v<T>) {
+        co_await invoke_operation(op, deadline.token());
+    } else {
+        co_return co_await invoke_operation(op, deadline.token());
+    }
+}
+
 /// One operation under `policy`, as a coroutine in the operation's coroutine type, owning its
 /// `options` (`CallOptions`) or setting none (`NoCallOptions`). `Throwing` gives `call()`
-/// semantics (the value, or an exception); else an `Outcome`.
-template <class Traits, class T, bool Throwing, class PolicyT, class F, class Options>
-auto async_run_with(const PolicyT& policy, F fn, Options options, typename Traits::hooks async, bool measure)
+/// semantics (the value, or an exception); else an `Outcome`. `Hooks` is
+/// `Traits::hooks` (`AsyncSleepHooks`), or for a caller inside the library, any type with the
+/// same three members, each testable as a bool and called as theirs are: the storm simulator's
+/// sleeper returns its loop's timer awaiter, not a `Task`, and has no other hook.
+template <class Traits, class T, bool Throwing, class PolicyT, class F, class Options,
+          class Hooks = typename Traits::hooks>
+auto async_run_with(const PolicyT& policy, F fn, Options options, Hooks async, bool measure)
     -> typename Traits::template task<std::conditional_t<Throwing, T, Outcome<T>>> {
     // The frame owns everything the operation refers to: the options and the operation name.
     std::conditional_t<std::is_same_v<Options, CallOptions>, std::string, NoCallOptions> operation{};
@@ -224,13 +259,19 @@ auto async_run_with(const PolicyT& policy, F fn, Options options, typename Trait
                             out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
                         }
                     } else if constexpr (TakesStopToken<std::remove_reference_t<decltype(op)>>) {
-                        std::optional<AttemptDeadline> deadline;
-                        if (cfg.attempt_timeout) deadline.emplace(*cfg.attempt_timeout, hooks.stop_token);
-                        const std::stop_token token = deadline ? deadline->token() : hooks.stop_token;
-                        if constexpr (std::is_void_v<T>) {
-                            co_await invoke_operation(op, token);
+                        if (cfg.attempt_timeout) {
+                            // A frame of its own: an `std::optional<AttemptDeadline>` here was
+                            // cleared (112 bytes) on every attempt of every policy without one.
+                            if constexpr (std::is_void_v<T>) {
+                                co_await with_attempt_deadline<Traits, T>(op, *cfg.attempt_timeout, hooks.stop_token);
+                            } else {
+                                out.value.emplace(
+                                    co_await with_attempt_deadline<Traits, T>(op, *cfg.attempt_timeout, hooks.stop_token));
+                            }
+                        } else if constexpr (std::is_void_v<T>) {
+                            co_await invoke_operation(op, hooks.stop_token);
                         } else {
-                            out.value.emplace(co_await invoke_operation(op, token));
+                            out.value.emplace(co_await invoke_operation(op, hooks.stop_token));
                         }
                     } else if constexpr (std::is_void_v<T>) {
                         // No stop token to request: the late-answer rule is the whole timeout.

@@ -248,7 +248,7 @@ public:
     /// result classifier rejected. Answers `Sleep` (for `planned_sleep()`) or `Stop`.
     /// `exception` points at the outcome's `last_exception` (null for a result failure); it
     /// must outlive the loop.
-    [[nodiscard]] Next failed(Classification classification, FailureCause cause, const std::exception_ptr* exception) {
+    [[nodiscard]] Next failed(Classification&& classification, FailureCause cause, const std::exception_ptr* exception) {
         // Record the failure first (Divergence: the original checks for abort before
         // classifying, so an aborted outcome reported the previous failure).
         // Replaced rather than move-assigned: std::string's move assignment would compile its

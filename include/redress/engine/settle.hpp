@@ -28,8 +28,14 @@ template <class RC, class T>
     static_assert(assert_result_classifier_for<RC, T>());
     if constexpr (ResultClassifier<RC, T>) {
         auto verdict = rc(value);
-        if (!verdict) return std::nullopt;
-        return to_classification(*verdict);
+        // Returned as it is when it is one already: each move of a `Classification` is a
+        // `memcpy` call for its string, 3 of them per failed attempt otherwise.
+        if constexpr (std::is_same_v<decltype(verdict), std::optional<Classification>>) {
+            return verdict;
+        } else {
+            if (!verdict) return std::nullopt;
+            return to_classification(std::move(*verdict));
+        }
     } else {
         (void)rc;
         (void)value;

@@ -121,10 +121,11 @@ private:
     /// CPU in the storm benchmark). A prefetch never faults: lines past a small frame are harmless.
     static void prefetch(const Timer& t) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-        const char* frame = static_cast<const char*>(t.handle.address());
-        __builtin_prefetch(frame);
-        const char* wakes = static_cast<const char*>(t.wakes.address());
-        for (int line = 0; line < prefetch_lines; ++line) __builtin_prefetch(wakes + 64 * line);
+        if (t.handle != t.wakes) __builtin_prefetch(t.handle.address());
+        // Written out, one instruction a line: as a loop it cost 4 (5 % of the benchmark's).
+        [wakes = static_cast<const char*>(t.wakes.address())]<std::size_t... Line>(std::index_sequence<Line...>) {
+            (__builtin_prefetch(wakes + 64 * Line), ...);
+        }(std::make_index_sequence<prefetch_lines>{});
 #endif
     }
 
