@@ -6,7 +6,9 @@
 //       [](const redress::testing::ManualClock& clock) { return redress::Policy{...}; });
 #pragma once
 
+#include <coroutine>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <stop_token>
 #include <string>
@@ -80,10 +82,50 @@ private:
         redress::detail::AbsentAsyncHook<redress::detail::SleepAsPlanned> sleep{};
     };
 
+    /// One request: its start and outcome recorded around `call()`.
     static Task<void> request(Clients* self) {
-        const TimePoint start = self->loop_.now();
-        self->rec_.request_started(start - self->origin_);
-        Downstream* ds = &self->downstream_;
+        const TimePoint start = self->request_started();
+        auto call = self->call();
+        co_await Finished<decltype(call)>{call.handle()};
+        self->request_ended(start, outcome_of(call));
+    }
+
+    /// Runs a task to its end, leaving its result in its frame: read there (`outcome_of`), an
+    /// outcome (128 bytes) is neither moved nor kept in the frame of each request waiting.
+    template <class TaskT>
+    struct Finished {
+        std::coroutine_handle<typename TaskT::promise_type> h;
+        bool await_ready() const noexcept { return h.done(); }
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting) const noexcept {
+            h.promise().continuation = awaiting;
+            return h;
+        }
+        void await_resume() const noexcept {}
+    };
+
+    /// The result of a finished task, in place; rethrows what the task threw.
+    template <class TaskT>
+    static const typename TaskT::value_type& outcome_of(const TaskT& task) {
+        const auto& promise = task.handle().promise();
+        if (promise.error) std::rethrow_exception(promise.error);
+        return *promise.value;
+    }
+
+    [[nodiscard]] TimePoint request_started() {
+        const TimePoint start = loop_.now();
+        rec_.request_started(start - origin_);
+        return start;
+    }
+
+    template <class Outcome>
+    void request_ended(TimePoint start, const Outcome& out) {
+        const TimePoint end = loop_.now();
+        rec_.request_ended(end - origin_, end - start, out.ok, out.stop_reason, out.attempts);
+    }
+
+    /// The policy's coroutine for one request, not started: `policy.async_execute(attempt)`.
+    [[nodiscard]] auto call() {
+        Downstream* ds = &downstream_;
         auto attempt = [ds](std::stop_token token) {
             if constexpr (returns_responses) {
                 return ds->respond(std::move(token));
@@ -91,25 +133,17 @@ private:
                 return ds->call(std::move(token));
             }
         };
-        // Built before it is awaited: the call's option temporaries then die here, instead of
-        // living in this frame until the request ends.
-        auto call = [&] {
-            if constexpr (!PolicyT::has_hedge) {
-                // `async_execute(attempt, {}, hooks_)` as its driver runs it when the options set
-                // nothing, without building, moving and checking an 840-byte empty `CallOptions`
-                // (7 % of the storm benchmark's instructions).
-                using F = decltype(attempt);
-                return redress::detail::async_run_with<redress::detail::async_traits_t<F>,
-                                                       redress::detail::async_result_t<F>, false>(
-                    self->policy_, std::move(attempt), redress::detail::NoCallOptions{},
-                    LoopSleepHooks{{&self->loop_}}, true);
-            } else {
-                return self->policy_.async_execute(std::move(attempt), self->call_options(), self->hooks_);
-            }
-        }();
-        auto out = co_await std::move(call);
-        const TimePoint end = self->loop_.now();
-        self->rec_.request_ended(end - self->origin_, end - start, out.ok, out.stop_reason, out.attempts);
+        if constexpr (!PolicyT::has_hedge) {
+            // `async_execute(attempt)` as its driver runs it when the options set nothing,
+            // without building, moving and checking an 840-byte empty `CallOptions` (7 % of
+            // the storm benchmark's instructions), and with the loop's own sleeper.
+            using F = decltype(attempt);
+            return redress::detail::async_run_with<redress::detail::async_traits_t<F>,
+                                                   redress::detail::async_result_t<F>, false>(
+                policy_, std::move(attempt), redress::detail::NoCallOptions{}, LoopSleepHooks{{&loop_}}, true);
+        } else {
+            return policy_.async_execute(std::move(attempt), call_options(), hooks_);
+        }
     }
 
     /// Hedges are counted from their events; a policy without a `Hedge` pays for no hook.
@@ -145,7 +179,12 @@ private:
         for (int sent = 0; s.requests_per_client == 0 || sent < s.requests_per_client; ++sent) {
             if (sent > 0 && s.think_time > Duration::zero()) co_await self->loop_.sleep(self->rng_.exponential(s.think_time));
             if (self->elapsed() >= s.duration) co_return;
-            co_await request(self);
+            // The request runs in this frame, not in a `request` coroutine of its own: one frame
+            // fewer per client waiting (10,000 of them) and per request.
+            const TimePoint start = self->request_started();
+            auto call = self->call();
+            co_await Finished<decltype(call)>{call.handle()};
+            self->request_ended(start, outcome_of(call));
         }
     }
 
