@@ -110,7 +110,8 @@ private:
         --c.live_tasks;
     }
 
-    /// The policy's backoff sleep. Its timer names the frame it wakes (the driver awaiting it)
+    /// A backoff sleep through `sleeper()` (a hedged policy's; the simulator's other policies
+    /// wait on `sleep()` itself). Its timer names the frame it wakes (the driver awaiting it)
     /// for `prefetch`.
     static Task<void> sleep_task(EventLoop* loop, Duration d) {
         co_await SleepAwaiter<true>{loop, loop->now() + std::max(d, Duration::zero())};

@@ -117,8 +117,8 @@ private:
         return start;
     }
 
-    template <class Outcome>
-    void request_ended(TimePoint start, const Outcome& out) {
+    template <class O>
+    void request_ended(TimePoint start, const O& out) {
         const TimePoint end = loop_.now();
         rec_.request_ended(end - origin_, end - start, out.ok, out.stop_reason, out.attempts);
     }
