@@ -243,9 +243,9 @@ TEST_CASE("a killed and restarted Redis: decisions keep their timeout, fail open
                 while (!stop.load()) {
                     std::this_thread::sleep_for(1ms);
                     const int p = phase.load();
-                    const auto start = Clock::now();
+                    const redis_it::OwnTime took;
                     const rc::RedisDecision d = budget.decide();
-                    s.slowest = std::max(s.slowest, Clock::now() - start);
+                    s.slowest = std::max(s.slowest, took.elapsed());
                     if (d.verdict == redress::BudgetVerdict::AdmittedUnavailable) ++s.fallback_admitted;
                     if (p < 0 || phase.load() != p) continue;  // restarting, or across a phase change
                     ++s.verdicts[static_cast<std::size_t>(p)][static_cast<std::size_t>(d.verdict)];
@@ -280,7 +280,7 @@ TEST_CASE("a killed and restarted Redis: decisions keep their timeout, fail open
         slowest_ms, count(Down, V::AdmittedUnavailable, 0), count(Down, V::RefusedUnavailable, 0),
         count(Down, V::RefusedUnavailable, 1), seen[0].answered_after + seen[2].answered_after,
         seen[1].answered_after + seen[3].answered_after);
-    CHECK(slowest_ms < 50 + 15);  // the timeout, plus scheduling on a shared machine
+    CHECK(slowest_ms < 50 + 15);  // the timeout, plus what a wake-up costs (waits for a core excluded)
     CHECK(count(Before, V::Admitted, 0) > 0);
     CHECK(count(Before, V::Admitted, 1) > 0);
     // Down: fail-open decided by its fallback (200 retries per 10 s), fail-closed refused.
@@ -314,12 +314,13 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
     REQUIRE(budget.decide().verdict == redress::BudgetVerdict::Admitted);  // connected and answered
     std::jthread sleeper = redis_it::sleep_server("1");
     std::this_thread::sleep_for(100ms);  // the server is asleep now
-    const auto start = Clock::now();
+    // Times on the calling thread, less its waits for a core (redis_it::OwnTime).
+    const redis_it::OwnTime start;
     const rc::RedisDecision stalled = budget.decide();
-    const auto took = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    const auto start2 = Clock::now();
+    const double took = start.elapsed_ms();
+    const redis_it::OwnTime start2;
     const rc::RedisDecision backing_off = budget.decide();
-    const auto took2 = std::chrono::duration<double, std::milli>(Clock::now() - start2).count();
+    const double took2 = start2.elapsed_ms();
     std::printf("slow: decision on a sleeping Redis %.2f ms (timeout 50 ms); the next, backing off, %.3f ms\n", took,
                 took2);
     CHECK(stalled.verdict == redress::BudgetVerdict::RefusedUnavailable);
@@ -338,9 +339,9 @@ TEST_CASE("a Redis that answers slowly (DEBUG SLEEP) does not stall a decision b
         for (int t = 0; t < 4; ++t)
             threads.emplace_back([&] {
                 while (Clock::now() < until) {
-                    const auto t0 = Clock::now();
+                    const redis_it::OwnTime t0;
                     const bool answered = budget.decide().server_time.has_value();
-                    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
+                    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t0.elapsed()).count();
                     std::int64_t seen = slowest_us.load();
                     while (us > seen && !slowest_us.compare_exchange_weak(seen, us)) {
                     }
