@@ -256,25 +256,40 @@ struct BreakerPermit {
 
 namespace detail {
 
-/// A `std::mutex` that spins briefly before it sleeps. The breaker's critical sections are a
-/// few dozen nanoseconds; with `std::mutex` alone, two threads recording failures at once
-/// made one of them sleep in the kernel for microseconds (a futex round trip).
+/// A lock that spins briefly before it sleeps. The breaker's critical sections are a few
+/// dozen nanoseconds; with `std::mutex` alone, two threads recording failures at once made
+/// one of them sleep in the kernel for microseconds (a futex round trip). A waiter spins on a
+/// plain load and tries to take the lock only when it looks free, so the holder keeps the
+/// lock's cache line while it works; it sleeps (`std::atomic::wait`, a futex on Linux) after
+/// 128 looks, and the unlock that finds a sleeper wakes one.
 class SpinThenBlockMutex {
 public:
-    void lock() {
+    void lock() noexcept {
+        if (try_lock()) [[likely]]
+            return;
         for (int i = 0; i < 128; ++i) {
-            if (mutex_.try_lock()) return;
 #if defined(__x86_64__) || defined(__i386__)
             __builtin_ia32_pause();
 #endif
+            if (state_.load(std::memory_order_relaxed) == free_ && try_lock()) return;
         }
-        mutex_.lock();
+        // Marked "held, with sleepers" before sleeping, so the unlock that frees it wakes one.
+        while (state_.exchange(contended_, std::memory_order_acquire) != free_)
+            state_.wait(contended_, std::memory_order_relaxed);
     }
-    bool try_lock() { return mutex_.try_lock(); }
-    void unlock() { mutex_.unlock(); }
+    bool try_lock() noexcept {
+        unsigned expected = free_;
+        return state_.compare_exchange_strong(expected, held_, std::memory_order_acquire, std::memory_order_relaxed);
+    }
+    void unlock() noexcept {
+        if (state_.exchange(free_, std::memory_order_release) == contended_) state_.notify_one();
+    }
 
 private:
-    std::mutex mutex_;
+    static constexpr unsigned free_ = 0;
+    static constexpr unsigned held_ = 1;
+    static constexpr unsigned contended_ = 2;  ///< held, and a thread may be asleep waiting
+    std::atomic<unsigned> state_{free_};
 };
 
 /// The shared state behind `CircuitBreaker` handles.

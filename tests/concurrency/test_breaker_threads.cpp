@@ -445,3 +445,40 @@ TEST_CASE("eight threads: the breaker opens exactly in the round whose failures 
     CHECK(openings >= runs_done);
     CHECK(closings >= runs_done / 2);
 }
+
+// The lock behind the breaker's failure counting spins, then sleeps. Four threads take it in
+// turn, and a few holds are long (a busy loop of a million stores, no sleep): far beyond the
+// 128 looks a waiter spins for, so the waiters go to sleep on the lock. A lost wake-up leaves a
+// thread asleep for good: with the unlock's wake-up removed, this test hung in 3 runs of 3. A
+// broken exclusion loses increments or meets another holder inside.
+namespace {
+volatile long lock_test_sink = 0;  // written only by the lock's holder
+}  // namespace
+
+TEST_CASE("the breaker's lock excludes, and wakes every thread that slept on it") {
+    redress::detail::SpinThenBlockMutex lock;
+    long counter = 0;  // guarded by lock, deliberately not atomic (ThreadSanitizer checks it)
+    std::atomic<int> inside{0};
+    std::atomic<long> overlaps{0};
+    constexpr int threads = 4;
+    constexpr int rounds = 1000;
+    std::barrier start(threads);
+    auto worker = [&](int id) {
+        start.arrive_and_wait();
+        for (int i = 0; i < rounds; ++i) {
+            std::lock_guard guard(lock);
+            if (inside.fetch_add(1, std::memory_order_relaxed) != 0) ++overlaps;
+            ++counter;
+            const int work = (i + 64 * id) % 250 == 0 ? 1'000'000 : 10;  // 4 long holds a thread
+            for (int k = 0; k < work; ++k) lock_test_sink = k;
+            inside.fetch_sub(1, std::memory_order_relaxed);
+        }
+    };
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(worker, t);
+    for (auto& t : pool) t.join();
+    CHECK(overlaps.load() == 0);
+    CHECK(counter == long{threads} * rounds);
+    CHECK(lock.try_lock());  // left free
+    lock.unlock();
+}
