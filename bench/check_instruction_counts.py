@@ -23,11 +23,11 @@ from report import callgrind_ir, callgrind_symbols  # noqa: E402  (counted as be
 # path: the most instructions per call it may cost (docs/performance.md, "Targets").
 LIMITS = {
     "success/hand_loop": 34,  # the baseline: if it moves, the compiler did, not the library
-    "success/policy_retry": 36,
-    "success/policy_coarse_clock": 36,
-    "success/policy_retry_breaker_count": 44,
-    "success/policy_retry_breaker_consecutive": 52,
-    "success/policy_retry_breaker": 44,
+    "success/policy_retry": 26,
+    "success/policy_coarse_clock": 26,
+    "success/policy_retry_breaker_count": 37,
+    "success/policy_retry_breaker_consecutive": 45,
+    "success/policy_retry_breaker": 37,
     "success/policy_ratio_budget": 73,
 }
 N1, N2 = 1000, 21000

@@ -119,7 +119,8 @@ public:
                  std::is_same_v<HedgeT, NoHedge>)
         : retry_(detail::SingleAttemptRetry{.max_attempts = 1, .clock = detail::breaker_clock(breaker)}),
           breaker_(std::move(breaker)),
-          quiet_(detail::quiet_run_of(retry_)) {}
+          quiet_(detail::quiet_run_of(retry_)),
+          quiet_clock_(detail::kernel_clock_of(quiet_)) {}
 
     /// Runs `fn` under the policy and returns its value. On failure throws the last exception
     /// itself (original type), `RetryExhaustedError` when the last failure was a rejected
@@ -137,8 +138,12 @@ public:
     REDRESS_INLINE auto call(F&& fn) const -> detail::operation_result_t<std::remove_reference_t<F>> {
         static_assert(detail::assert_sync_call<has_hedge>());
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
-        if constexpr (!rejects_results) {
+        if constexpr (!rejects_results && !has_breaker && detail::reads_kernel_clocks) {
             // Nothing observes the call and nothing can abort it: attempt 1 needs no state.
+            // On the steady or the coarse clock, one test of the clock's id.
+            if (quiet_clock_ != 0) [[likely]]
+                return detail::run_quietly<T, detail::Ending::Value>(*this, fn, detail::ReadKernel{quiet_clock_});
+        } else if constexpr (!rejects_results) {
             if (quiet_ == detail::QuietRun::SteadyClock) [[likely]]
                 return detail::run_quietly<T, detail::Ending::Value, detail::ReadSteady>(*this, fn);
             // The coarse clock's fast path is inlined too: out of line it cost two frames
@@ -163,7 +168,10 @@ public:
     REDRESS_INLINE auto execute(F&& fn) const -> Outcome<detail::operation_result_t<std::remove_reference_t<F>>> {
         static_assert(detail::assert_sync_call<has_hedge>());
         using T = detail::operation_result_t<std::remove_reference_t<F>>;
-        if constexpr (!rejects_results) {
+        if constexpr (!rejects_results && !has_breaker && detail::reads_kernel_clocks) {
+            if (quiet_clock_ != 0) [[likely]]  // (as in call())
+                return detail::run_quietly<T, detail::Ending::Outcome>(*this, fn, detail::ReadKernel{quiet_clock_});
+        } else if constexpr (!rejects_results) {
             if (quiet_ == detail::QuietRun::SteadyClock) [[likely]]
                 return detail::run_quietly<T, detail::Ending::Outcome, detail::ReadSteady>(*this, fn);
             // (inlined for the coarse clock too, as in call())
@@ -328,6 +336,7 @@ private:
         }
         notify_class_strategies_ = !retry_.strategies.empty();
         quiet_ = detail::quiet_run_of(retry_);
+        quiet_clock_ = detail::kernel_clock_of(quiet_);
     }
 
     /// A `call(fn)` off the steady-clock fast path: the quiet path on another clock, or the
@@ -379,10 +388,12 @@ private:
     bool notify_class_strategies_ = false;
     /// No policy-level hook, abort predicate, attempt timeout or per-class strategy to tell of
     /// a success: a `call()` without options runs attempt 1 with no loop state
-    /// (`detail::run_quietly`). With the default clock, one test of this byte is the whole
-    /// overhead before the clock read (callgrind: 40 -> 38 instructions against the hand
-    /// loop's 34).
+    /// (`detail::run_quietly`). With a breaker, one test of this byte (the steady clock) is the
+    /// whole overhead before the clock read.
     detail::QuietRun quiet_ = detail::QuietRun::No;
+    /// A quiet run's clock id when it reads the steady or the coarse clock, else 0: a policy
+    /// without a breaker tests this int alone (see `detail::ReadKernel`).
+    int quiet_clock_ = 0;
 };
 
 /// Sugar for a retry-only policy: `redress::RetryPolicy policy{redress::Retry{...}};`

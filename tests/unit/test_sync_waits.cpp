@@ -298,3 +298,55 @@ TEST_CASE("a policy on CoarseClock runs the same attempts through call() and exe
     CHECK(gave_up.attempts == 4);
     CHECK(gave_up.stop_reason == redress::StopReason::MaxAttemptsGlobal);
 }
+
+namespace {
+
+// A quiet policy's call keeps its start as the kernel wrote it and converts it only when a
+// path needs it; whatever the path, the start must be a reading of the policy's clock taken
+// inside the call. Checked through execute(): its elapsed is measured from that start.
+template <class ClockT, class PolicyT>
+void check_quiet_start(const PolicyT& policy) {
+    int calls = 0;
+    const auto flaky = [&calls](int failures) {
+        return [&calls, failures] {
+            if (++calls <= failures) throw std::runtime_error("flaky");
+            return calls;
+        };
+    };
+    for (const int failures : {0, 1, 3}) {  // success at once; after a failure; exhausted
+        calls = 0;
+        const auto before = ClockT::now();
+        const auto out = policy.execute(flaky(failures));
+        const auto after = ClockT::now();
+        INFO("failures before success: " << failures);
+        CHECK(out.ok == (failures < 3));
+        CHECK(out.attempts == std::min(failures + 1, 3));
+        // A start read before the call, or not from this clock (another epoch, a conversion
+        // gone wrong), puts elapsed outside [0, after - before].
+        CHECK(out.elapsed >= redress::Duration::zero());
+        CHECK(out.elapsed <= after - before);
+        calls = 0;
+        if (failures < 3) CHECK(policy.call(flaky(failures)) == failures + 1);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a quiet call's start is a reading of its clock on every path: steady and coarse, with and without a breaker") {
+    const auto transient = [](const std::exception_ptr&) { return redress::ErrorClass::Transient; };
+    const auto retry = [&](redress::AnyClock clock) {
+        return redress::Retry{.classifier = transient,
+                              .strategy = redress::constant(0ms),
+                              .deadline = 1h,
+                              .max_attempts = 3,
+                              .clock = std::move(clock)};
+    };
+    SECTION("steady clock") {
+        check_quiet_start<Clock>(redress::Policy{retry({})});
+        check_quiet_start<Clock>(redress::Policy{retry({}), redress::CircuitBreaker{}});
+    }
+    SECTION("coarse clock") {
+        check_quiet_start<redress::CoarseClock>(redress::Policy{retry(redress::CoarseClock{})});
+        check_quiet_start<redress::CoarseClock>(redress::Policy{retry(redress::CoarseClock{}), redress::CircuitBreaker{}});
+    }
+}
