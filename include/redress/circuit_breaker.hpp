@@ -267,7 +267,7 @@ namespace detail {
 /// one of them sleep in the kernel for microseconds (a futex round trip). A waiter looks with
 /// a plain load and tries to take the lock only when it looks free, so the holder keeps the
 /// lock's cache line while it works (a `try_lock` on every turn, a locked compare-exchange,
-/// took it away: two threads recording 1 failure in 64 ran at 127 M calls/s, now 210-250 M).
+/// took it away: two threads recording 1 failure in 64 ran at 127 M calls/s, now 187-250 M).
 /// After 128 looks it marks the lock "held, with sleepers" and sleeps; the unlock that finds
 /// the mark wakes one. On Linux the sleep is the futex itself: `std::atomic::wait` in its
 /// place yielded the CPU a dozen times before sleeping (about 200 M calls/s) and cost a
