@@ -53,39 +53,44 @@ struct TimeReading {
 // `std::chrono::steady_clock::now()` is `clock_gettime(CLOCK_MONOTONIC)` in libstdc++ and
 // libc++ on Linux, so the quiet path asks the C library itself: its readings are
 // `steady_clock` time points, the same epoch. Callgrind, a `Policy<Retry>::call` success:
-// 36 -> 27 instructions on the steady clock, 44 -> 37 with a breaker.
+// 36 -> 26 instructions on the steady clock (with `ReadKernel` below), 44 -> 37 with a breaker.
 #if defined(__linux__) && defined(CLOCK_MONOTONIC) && (defined(__GLIBCXX__) || defined(_LIBCPP_VERSION))
 inline constexpr bool reads_kernel_clocks = true;
+inline constexpr int steady_clock_id = CLOCK_MONOTONIC;
+inline constexpr int coarse_clock_id = CLOCK_MONOTONIC_COARSE;
 struct KernelReading {
     timespec ts;  // written by clock_gettime, uninitialised before
     [[nodiscard]] TimePoint time() const noexcept { return CoarseClock::from_reading(ts.tv_sec, ts.tv_nsec); }
 };
 REDRESS_INLINE void read_kernel_clock(int id, KernelReading& r) noexcept { (void)::clock_gettime(id, &r.ts); }
-inline constexpr int steady_clock_id = CLOCK_MONOTONIC;
-inline constexpr int coarse_clock_id = CLOCK_MONOTONIC_COARSE;
 #else
 inline constexpr bool reads_kernel_clocks = false;
-using KernelReading = TimeReading;
-inline void read_kernel_clock(int id, KernelReading& r) noexcept {
-    r.t = id == 1 ? std::chrono::steady_clock::now() : CoarseClock::now();
-}
 inline constexpr int steady_clock_id = 1;
 inline constexpr int coarse_clock_id = 2;
+using KernelReading = TimeReading;
+inline void read_kernel_clock(int id, KernelReading& r) noexcept {
+    r.t = id == steady_clock_id ? std::chrono::steady_clock::now() : CoarseClock::now();
+}
 #endif
 
-struct ReadSteady {
+/// A kernel clock known at compile time: the steady clock (`ReadSteady`, whose breaker
+/// admission compares the start with the hot bucket's end) or the coarse one (`ReadCoarse`).
+template <int Id>
+struct ReadClockId {
     using Reading = KernelReading;
-    static TimePoint read(const AnyClock&) noexcept { return std::chrono::steady_clock::now(); }
-    REDRESS_INLINE static void read(const AnyClock&, Reading& r) noexcept { read_kernel_clock(steady_clock_id, r); }
+    static TimePoint read(const AnyClock&) noexcept {
+        Reading r;
+        read_kernel_clock(Id, r);
+        return r.time();
+    }
+    REDRESS_INLINE static void read(const AnyClock&, Reading& r) noexcept { read_kernel_clock(Id, r); }
 };
-struct ReadCoarse {
-    using Reading = KernelReading;
-    static TimePoint read(const AnyClock&) noexcept { return CoarseClock::now(); }
-    REDRESS_INLINE static void read(const AnyClock&, Reading& r) noexcept { read_kernel_clock(coarse_clock_id, r); }
-};
-/// Either kernel clock, by its id: a policy without a breaker tests one precomputed id
-/// (`Policy::quiet_clock_`) instead of its clock's kind, so the steady and the coarse clock
-/// take the same inlined path (callgrind, a `Policy<Retry>::call` success: 30 -> 26
+using ReadSteady = ReadClockId<steady_clock_id>;
+using ReadCoarse = ReadClockId<coarse_clock_id>;
+
+/// Either kernel clock, by its id at run time: a policy without a breaker tests one
+/// precomputed id (`Policy::quiet_clock_`) instead of its clock's kind, so the steady and the
+/// coarse clock take the same inlined path (callgrind, a `Policy<Retry>::call` success: 30 -> 26
 /// instructions on the coarse clock, which tested the kind twice; 27 -> 26 on the steady one).
 struct ReadKernel {
     int id;  ///< steady_clock_id or coarse_clock_id
