@@ -82,10 +82,15 @@ THROUGHPUT_TARGETS = [
     ("Budget::consume(), saturated (refusing)", "shared/budget_saturated", 10.0),
     ("Budget::consume(), admitting, 1 ms window (steady_clock)", "shared/budget_admit_1ms", None),
 ]
-# Compile time: (label, subject, baseline) in bench/compile_time, at -O0 and -O2.
+# Compile time: (label, subject, baseline, extra flags) in bench/compile_time, at -O0 and -O2;
+# header-only, then under separate compilation (linking redress::compiled: the cores are
+# compiled once, in its library, and the unit only declares them).
+SEPARATE = ("-DREDRESS_SEPARATE_COMPILATION",)
 COMPILE_TARGETS = [
-    ("Policy<Retry> call", "redress_retry_tu", "hand_loop_tu"),
-    ("Policy<Retry, CircuitBreaker> call", "redress_tu", "hand_loop_tu"),
+    ("Policy<Retry> call", "redress_retry_tu", "hand_loop_tu", ()),
+    ("Policy<Retry, CircuitBreaker> call", "redress_tu", "hand_loop_tu", ()),
+    ("Policy<Retry> call, redress::compiled", "redress_retry_tu", "hand_loop_tu", SEPARATE),
+    ("Policy<Retry, CircuitBreaker>, compiled", "redress_tu", "hand_loop_tu", SEPARATE),
 ]
 COMPILE_LIMIT = 2.0
 
@@ -247,17 +252,17 @@ def report_compile(cxx, include, compile_dir):
     section("Compile time (g++ -std=c++20 -c; CPU seconds user+sys of the compiler, best of 3)")
     cache = {}
 
-    def seconds(tu, level):
-        if (tu, level) not in cache:
+    def seconds(tu, level, extra=()):
+        if (tu, level, extra) not in cache:
             src = os.path.join(compile_dir, tu + ".cpp")
-            cmd = [cxx, "-std=c++20", level, "-I", include, "-c", src, "-o", os.devnull]
-            cache[(tu, level)] = min(child_cpu_seconds(cmd) for _ in range(3))
-        return cache[(tu, level)]
+            cmd = [cxx, "-std=c++20", level, *extra, "-I", include, "-c", src, "-o", os.devnull]
+            cache[(tu, level, extra)] = min(child_cpu_seconds(cmd) for _ in range(3))
+        return cache[(tu, level, extra)]
 
     for level in ("-O0", "-O2"):
-        for label, subject, baseline in COMPILE_TARGETS:
+        for label, subject, baseline, extra in COMPILE_TARGETS:
             try:
-                red, base = seconds(subject, level), seconds(baseline, level)
+                red, base = seconds(subject, level, extra), seconds(baseline, level)
             except RuntimeError as e:
                 print(e)
                 verdict(False, "compile time", f"{subject}.cpp or {baseline}.cpp does not compile")

@@ -10,6 +10,7 @@
 #   share/cmake/redress/redress-<name>-targets.cmake redress::<name> for each contrib integration
 #                                                  (curl, postgres, spdlog, prometheus) built here
 #   share/cmake/redress/FindAsio.cmake           so consumers get Asio::Asio from libasio-dev
+#   share/cmake/redress/RedressCompiled.cmake    redress::compiled, built in the consumer's tree
 #
 # The library is header-only, so the package is architecture independent and lives under
 # share/ (the same package serves every compiler and ABI of a machine).
@@ -63,6 +64,7 @@ install(FILES
     "${PROJECT_BINARY_DIR}/redressConfig.cmake"
     "${PROJECT_BINARY_DIR}/redressConfigVersion.cmake"
     "${PROJECT_SOURCE_DIR}/cmake/FindAsio.cmake"
+    "${PROJECT_SOURCE_DIR}/cmake/RedressCompiled.cmake"
     DESTINATION "${REDRESS_INSTALL_CMAKEDIR}"
     COMPONENT redress_development)
 

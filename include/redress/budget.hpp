@@ -12,6 +12,7 @@
 #include <utility>
 
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/coarse_clock.hpp>
 #include <redress/errors.hpp>
 
@@ -102,11 +103,14 @@ struct BucketTick {
 /// Versions are 32 bits: a compare-exchange could only succeed on a stale value if its thread
 /// stalled between reading and writing while the head moved 2^32 times (2^32 buckets: at
 /// least 4.3 s for windows up to 32 ns, 37 hours for a 1 ms window).
-class BudgetCore {
+/// A template only so that it can be compiled once (`BasicBudgetCore<void>`, in
+/// redress::compiled) under separate compilation; `BudgetCore` is the one instantiation.
+template <class = void>
+class BasicBudgetCore {
 public:
     static constexpr std::uint32_t buckets = 32;
 
-    explicit BudgetCore(BudgetOptions options) : options_(std::move(options)) {
+    explicit BasicBudgetCore(BudgetOptions options) : options_(std::move(options)) {
         validate();
         const Duration lag = CoarseClock::lag_bound();
         // Chosen by the budget for a long window on the default clock, or by the user (a
@@ -119,11 +123,17 @@ public:
 
     /// A budget whose `options.clock` may read up to `lag` behind real time (each retry is
     /// counted `lag` longer). What the coarse clock gets; public for tests of that margin.
-    BudgetCore(BudgetOptions options, Duration lag) : options_(std::move(options)) {
+    BasicBudgetCore(BudgetOptions options, Duration lag) : options_(std::move(options)) {
         validate();
         if (lag < Duration::zero()) invalid_option("BudgetCore", "lag", "must be >= 0");
         start(lag);
     }
+
+    // User-provided (not defaulted), so that separate compilation compiles it once with the
+    // other members instead of in every translation unit that destroys one.
+    ~BasicBudgetCore() {}
+    BasicBudgetCore(const BasicBudgetCore&) = delete;
+    BasicBudgetCore& operator=(const BasicBudgetCore&) = delete;
 
     bool consume(int cost) {
         if (cost < 1) throw std::invalid_argument("redress: Budget::consume: cost must be >= 1");
@@ -230,7 +240,7 @@ private:
     /// Retries one thread took from the shared count of one bucket and has not used yet.
     static constexpr std::uint64_t no_bucket = ~0ULL;
     struct Lease {
-        const BudgetCore* core = nullptr;  ///< the budget; with `owner`, the key
+        const BasicBudgetCore* core = nullptr;  ///< the budget; with `owner`, the key
         std::uint64_t owner = 0;           ///< its `id_` (a later budget at the same address differs)
         std::uint64_t bucket = no_bucket;  ///< the bucket the tokens were counted in
         std::uint64_t begin = 0;           ///< where `bucket` starts (`Tick::begin`)
@@ -247,7 +257,7 @@ private:
         thread_local LeaseCache cache;  // constant-initialized: no guard, no destructor
         return cache;
     }
-    static Lease* find_lease(const BudgetCore* core, std::uint64_t owner) noexcept {
+    static Lease* find_lease(const BasicBudgetCore* core, std::uint64_t owner) noexcept {
         for (auto& l : lease_cache().slots)
             if (l.owner == owner && l.core == core) return &l;
         return nullptr;
@@ -257,7 +267,7 @@ private:
     /// `max_lease`, and none when its budget had less than `lease_divisor` retries left).
     /// Keyed by address and id: ids alone could repeat where a library built with hidden
     /// visibility has its own copy of the id counter, and addresses are reused.
-    static Lease& lease_of(const BudgetCore* core, std::uint64_t owner) noexcept {
+    static Lease& lease_of(const BasicBudgetCore* core, std::uint64_t owner) noexcept {
         if (Lease* l = find_lease(core, owner)) return *l;
         auto& cache = lease_cache();
         Lease& l = cache.slots[cache.next++ % cache.slots.size()];
@@ -416,6 +426,9 @@ private:
     std::atomic<std::uint64_t> older_{0};
     alignas(64) std::array<std::atomic<std::uint64_t>, buckets> slots_{};
 };
+
+using BudgetCore = BasicBudgetCore<>;
+REDRESS_EXTERN_TEMPLATE(class BasicBudgetCore<void>)
 
 }  // namespace detail
 

@@ -344,9 +344,13 @@ private:
 /// reported, if it started before that bucket's end), never a bucket started after it was
 /// reported. Failures are counted when they are reported; so a success is never counted later
 /// than a failure reported at the same instant would be.
-class BreakerCore {
+///
+/// A template only so that it can be compiled once (`BasicBreakerCore<void>`, in
+/// redress::compiled) under separate compilation; `BreakerCore` is the one instantiation.
+template <class = void>
+class BasicBreakerCore {
 public:
-    explicit BreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
+    explicit BasicBreakerCore(CircuitBreakerOptions options) : options_(std::move(options)) {
         validate_and_complete();
         mode_ = options_.failure_threshold      ? BreakerMode::Count
                 : options_.consecutive_failures ? BreakerMode::Consecutive
@@ -377,6 +381,12 @@ public:
                                                           : OnSuccess::CountNow;
         refresh_gates_locked();  // (no other thread knows the breaker yet)
     }
+
+    // User-provided (not defaulted), so that separate compilation compiles it once with the
+    // other members instead of in every translation unit that destroys one.
+    ~BasicBreakerCore() {}
+    BasicBreakerCore(const BasicBreakerCore&) = delete;
+    BasicBreakerCore& operator=(const BasicBreakerCore&) = delete;
 
     /// Closed: one load, small enough to inline at the call site; other phases, and every
     /// call of a breaker with a store, decide in `allow_slow`.
@@ -796,6 +806,10 @@ private:
     /// breaker compiles what the ring uses, and `std::vector` brings far more.)
     class TimeRing {
     public:
+        TimeRing() = default;
+        ~TimeRing() {}  // user-provided: compiled once under separate compilation
+        TimeRing(const TimeRing&) = delete;
+        TimeRing& operator=(const TimeRing&) = delete;
         void reset(std::size_t capacity) {
             times_.reset(new Duration::rep[capacity]());
             capacity_ = capacity;
@@ -1330,6 +1344,9 @@ private:
     std::atomic<bool> linked_{false};                 ///< open or half-open following `fleet_seen_`
     std::atomic<std::uint64_t> store_unavailable_{0};  ///< store calls that did not answer
 };
+
+using BreakerCore = BasicBreakerCore<>;
+REDRESS_EXTERN_TEMPLATE(class BasicBreakerCore<void>)
 
 /// The engine's way to the shared state behind a handle (defined after `CircuitBreaker`).
 struct BreakerAccess;

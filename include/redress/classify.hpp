@@ -18,6 +18,7 @@
 
 #include <redress/classification.hpp>
 #include <redress/detail/demangle.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
@@ -405,7 +406,9 @@ namespace detail {
 }
 
 /// Rule 5 on a dynamic type: its mangled name read directly when plain, else demangled.
-[[nodiscard]] inline std::optional<ErrorClass> classify_type(const std::type_info& type) noexcept {
+/// (A template only to be compiled once under separate compilation: `classify_type<void>`.)
+template <class = void>
+[[nodiscard]] std::optional<ErrorClass> classify_type(const std::type_info& type) noexcept {
     if (const auto own = plain_mangled_name(type.name())) return classify_class_name(*own);
     const DemangledName name(&type);
     return classify_type_name(name.view());
@@ -420,7 +423,9 @@ namespace detail {
 /// The rules of `default_classifier` in order, on a thrown object; `heuristics` switches
 /// rule 5. Costs `dynamic_cast`s and, for rule 5 on a template or local class, one demangling
 /// (malloc, no operator new).
-[[nodiscard]] inline ErrorClass classify_thrown(const ThrownView& thrown, bool heuristics) noexcept {
+/// (A template only to be compiled once under separate compilation: `classify_thrown<void>`.)
+template <class = void>
+[[nodiscard]] ErrorClass classify_thrown(const ThrownView& thrown, bool heuristics) noexcept {
     // Every type rules 1 to 4 name derives from std::runtime_error: one cast spares the
     // others (about 1,000 instructions) for the rest, at the price of one for runtime errors.
     const auto* e = dynamic_cast<const std::runtime_error*>(thrown.as_std());
@@ -450,6 +455,9 @@ namespace detail {
     // 6.
     return ErrorClass::Unknown;
 }
+
+REDRESS_EXTERN_TEMPLATE(std::optional<ErrorClass> classify_type<void>(const std::type_info&) noexcept)
+REDRESS_EXTERN_TEMPLATE(ErrorClass classify_thrown<void>(const ThrownView&, bool) noexcept)
 
 /// `classify_thrown` on the object `error` holds; `Unknown` for an empty pointer. No rethrow
 /// under libstdc++, one elsewhere.

@@ -12,6 +12,7 @@
 
 #include <redress/vocabulary.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 
@@ -50,13 +51,18 @@ private:
 };
 
 namespace detail {
-/// Throws `InvalidOption` (the one way the library reports an invalid option).
-[[noreturn]] inline void invalid_option(std::string_view component, std::string_view option, std::string_view rule) {
+/// Throws `InvalidOption` (the one way the library reports an invalid option). Templates only
+/// to be compiled once under separate compilation (`invalid_option<void>`).
+template <class = void>
+[[noreturn]] void invalid_option(std::string_view component, std::string_view option, std::string_view rule) {
     throw InvalidOption(component, option, rule);
 }
-[[noreturn]] inline void invalid_option(std::string_view component, std::string_view option, const Message& rule) {
+template <class = void>
+[[noreturn]] void invalid_option(std::string_view component, std::string_view option, const Message& rule) {
     throw InvalidOption(component, option, rule.c_str());
 }
+REDRESS_EXTERN_TEMPLATE(void invalid_option<void>(std::string_view, std::string_view, std::string_view))
+REDRESS_EXTERN_TEMPLATE(void invalid_option<void>(std::string_view, std::string_view, const Message&))
 }  // namespace detail
 
 /// Marker: a failure that must not be retried. `default_classifier` maps it to `Permanent`.

@@ -14,6 +14,7 @@
 
 #include <redress/budget.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/math.hpp>
 #include <redress/errors.hpp>
 
@@ -64,11 +65,15 @@ namespace detail {
 /// lands: never to a bucket that began after it returned (the next bucket is chosen from a
 /// clock read made before the requests total is read), possibly to an earlier one (it is then
 /// forgotten early; `catch_up` bounds how often).
-class RatioBudgetCore final : public BudgetBackend {
+///
+/// A template only so that it can be compiled once (in redress::compiled) under separate
+/// compilation; `RatioBudgetCore` is the one instantiation.
+template <class = void>
+class BasicRatioBudgetCore final : public BudgetBackend {
 public:
     static constexpr std::uint64_t buckets = 32;  ///< buckets per `ttl`
 
-    explicit RatioBudgetCore(RatioBudgetOptions options) : options_(std::move(options)) {
+    explicit BasicRatioBudgetCore(RatioBudgetOptions options) : options_(std::move(options)) {
         validate();
         const auto ttl = options_.ttl.count();
         width_ = bucket_width(ttl, static_cast<Duration::rep>(buckets));
@@ -118,6 +123,10 @@ public:
 
     /// One relaxed add, and two relaxed loads that say whether the clock is due a look (see
     /// `catch_up`).
+    // User-provided (not defaulted), so that separate compilation compiles it once with the
+    // other members instead of in every translation unit that destroys one.
+    ~BasicRatioBudgetCore() override {}
+
     void record_request() noexcept override {
         if (requests_.load(std::memory_order_relaxed) >= next_check_.load(std::memory_order_relaxed)) [[unlikely]]
             catch_up();
@@ -311,6 +320,9 @@ private:
     mutable std::array<std::atomic<std::uint64_t>, 2> bucket_{};
     mutable std::array<Slot, ring> opened_{};
 };
+
+using RatioBudgetCore = BasicRatioBudgetCore<>;
+REDRESS_EXTERN_TEMPLATE(class BasicRatioBudgetCore<void>)
 
 }  // namespace detail
 

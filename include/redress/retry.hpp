@@ -15,6 +15,7 @@
 #include <redress/budget.hpp>
 #include <redress/classify.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/message.hpp>
 #include <redress/error_class.hpp>
 #include <redress/errors.hpp>
@@ -284,10 +285,21 @@ template <class S>
     invalid_option("Retry", option, rule);
 }
 
-/// The validation of a `Retry`'s options, shared by every policy constructor.
-template <class C, class S, class R>
-void validate(const Retry<C, S, R>& r) {
-    if (!strategy_present(r.strategy) && r.strategies.empty())
+/// The options of a `Retry` that do not depend on its types.
+struct RetryOptionsView {
+    bool has_strategy;
+    const PerClass<AnyStrategy>& strategies;
+    int max_attempts;
+    Duration deadline;
+    const std::optional<Duration>& attempt_timeout;
+    const std::optional<int>& max_unknown_attempts;
+    const PerClass<int>& per_class_max_attempts;
+};
+/// Validates them. (A template only to be compiled once under separate compilation:
+/// `validate_options<void>`.)
+template <class = void>
+void validate_options(const RetryOptionsView& r) {
+    if (!r.has_strategy && r.strategies.empty())
         invalid_retry_option("strategy", "is required: set 'strategy' or 'strategies' (no backoff is configured)");
     if (r.max_attempts < 1) invalid_retry_option("max_attempts", Message{} << "must be >= 1 (is " << r.max_attempts << ")");
     if (r.deadline <= Duration::zero()) invalid_retry_option("deadline", "must be > 0");
@@ -301,6 +313,14 @@ void validate(const Retry<C, S, R>& r) {
     r.strategies.for_each([](ErrorClass klass, const AnyStrategy& s) {
         if (!s) invalid_retry_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
     });
+}
+REDRESS_EXTERN_TEMPLATE(void validate_options(const RetryOptionsView&))
+
+/// The validation of a `Retry`'s options, shared by every policy constructor.
+template <class C, class S, class R>
+void validate(const Retry<C, S, R>& r) {
+    validate_options(RetryOptionsView{strategy_present(r.strategy), r.strategies, r.max_attempts, r.deadline,
+                                      r.attempt_timeout, r.max_unknown_attempts, r.per_class_max_attempts});
 }
 
 }  // namespace detail

@@ -5,7 +5,8 @@
 #   2 components     retry options, strategies, classifiers, breaker, budget, extras/
 #   3 engine/        the attempt-loop core and the drivers
 #   4 policy         the face users call
-#   5 conveniences   decorator, macros, lint, testing/, simulation/, the umbrella headers
+#   5 conveniences   decorator, macros, lint, testing/, simulation/, the umbrella headers,
+#                    impl/ (the one translation unit of redress::compiled)
 #   6 integrations   fmt.hpp, asio.hpp, contrib/ (the only headers with third-party includes)
 # A header missing from the map fails too, so a new header gets a layer when it is added.
 #
@@ -26,7 +27,7 @@ function(layer_of header out)
         set(${out} 2 PARENT_SCOPE)
     elseif(header MATCHES "^engine/")
         set(${out} 3 PARENT_SCOPE)
-    elseif(header MATCHES "^testing/" OR header MATCHES "^simulation/")
+    elseif(header MATCHES "^testing/" OR header MATCHES "^simulation/" OR header MATCHES "^impl/")
         set(${out} 5 PARENT_SCOPE)
     elseif(header MATCHES "^contrib/")
         set(${out} 6 PARENT_SCOPE)

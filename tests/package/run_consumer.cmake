@@ -160,7 +160,7 @@ if(STEP STREQUAL "plain")
     separate_arguments(_ld_flags UNIX_COMMAND "${EXE_LINKER_FLAGS}")
     set(_programs "")
     foreach(_name IN LISTS RUN_PROGRAMS)
-        string(REPLACE "consumer" "" _kind "${_name}")  # "", "_fmt", "_asio"
+        string(REPLACE "consumer" "" _kind "${_name}")  # "", "_compiled", "_fmt", "_asio"
         set(_src "${CONSUMER_DIR}/main.cpp")
         set(_extra "")
         if(_kind STREQUAL "_fmt")
@@ -170,6 +170,10 @@ if(STEP STREQUAL "plain")
                 list(APPEND _extra "-I${_d}")
             endforeach()
             list(APPEND _extra "${FMT_LIBRARY}")
+        elseif(_kind STREQUAL "_compiled")
+            # What docs/building.md tells a user who compiles the core once without CMake: the
+            # macro everywhere, and one more source file that includes <redress/impl/src.hpp>.
+            list(APPEND _extra -DREDRESS_SEPARATE_COMPILATION "${CONSUMER_DIR}/compiled_src.cpp" -pthread)
         elseif(_kind STREQUAL "_asio")
             # What docs/building.md tells a user of <redress/asio.hpp> without CMake.
             set(_src "${CONSUMER_DIR}/asio_main.cpp")

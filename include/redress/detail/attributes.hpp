@@ -15,3 +15,19 @@
 #define REDRESS_COLD
 #define REDRESS_INLINE inline
 #endif
+
+// Separate compilation (docs/building.md, "Compiling the core once"). By default every
+// function is defined in the headers. With REDRESS_SEPARATE_COMPILATION defined (linking
+// redress::compiled does it), the library's cores that do not depend on the user's types (the
+// breaker, the budgets, the default classifier's rules, the attempt loop's decisions, the
+// interruptible sleep) are only declared in a user's translation unit and compiled once, in
+// redress::compiled, instead of in every translation unit that uses them; their hot inline
+// members stay visible to the optimizer. Each is a template for this (on a defaulted, unused
+// parameter, or on the loop's mode): an explicit instantiation declaration, below, keeps a
+// translation unit from instantiating it, and <redress/impl/src.hpp> instantiates it once.
+#if defined(REDRESS_SEPARATE_COMPILATION)
+/// An explicit instantiation declaration: the instantiation lives in redress::compiled.
+#define REDRESS_EXTERN_TEMPLATE(...) extern template __VA_ARGS__;
+#else
+#define REDRESS_EXTERN_TEMPLATE(...)
+#endif

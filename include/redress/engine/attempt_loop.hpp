@@ -178,18 +178,74 @@ inline constexpr Attempts attempts_of = PolicyT::has_retry ? Attempts::Retried :
     return static_cast<std::size_t>(klass) < error_class_count ? klass : ErrorClass::Unknown;
 }
 
+/// What the attempt loop reads of a `Retry`, whatever its classifier and strategy types: the
+/// loop is then one class for every policy, its code shared by all of them (and compiled once
+/// under separate compilation) instead of generated per policy type. Points into the `Retry`,
+/// which outlives the loop. The retry's own strategy is reached through two function pointers
+/// (an indirect call per retry; the per-class strategies were type-erased already).
+struct RetryView {
+    const PerClass<AnyStrategy>* strategies = nullptr;
+    const PerClass<int>* per_class_max_attempts = nullptr;
+    const std::optional<int>* max_unknown_attempts = nullptr;
+    const std::optional<Budget>* budget = nullptr;
+    const AnyClock* clock = nullptr;
+    Duration deadline{};
+    int max_attempts = 0;
+    /// The retry's own strategy; null when it has none (`NoStrategy`, an empty `AnyStrategy`).
+    const void* strategy = nullptr;
+    Duration (*sleep_of)(const void* strategy, const BackoffContext& ctx) = nullptr;
+    void (*notify)(const void* strategy, bool success) = nullptr;
+};
+
+/// The view of `r` the attempt loop works on.
+template <class RetryT>
+[[nodiscard]] RetryView view_of(const RetryT& r) noexcept {
+    RetryView v;
+    v.strategies = &r.strategies;
+    v.per_class_max_attempts = &r.per_class_max_attempts;
+    v.max_unknown_attempts = &r.max_unknown_attempts;
+    v.budget = &r.budget;
+    v.clock = &r.clock;
+    v.deadline = r.deadline;
+    v.max_attempts = r.max_attempts;
+    using S = typename RetryT::strategy_type;
+    if constexpr (!std::is_same_v<S, NoStrategy>) {
+        if (strategy_present(r.strategy)) {
+            v.strategy = &r.strategy;
+            v.sleep_of = [](const void* s, const BackoffContext& ctx) {
+                return invoke_strategy(*static_cast<const S*>(s), ctx);
+            };
+            v.notify = [](const void* s, bool success) {
+                if (success) {
+                    notify_success(*static_cast<const S*>(s));
+                } else {
+                    notify_failure(*static_cast<const S*>(s));
+                }
+            };
+        }
+    }
+    return v;
+}
+
 /// One operation's retry state machine. Lives on the driver's stack (or coroutine frame);
-/// allocates nothing unless a timeline is captured.
-template <class RetryT, Attempts Mode = Attempts::Retried>
-class AttemptLoop {
+/// allocates nothing unless a timeline is captured. One class per `Mode`, whatever the policy
+/// (`AttemptLoop<RetryT, Mode>` names it by the policy's retry type).
+template <Attempts Mode = Attempts::Retried>
+class BasicAttemptLoop {
 public:
     /// `start` is the operation's start on the policy's clock (the driver reads it once and
     /// shares it with the breaker gate).
-    AttemptLoop(const RetryT& config, const CallHooks& hooks, bool notify_class_strategies, TimePoint start)
+    template <class RetryT>
+        requires IsRetry<RetryT>::value
+    BasicAttemptLoop(const RetryT& config, const CallHooks& hooks, bool notify_class_strategies, TimePoint start)
+        : BasicAttemptLoop(view_of(config), hooks, notify_class_strategies, start) {}
+    BasicAttemptLoop(const RetryView& config, const CallHooks& hooks, bool notify_class_strategies, TimePoint start)
         : cfg_(config), hooks_(hooks), notify_classes_(notify_class_strategies), start_(start) {}
 
-    AttemptLoop(const AttemptLoop&) = delete;
-    AttemptLoop& operator=(const AttemptLoop&) = delete;
+    BasicAttemptLoop(const BasicAttemptLoop&) = delete;
+    BasicAttemptLoop& operator=(const BasicAttemptLoop&) = delete;
+    // User-provided, so that separate compilation compiles it once with the other members.
+    ~BasicAttemptLoop() {}
 
     // ---- rules 1 and 2: before an attempt -------------------------------------------
     /// Checks for an abort, then starts the next attempt (`on_attempt_start`).
@@ -209,10 +265,10 @@ public:
     /// abort it: rules 1 and 2 had nothing to do); it now reports how it ended.
     void adopt_first_attempt() noexcept { start_attempt(); }
 
-    /// Tells adaptive strategies of a success (rule 3); also used by the fast path.
-    static void notify_success_all(const RetryT& cfg, bool notify_classes) {
-        notify_success(cfg.strategy);
-        if (notify_classes) cfg.strategies.for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
+    /// Tells adaptive strategies of a success (rule 3).
+    static void notify_success_all(const RetryView& cfg, bool notify_classes) {
+        if (cfg.notify != nullptr) cfg.notify(cfg.strategy, true);
+        if (notify_classes) cfg.strategies->for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
     }
 
     // ---- rule 3: the attempt succeeded --------------------------------------------------
@@ -280,7 +336,7 @@ public:
 
         // 4.2 per-class cap: the count of this class's failures reaches its limit
         const int count = ++class_failures_[static_cast<std::size_t>(klass)];
-        if (const int* limit = cfg_.per_class_max_attempts.find(klass); limit != nullptr && count >= *limit)
+        if (const int* limit = cfg_.per_class_max_attempts->find(klass); limit != nullptr && count >= *limit)
             return stop(StopReason::MaxAttemptsPerClass, AttemptDecision::Raise);
 
         // 4.3 non-retryable class
@@ -289,7 +345,7 @@ public:
         // 4.4 unknown-failure cap (2 means the third unknown failure stops)
         if (klass == ErrorClass::Unknown) {
             ++unknown_failures_;
-            if (cfg_.max_unknown_attempts && unknown_failures_ > *cfg_.max_unknown_attempts)
+            if (*cfg_.max_unknown_attempts && unknown_failures_ > **cfg_.max_unknown_attempts)
                 return stop(StopReason::MaxUnknownAttempts, AttemptDecision::Raise);
         }
 
@@ -298,8 +354,8 @@ public:
         if (spent > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
 
         // 4.6 a strategy for this class
-        const AnyStrategy* class_strategy = cfg_.strategies.find(klass);
-        if (class_strategy == nullptr && !strategy_present(cfg_.strategy))
+        const AnyStrategy* class_strategy = cfg_.strategies->find(klass);
+        if (class_strategy == nullptr && cfg_.strategy == nullptr)
             return stop(StopReason::NoStrategy, AttemptDecision::Raise);
 
         // 4.7 Divergence: the last attempt never sleeps, never emits `retry`, spends no budget
@@ -322,8 +378,8 @@ public:
             sleep = (*class_strategy)(ctx_);
             notify_failure(*class_strategy);
         } else {
-            sleep = strategy_sleep();
-            notify_failure(cfg_.strategy);
+            sleep = cfg_.sleep_of(cfg_.strategy, ctx_);
+            cfg_.notify(cfg_.strategy, false);
         }
         if (sleep < Duration::zero()) sleep = Duration::zero();
         if (sleep > remaining) sleep = remaining;
@@ -331,8 +387,8 @@ public:
 
         // 4.10 the shared budget (a handle to shared state: consuming is const); a backend that
         // did not answer says so before the retry or the stop its fallback chose
-        if (cfg_.budget) {
-            const BudgetVerdict verdict = cfg_.budget->decide();
+        if (*cfg_.budget) {
+            const BudgetVerdict verdict = (*cfg_.budget)->decide();
             if (backend_unavailable(verdict) && hooks_.observed()) emit_event(failure_event(EventName::BudgetBackendUnavailable));
             if (!admitted(verdict)) return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
         }
@@ -392,7 +448,7 @@ public:
             emit_if_observed(e);
             return false;
         }
-        if (const std::optional<Budget>& spend = budget ? budget : cfg_.budget) {
+        if (const std::optional<Budget>& spend = budget ? budget : *cfg_.budget) {
             const BudgetVerdict verdict = spend->decide();
             if (backend_unavailable(verdict)) emit_if_observed(hedge_event(EventName::BudgetBackendUnavailable));
             if (!admitted(verdict)) {
@@ -448,7 +504,7 @@ public:
     }
     [[nodiscard]] std::optional<Duration> next_sleep() const noexcept { return next_sleep_; }
     [[nodiscard]] TimePoint start() const noexcept { return start_; }
-    [[nodiscard]] Duration elapsed() const { return cfg_.clock.now() - start_; }
+    [[nodiscard]] Duration elapsed() const { return cfg_.clock->now() - start_; }
 
 private:
     void start_attempt() noexcept {
@@ -478,14 +534,6 @@ private:
 
     void emit_if_observed(const Event& e) {
         if (hooks_.observed()) emit_event(e);
-    }
-
-    Duration strategy_sleep() {
-        if constexpr (std::is_same_v<typename RetryT::strategy_type, NoStrategy>) {
-            return Duration::zero();  // unreachable: rule 4.6 stopped already
-        } else {
-            return invoke_strategy(cfg_.strategy, ctx_);
-        }
     }
 
     Next stop(StopReason reason, AttemptDecision decision, std::optional<Duration> sleep = std::nullopt) {
@@ -528,7 +576,7 @@ private:
         return e;
     }
 
-    void emit_event(const Event& e) { emit(hooks_, e, start_, cfg_.clock); }
+    void emit_event(const Event& e) { emit(hooks_, e, start_, *cfg_.clock); }
 
     void attempt_end(AttemptDecision decision, std::optional<Duration> sleep) {
         ended_ = true;
@@ -557,7 +605,7 @@ private:
         return Next::Wait;
     }
 
-    const RetryT& cfg_;
+    RetryView cfg_;
     const CallHooks& hooks_;
     bool notify_classes_;
     TimePoint start_;
@@ -580,5 +628,12 @@ private:
     std::optional<Duration> next_sleep_{};
     std::optional<StopReason> stop_reason_{};
 };
+
+REDRESS_EXTERN_TEMPLATE(class BasicAttemptLoop<Attempts::Retried>)
+REDRESS_EXTERN_TEMPLATE(class BasicAttemptLoop<Attempts::Single>)
+
+/// The attempt loop of a policy whose retry component is `RetryT`.
+template <class RetryT, Attempts Mode = Attempts::Retried>
+using AttemptLoop = BasicAttemptLoop<Mode>;
 
 }  // namespace redress::detail

@@ -150,6 +150,8 @@ Next wait(Loop& loop, const SleepHooks& hooks, const std::stop_token& token) {
     }
     return loop.slept(waited);
 }
+REDRESS_EXTERN_TEMPLATE(Next wait(BasicAttemptLoop<Attempts::Retried>&, const SleepHooks&, const std::stop_token&))
+REDRESS_EXTERN_TEMPLATE(Next wait(BasicAttemptLoop<Attempts::Single>&, const SleepHooks&, const std::stop_token&))
 
 /// How attempt 1 ended when the caller ran it before any loop state existed.
 using FirstAttempt = RunResult;

@@ -12,6 +12,8 @@
 #include <stop_token>
 #include <thread>
 
+#include <redress/detail/attributes.hpp>
+
 namespace redress::detail {
 
 /// `t + d` for `d >= 0`, stopping at the clock's last time point instead of overflowing:
@@ -47,6 +49,7 @@ void interruptible_sleep(std::chrono::nanoseconds d, const std::stop_token& toke
     std::unique_lock lock(mutex);
     cv.wait_until(lock, until, [&] { return stopped; });
 }
+REDRESS_EXTERN_TEMPLATE(void interruptible_sleep<void>(std::chrono::nanoseconds, const std::stop_token&))
 
 /// One attempt's entry in the watchdog's queue. It lives inside the `AttemptDeadline` that
 /// scheduled it, so scheduling allocates nothing; the queue links entries in due order.

@@ -29,7 +29,13 @@ int main() {
         if (++calls < 3) throw redress::ServerError("503 Service Unavailable");
         return 42;
     });
-    std::cout << "consumer: ok=" << outcome.ok << " value=" << outcome.value.value_or(0)
+#if defined(REDRESS_SEPARATE_COMPILATION)
+    // Built against redress::compiled: the breaker's core comes from its static library.
+    std::cout << "consumer_compiled: ok="
+#else
+    std::cout << "consumer: ok="
+#endif
+              << outcome.ok << " value=" << outcome.value.value_or(0)
               << " attempts=" << outcome.attempts << " elapsed_ms="
               << std::chrono::duration_cast<std::chrono::milliseconds>(outcome.elapsed).count()
               << " breaker=" << breaker.state()

@@ -1,0 +1,34 @@
+// <redress/impl/src.hpp>: the library's non-template cores, compiled once.
+//
+// Under separate compilation (REDRESS_SEPARATE_COMPILATION defined in every translation unit
+// of the program, as linking redress::compiled does), exactly one translation unit includes
+// this header; the others only declare what it defines. docs/building.md, "Compiling the core
+// once", says what moves here and what it saves.
+#pragma once
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#error "<redress/impl/src.hpp> is for separate compilation: define REDRESS_SEPARATE_COMPILATION in every translation unit (link redress::compiled)"
+#endif
+
+#include <redress/redress.hpp>
+
+namespace redress::detail {
+
+template class BasicBreakerCore<void>;
+template class BasicBudgetCore<void>;
+template class BasicRatioBudgetCore<void>;
+template std::optional<ErrorClass> classify_type<void>(const std::type_info&) noexcept;
+template ErrorClass classify_thrown<void>(const ThrownView&, bool) noexcept;
+template void invalid_option<void>(std::string_view, std::string_view, std::string_view);
+template void invalid_option<void>(std::string_view, std::string_view, const Message&);
+template void interruptible_sleep<void>(std::chrono::nanoseconds, const std::stop_token&);
+template class BasicAttemptLoop<Attempts::Retried>;
+template class BasicAttemptLoop<Attempts::Single>;
+template Next wait(BasicAttemptLoop<Attempts::Retried>&, const SleepHooks&, const std::stop_token&);
+template Next wait(BasicAttemptLoop<Attempts::Single>&, const SleepHooks&, const std::stop_token&);
+template void validate_options(const RetryOptionsView&);
+template class BreakerGate<CircuitBreaker>;
+template void emit_breaker_transition(const CallHooks&, const std::optional<BreakerTransition>&, TimePoint,
+                                      const AnyClock&, std::optional<ErrorClass>);
+
+}  // namespace redress::detail
