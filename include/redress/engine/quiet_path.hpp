@@ -73,21 +73,6 @@ inline void read_kernel_clock(int id, KernelReading& r) noexcept {
 }
 #endif
 
-/// A kernel clock known at compile time: the steady clock (`ReadSteady`, whose breaker
-/// admission compares the start with the hot bucket's end) or the coarse one (`ReadCoarse`).
-template <int Id>
-struct ReadClockId {
-    using Reading = KernelReading;
-    static TimePoint read(const AnyClock&) noexcept {
-        Reading r;
-        read_kernel_clock(Id, r);
-        return r.time();
-    }
-    REDRESS_INLINE static void read(const AnyClock&, Reading& r) noexcept { read_kernel_clock(Id, r); }
-};
-using ReadSteady = ReadClockId<steady_clock_id>;
-using ReadCoarse = ReadClockId<coarse_clock_id>;
-
 /// Either kernel clock, by its id at run time: a policy without a breaker tests one
 /// precomputed id (`Policy::quiet_clock_`) instead of its clock's kind, so the steady and the
 /// coarse clock take the same inlined path (callgrind, a `Policy<Retry>::call` success: 30 -> 26
@@ -102,6 +87,16 @@ struct ReadKernel {
     }
     REDRESS_INLINE void read(const AnyClock&, Reading& r) const noexcept { read_kernel_clock(id, r); }
 };
+
+/// A kernel clock known at compile time: the steady clock (`ReadSteady`, whose breaker
+/// admission compares the start with the hot bucket's end) or the coarse one (`ReadCoarse`).
+template <int Id>
+struct ReadClockId : ReadKernel {
+    constexpr ReadClockId() noexcept : ReadKernel{Id} {}
+};
+using ReadSteady = ReadClockId<steady_clock_id>;
+using ReadCoarse = ReadClockId<coarse_clock_id>;
+
 /// The clock id a quiet run reads through `ReadKernel`, or 0 (none: not quiet, or another clock).
 inline constexpr int kernel_clock_of(QuietRun run) noexcept {
     return run == QuietRun::SteadyClock ? steady_clock_id : run == QuietRun::CoarseClock ? coarse_clock_id : 0;
@@ -173,7 +168,7 @@ REDRESS_COLD ending_t<T, E> gate_quietly(const PolicyT& policy, F& fn, TimePoint
         } else {
             Outcome<T> out;
             out.stop_reason = StopReason::CircuitOpen;
-            out.elapsed = Now::read(policy.retry_settings().clock) - start;
+            out.elapsed = Now{}.read(policy.retry_settings().clock) - start;
             return out;
         }
     }
