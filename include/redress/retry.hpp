@@ -285,42 +285,83 @@ template <class S>
     invalid_option("Retry", option, rule);
 }
 
-/// The options of a `Retry` that do not depend on its types.
-struct RetryOptionsView {
-    bool has_strategy;
-    const PerClass<AnyStrategy>& strategies;
-    int max_attempts;
-    Duration deadline;
-    const std::optional<Duration>& attempt_timeout;
-    const std::optional<int>& max_unknown_attempts;
-    const PerClass<int>& per_class_max_attempts;
+/// What the attempt loop reads of a `Retry`, whatever its classifier and strategy types: the
+/// loop is then one class for every policy, its code shared by all of them (and compiled once
+/// under separate compilation) instead of generated per policy type. Points into the `Retry`,
+/// which outlives the loop. The retry's own strategy is reached through two function pointers
+/// (an indirect call per retry; the per-class strategies were type-erased already). The
+/// validation of a `Retry` reads the same view (`attempt_timeout` is there for it alone).
+struct RetryView {
+    const PerClass<AnyStrategy>* strategies = nullptr;
+    const PerClass<int>* per_class_max_attempts = nullptr;
+    const std::optional<int>* max_unknown_attempts = nullptr;
+    const std::optional<Budget>* budget = nullptr;
+    const AnyClock* clock = nullptr;
+    const std::optional<Duration>* attempt_timeout = nullptr;
+    Duration deadline{};
+    int max_attempts = 0;
+    /// The retry's own strategy; null when it has none (`NoStrategy`, an empty `AnyStrategy`).
+    const void* strategy = nullptr;
+    Duration (*sleep_of)(const void* strategy, const BackoffContext& ctx) = nullptr;
+    void (*notify)(const void* strategy, bool success) = nullptr;
 };
-/// Validates them. (A template only to be compiled once under separate compilation:
-/// `validate_options<void>`.)
+
+/// The view of `r` the attempt loop and the validation work on.
+template <class RetryT>
+[[nodiscard]] RetryView view_of(const RetryT& r) noexcept {
+    RetryView v;
+    v.strategies = &r.strategies;
+    v.per_class_max_attempts = &r.per_class_max_attempts;
+    v.max_unknown_attempts = &r.max_unknown_attempts;
+    v.budget = &r.budget;
+    v.clock = &r.clock;
+    v.attempt_timeout = &r.attempt_timeout;
+    v.deadline = r.deadline;
+    v.max_attempts = r.max_attempts;
+    using S = typename RetryT::strategy_type;
+    if constexpr (!std::is_same_v<S, NoStrategy>) {
+        if (strategy_present(r.strategy)) {
+            v.strategy = &r.strategy;
+            v.sleep_of = [](const void* s, const BackoffContext& ctx) {
+                return invoke_strategy(*static_cast<const S*>(s), ctx);
+            };
+            v.notify = [](const void* s, bool success) {
+                if (success) {
+                    notify_success(*static_cast<const S*>(s));
+                } else {
+                    notify_failure(*static_cast<const S*>(s));
+                }
+            };
+        }
+    }
+    return v;
+}
+
+/// Validates the options a `RetryView` shows. (A template only to be compiled once under
+/// separate compilation: `validate_options<void>`.)
 template <class = void>
-void validate_options(const RetryOptionsView& r) {
-    if (!r.has_strategy && r.strategies.empty())
+void validate_options(const RetryView& r) {
+    if (r.strategy == nullptr && r.strategies->empty())
         invalid_retry_option("strategy", "is required: set 'strategy' or 'strategies' (no backoff is configured)");
     if (r.max_attempts < 1) invalid_retry_option("max_attempts", Message{} << "must be >= 1 (is " << r.max_attempts << ")");
     if (r.deadline <= Duration::zero()) invalid_retry_option("deadline", "must be > 0");
-    if (r.attempt_timeout && *r.attempt_timeout <= Duration::zero()) invalid_retry_option("attempt_timeout", "must be > 0");
-    if (r.max_unknown_attempts && *r.max_unknown_attempts < 0) invalid_retry_option("max_unknown_attempts", Message{} << "must be >= 0 (is " << *r.max_unknown_attempts << ")");
-    r.per_class_max_attempts.for_each([](ErrorClass klass, int limit) {
+    if (*r.attempt_timeout && **r.attempt_timeout <= Duration::zero()) invalid_retry_option("attempt_timeout", "must be > 0");
+    if (*r.max_unknown_attempts && **r.max_unknown_attempts < 0) invalid_retry_option("max_unknown_attempts", Message{} << "must be >= 0 (is " << **r.max_unknown_attempts << ")");
+    r.per_class_max_attempts->for_each([](ErrorClass klass, int limit) {
         if (limit < 0)
             invalid_retry_option("per_class_max_attempts",
                            Message{} << "must be >= 0 (class " << to_string(klass) << " has " << limit << ")");
     });
-    r.strategies.for_each([](ErrorClass klass, const AnyStrategy& s) {
+    r.strategies->for_each([](ErrorClass klass, const AnyStrategy& s) {
         if (!s) invalid_retry_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
     });
 }
-REDRESS_EXTERN_TEMPLATE(void validate_options(const RetryOptionsView&))
+REDRESS_EXTERN_TEMPLATE(void validate_options(const RetryView&))
 
 /// The validation of a `Retry`'s options, shared by every policy constructor.
 template <class C, class S, class R>
 void validate(const Retry<C, S, R>& r) {
-    validate_options(RetryOptionsView{strategy_present(r.strategy), r.strategies, r.max_attempts, r.deadline,
-                                      r.attempt_timeout, r.max_unknown_attempts, r.per_class_max_attempts});
+    validate_options(view_of(r));
 }
 
 }  // namespace detail

@@ -178,55 +178,6 @@ inline constexpr Attempts attempts_of = PolicyT::has_retry ? Attempts::Retried :
     return static_cast<std::size_t>(klass) < error_class_count ? klass : ErrorClass::Unknown;
 }
 
-/// What the attempt loop reads of a `Retry`, whatever its classifier and strategy types: the
-/// loop is then one class for every policy, its code shared by all of them (and compiled once
-/// under separate compilation) instead of generated per policy type. Points into the `Retry`,
-/// which outlives the loop. The retry's own strategy is reached through two function pointers
-/// (an indirect call per retry; the per-class strategies were type-erased already).
-struct RetryView {
-    const PerClass<AnyStrategy>* strategies = nullptr;
-    const PerClass<int>* per_class_max_attempts = nullptr;
-    const std::optional<int>* max_unknown_attempts = nullptr;
-    const std::optional<Budget>* budget = nullptr;
-    const AnyClock* clock = nullptr;
-    Duration deadline{};
-    int max_attempts = 0;
-    /// The retry's own strategy; null when it has none (`NoStrategy`, an empty `AnyStrategy`).
-    const void* strategy = nullptr;
-    Duration (*sleep_of)(const void* strategy, const BackoffContext& ctx) = nullptr;
-    void (*notify)(const void* strategy, bool success) = nullptr;
-};
-
-/// The view of `r` the attempt loop works on.
-template <class RetryT>
-[[nodiscard]] RetryView view_of(const RetryT& r) noexcept {
-    RetryView v;
-    v.strategies = &r.strategies;
-    v.per_class_max_attempts = &r.per_class_max_attempts;
-    v.max_unknown_attempts = &r.max_unknown_attempts;
-    v.budget = &r.budget;
-    v.clock = &r.clock;
-    v.deadline = r.deadline;
-    v.max_attempts = r.max_attempts;
-    using S = typename RetryT::strategy_type;
-    if constexpr (!std::is_same_v<S, NoStrategy>) {
-        if (strategy_present(r.strategy)) {
-            v.strategy = &r.strategy;
-            v.sleep_of = [](const void* s, const BackoffContext& ctx) {
-                return invoke_strategy(*static_cast<const S*>(s), ctx);
-            };
-            v.notify = [](const void* s, bool success) {
-                if (success) {
-                    notify_success(*static_cast<const S*>(s));
-                } else {
-                    notify_failure(*static_cast<const S*>(s));
-                }
-            };
-        }
-    }
-    return v;
-}
-
 /// One operation's retry state machine. Lives on the driver's stack (or coroutine frame);
 /// allocates nothing unless a timeline is captured. One class per `Mode`, whatever the policy
 /// (`AttemptLoop<RetryT, Mode>` names it by the policy's retry type).

@@ -26,7 +26,7 @@ template class BasicAttemptLoop<Attempts::Retried>;
 template class BasicAttemptLoop<Attempts::Single>;
 template Next wait(BasicAttemptLoop<Attempts::Retried>&, const SleepHooks&, const std::stop_token&);
 template Next wait(BasicAttemptLoop<Attempts::Single>&, const SleepHooks&, const std::stop_token&);
-template void validate_options(const RetryOptionsView&);
+template void validate_options(const RetryView&);
 template class BreakerGate<CircuitBreaker>;
 template void emit_breaker_transition(const CallHooks&, const std::optional<BreakerTransition>&, TimePoint,
                                       const AnyClock&, std::optional<ErrorClass>);
