@@ -24,9 +24,8 @@
 
 namespace redress {
 
-/// The component slot of a policy that has no retry, or no breaker.
+/// The component slot of a policy that has no retry (`NoBreaker`, no breaker: engine/gate.hpp).
 struct NoRetry {};
-struct NoBreaker {};
 
 namespace detail {
 /// The settings a breaker-only policy runs its single attempt with: the default classifier,

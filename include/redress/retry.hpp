@@ -304,6 +304,9 @@ struct RetryView {
     const void* strategy = nullptr;
     Duration (*sleep_of)(const void* strategy, const BackoffContext& ctx) = nullptr;
     void (*notify)(const void* strategy, bool success) = nullptr;
+    /// The retry's classifier, called through a function pointer (once per failure).
+    const void* classifier = nullptr;
+    Classification (*classify)(const void* classifier, const std::exception_ptr& error) = nullptr;
 };
 
 /// The view of `r` the attempt loop and the validation work on.
@@ -318,6 +321,11 @@ template <class RetryT>
     v.attempt_timeout = &r.attempt_timeout;
     v.deadline = r.deadline;
     v.max_attempts = r.max_attempts;
+    using C = typename RetryT::classifier_type;
+    v.classifier = &r.classifier;
+    v.classify = [](const void* c, const std::exception_ptr& error) {
+        return invoke_classifier(*static_cast<const C*>(c), error);
+    };
     using S = typename RetryT::strategy_type;
     if constexpr (!std::is_same_v<S, NoStrategy>) {
         if (strategy_present(r.strategy)) {

@@ -8,9 +8,10 @@
 cmake_minimum_required(VERSION 3.25)
 
 set(cores BasicBreakerCore BasicBudgetCore BasicRatioBudgetCore classify_thrown classify_type
-    invalid_option interruptible_sleep BasicAttemptLoop wait validate_options BreakerGate emit_breaker_transition)
+    invalid_option interruptible_sleep BasicAttemptLoop wait validate_options BreakerGate emit_breaker_transition
+    settle_attempt run_attempts run_plain throw_unless_exhausted throw_exhausted)
 # Reached only through another core: not referenced by the unit under separate compilation.
-set(indirect classify_type interruptible_sleep emit_breaker_transition)
+set(indirect classify_type interruptible_sleep emit_breaker_transition BasicAttemptLoop wait settle_attempt)
 string(REPLACE "|" ";" _flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
@@ -53,6 +54,9 @@ foreach(_mode IN ITEMS separate header_only)
         # Member templates depend on the user's types and stay in the unit: the loop's
         # constructor from the policy's Retry (it builds the loop's view of it).
         list(FILTER _def_hits EXCLUDE REGEX "::BasicAttemptLoop<redress::Retry<")
+        # The typed wrappers that erase the user's operation and call the core (their template
+        # arguments start with the mode or loop, then the value type): `run_attempts<Mode, T, ...>`.
+        list(FILTER _def_hits EXCLUDE REGEX "::(run_attempts|settle_attempt)<[^<>]*,")
         # Optimising, the compiler may inline a small member it can see, and keep the cold part
         # of it as a local clone (`[clone .part.0]`): the member itself is not compiled here.
         list(FILTER _def_hits EXCLUDE REGEX "\\[clone \\.")

@@ -1,5 +1,6 @@
 // A user's translation unit for the separate-compilation check (check_compiled_symbols.cmake):
-// a policy with a retry, a budget and a circuit breaker, called once, and an invalid option.
+// a policy with a retry, a budget and a circuit breaker, called with options and without (the
+// quiet path), and an invalid option.
 #include <redress/redress.hpp>
 
 using namespace std::chrono_literals;
@@ -15,7 +16,7 @@ int compiled_call(int (*fn)()) {
         },
         redress::CircuitBreaker{{.failure_threshold = 5, .window = 60s, .recovery_timeout = 30s}},
     };
-    return policy.call([fn] { return fn(); }, {.operation = "fetch"});
+    return policy.call([fn] { return fn(); }, {.operation = "fetch"}) + policy.call([fn] { return fn(); });
 }
 
 redress::Budget ratio_budget() { return redress::Budget(redress::RatioBudgetOptions{}); }

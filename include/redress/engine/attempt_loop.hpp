@@ -216,6 +216,9 @@ public:
     /// abort it: rules 1 and 2 had nothing to do); it now reports how it ended.
     void adopt_first_attempt() noexcept { start_attempt(); }
 
+    /// What the loop reads of the retry (its clock, attempt timeout and classifier too).
+    [[nodiscard]] const RetryView& view() const noexcept { return cfg_; }
+
     /// Tells adaptive strategies of a success (rule 3).
     static void notify_success_all(const RetryView& cfg, bool notify_classes) {
         if (cfg.notify != nullptr) cfg.notify(cfg.strategy, true);

@@ -17,6 +17,11 @@
 #include <redress/outcome.hpp>
 #include <redress/vocabulary.hpp>
 
+namespace redress {
+/// The component slot of a policy that has no breaker.
+struct NoBreaker {};
+}  // namespace redress
+
 namespace redress::detail {
 
 /// A circuit breaker as a policy uses it: `CircuitBreaker`, `testing::FakeCircuitBreaker`,

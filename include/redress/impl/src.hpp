@@ -27,6 +27,27 @@ template class BasicAttemptLoop<Attempts::Single>;
 template Next wait(BasicAttemptLoop<Attempts::Retried>&, const SleepHooks&, const std::stop_token&);
 template Next wait(BasicAttemptLoop<Attempts::Single>&, const SleepHooks&, const std::stop_token&);
 template void validate_options(const RetryView&);
+template Next settle_attempt(BasicAttemptLoop<Attempts::Retried>&, OutcomeBase&, const ValueHandling&, std::exception_ptr,
+                             const TimePoint*);
+template Next settle_attempt(BasicAttemptLoop<Attempts::Single>&, OutcomeBase&, const ValueHandling&, std::exception_ptr,
+                             const TimePoint*);
+template void run_attempts<Attempts::Retried>(const RetryView&, bool, const SyncOperation&, const CallHooks&,
+                                              const SleepHooks&, TimePoint, Measure, OutcomeBase&, std::exception_ptr&,
+                                              FirstAttempt*);
+template void run_attempts<Attempts::Single>(const RetryView&, bool, const SyncOperation&, const CallHooks&,
+                                             const SleepHooks&, TimePoint, Measure, OutcomeBase&, std::exception_ptr&,
+                                             FirstAttempt*);
+template void throw_unless_exhausted(const OutcomeBase&, CircuitState, const std::exception_ptr&);
+template void throw_exhausted(const OutcomeBase&);
+template void run_plain<Attempts::Retried, const NoBreaker>(const RetrySettingsRef&, const RetryView&, bool,
+                                                            const NoBreaker*, const SyncOperation&, const CallOptions&,
+                                                            Measure, OutcomeBase&, SyncEnding&);
+template void run_plain<Attempts::Retried, CircuitBreaker>(const RetrySettingsRef&, const RetryView&, bool,
+                                                           CircuitBreaker*, const SyncOperation&, const CallOptions&,
+                                                           Measure, OutcomeBase&, SyncEnding&);
+template void run_plain<Attempts::Single, CircuitBreaker>(const RetrySettingsRef&, const RetryView&, bool,
+                                                          CircuitBreaker*, const SyncOperation&, const CallOptions&,
+                                                          Measure, OutcomeBase&, SyncEnding&);
 template class BreakerGate<CircuitBreaker>;
 template void emit_breaker_transition(const CallHooks&, const std::optional<BreakerTransition>&, TimePoint,
                                       const AnyClock&, std::optional<ErrorClass>);
