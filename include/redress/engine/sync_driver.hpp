@@ -104,8 +104,8 @@ REDRESS_INLINE RunResult run_once(F& fn, const std::stop_token& token, ValueSlot
 /// with one `Policy<Retry>` call at -O2).
 struct SyncOperation {
     void* self = nullptr;  ///< an `OperationRef`
-    RunResult (*run)(void* self, const std::stop_token& token) = nullptr;
-    bool takes_stop_token = false;  ///< only such an operation can see its attempt's deadline
+    /// Runs the operation once; `timeout` is the attempt's time limit, or null.
+    RunResult (*run)(void* self, const std::stop_token& token, const Duration* timeout) = nullptr;
     ValueHandling value{};
 };
 
@@ -115,13 +115,23 @@ struct OperationRef {
     F& fn;
     Outcome<T>& out;
 
-    static RunResult run(void* self, const std::stop_token& token) {
+    static RunResult run(void* self, const std::stop_token& token, const Duration* timeout) {
         auto& ref = *static_cast<OperationRef*>(self);
+        if constexpr (TakesStopToken<F>) {
+            if (timeout != nullptr) {
+                // Only an operation that takes a stop token can see the watchdog's request; for
+                // the others the late-answer rule is the whole of attempt_timeout. (Here, not in
+                // `run_attempt`: a unit whose operations take no token never compiles the watchdog.)
+                AttemptDeadline deadline(*timeout, token);
+                return run_once<T>(ref.fn, deadline.token(), slot_of(ref.out));
+            }
+        }
+        (void)timeout;
         return run_once<T>(ref.fn, token, slot_of(ref.out));
     }
     template <class RetryT>
     [[nodiscard]] SyncOperation erase(const RetryT& cfg) noexcept {
-        return {this, &run, TakesStopToken<F>, value_handling<T>(cfg)};
+        return {this, &run, value_handling<T>(cfg)};
     }
 };
 
@@ -134,15 +144,7 @@ Next run_attempt(const SyncOperation& op, Loop& loop, const CallHooks& hooks, Ou
     TimePoint attempt_start{};
     const bool timed = cfg.attempt_timeout->has_value();
     if (timed) attempt_start = cfg.clock->now();
-    RunResult result = [&] {
-        if (timed && op.takes_stop_token) {
-            // Only an operation that takes a stop token can see the watchdog's request; for
-            // the others the late-answer rule is the whole of attempt_timeout.
-            AttemptDeadline deadline(**cfg.attempt_timeout, hooks.stop_token);
-            return op.run(op.self, deadline.token());
-        }
-        return op.run(op.self, hooks.stop_token);
-    }();
+    RunResult result = op.run(op.self, hooks.stop_token, timed ? &**cfg.attempt_timeout : nullptr);
     if (result.ran == Ran::Aborted) {
         abort = std::move(result.error);
         loop.aborted_by_callable();
