@@ -289,8 +289,9 @@ template <class S>
 /// loop is then one class for every policy, its code shared by all of them (and compiled once
 /// under separate compilation) instead of generated per policy type. Points into the `Retry`,
 /// which outlives the loop. The retry's own strategy is reached through two function pointers
-/// (an indirect call per retry; the per-class strategies were type-erased already). The
-/// validation of a `Retry` reads the same view (`attempt_timeout` is there for it alone).
+/// (an indirect call per retry; the per-class strategies were type-erased already), its
+/// classifier through one more. The validation of a `Retry` reads the same view, and the sync
+/// driver its clock and `attempt_timeout` (engine/sync_driver.hpp).
 struct RetryView {
     const PerClass<AnyStrategy>* strategies = nullptr;
     const PerClass<int>* per_class_max_attempts = nullptr;

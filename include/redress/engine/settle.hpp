@@ -55,6 +55,8 @@ enum class ValueStep : unsigned char {
 /// reached through one function pointer (null when the value is `void`), so that the rest of
 /// it is one function for every operation.
 struct ValueHandling {
+    /// The retry's result classifier when it may reject this value type, else null: then a
+    /// success makes no indirect call (only a late value is dropped through `step`).
     const void* result_classifier = nullptr;
     std::optional<Classification> (*step)(OutcomeBase& out, const void* result_classifier, ValueStep) = nullptr;
 };
@@ -67,7 +69,10 @@ template <class T, class RetryT>
         return {};
     } else {
         using RC = typename RetryT::result_classifier_type;
-        return {&retry.result_classifier,
+        (void)retry;
+        const void* judge = nullptr;
+        if constexpr (may_reject_results<T, RetryT>) judge = &retry.result_classifier;
+        return {judge,
                 [](OutcomeBase& base, const void* rc, ValueStep step) -> std::optional<Classification> {
                     auto& out = static_cast<Outcome<T>&>(base);
                     if (step == ValueStep::Drop) {
@@ -105,7 +110,7 @@ template <class Loop>
             if (value.step != nullptr) value.step(out, value.result_classifier, ValueStep::Drop);
         }
         if (!error) {
-            if (value.step != nullptr) {
+            if (value.result_classifier != nullptr) {
                 if (auto rejected = value.step(out, value.result_classifier, ValueStep::Judge)) {
                     out.last_exception = nullptr;
                     return loop.failed(std::move(*rejected), FailureCause::Result, nullptr);
@@ -118,7 +123,7 @@ template <class Loop>
             return Next::Stop;
         }
         out.last_exception = std::move(error);
-        if (value.step != nullptr) value.step(out, value.result_classifier, ValueStep::Forget);
+        if (value.result_classifier != nullptr) value.step(out, value.result_classifier, ValueStep::Forget);
         return loop.failed(retry.classify(retry.classifier, out.last_exception), FailureCause::Exception,
                            &out.last_exception);
     } catch (...) {
