@@ -5,16 +5,11 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
-#include <utility>
 
 #include <redress/clock.hpp>
 #include <redress/detail/attributes.hpp>
-#include <redress/detail/coarse_clock.hpp>
-#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -48,15 +43,7 @@ struct BucketTick {
 
 /// The bucket of `ns` for buckets of `width` ns: `floor(ns / width)` with the sign bit flipped,
 /// so unsigned order is time order over the whole range of readings; exact for every `ns`.
-[[nodiscard]] inline BucketTick bucket_of(Duration::rep ns, Duration::rep width) noexcept {
-    auto q = ns / width;
-    auto r = ns % width;
-    if (r < 0) {
-        r += width;
-        --q;
-    }
-    return {static_cast<std::uint64_t>(q) ^ (std::uint64_t{1} << 63), static_cast<std::uint64_t>(ns) - static_cast<std::uint64_t>(r)};
-}
+[[nodiscard]] BucketTick bucket_of(Duration::rep ns, Duration::rep width) noexcept;
 
 /// The width of `n` buckets that cover at least `span`: `ceil(span / n)`, in nanoseconds.
 [[nodiscard]] constexpr Duration::rep bucket_width(Duration::rep span, Duration::rep n) noexcept {
@@ -110,88 +97,23 @@ class BasicBudgetCore {
 public:
     static constexpr std::uint32_t buckets = 32;
 
-    explicit BasicBudgetCore(BudgetOptions options) : options_(std::move(options)) {
-        validate();
-        const Duration lag = CoarseClock::lag_bound();
-        // Chosen by the budget for a long window on the default clock, or by the user (a
-        // `redress::CoarseClock`): either way each retry is counted the clock's lag longer.
-        coarse_ = (options_.coarse_clock && options_.clock.is_steady() && CoarseClock::available() &&
-                   lag <= options_.window / 16) ||
-                  options_.clock.is_coarse();
-        start(coarse_ ? lag : Duration::zero());
-    }
+    explicit BasicBudgetCore(BudgetOptions options);
 
     /// A budget whose `options.clock` may read up to `lag` behind real time (each retry is
     /// counted `lag` longer). What the coarse clock gets; public for tests of that margin.
-    BasicBudgetCore(BudgetOptions options, Duration lag) : options_(std::move(options)) {
-        validate();
-        if (lag < Duration::zero()) invalid_option("BudgetCore", "lag", "must be >= 0");
-        start(lag);
-    }
+    BasicBudgetCore(BudgetOptions options, Duration lag);
 
     // User-provided (not defaulted), so that separate compilation compiles it once with the
     // other members instead of in every translation unit that destroys one.
-    ~BasicBudgetCore() {}
+    ~BasicBudgetCore();
     BasicBudgetCore(const BasicBudgetCore&) = delete;
     BasicBudgetCore& operator=(const BasicBudgetCore&) = delete;
 
-    bool consume(int cost) {
-        if (cost < 1) throw std::invalid_argument("redress: Budget::consume: cost must be >= 1");
-        if (cost > options_.max_retries) return false;
-        const auto need = static_cast<std::uint32_t>(cost);
-        const auto ns = now().time_since_epoch().count();
-        Lease& lease = lease_of(this, id_);
-        if (lease.bucket != no_bucket && static_cast<std::uint64_t>(ns) - lease.begin < static_cast<std::uint64_t>(width_)) {
-            // Still in the lease's bucket: no division, no shared write.
-            if (lease.tokens >= need) {  // retries this thread already took from the shared count
-                lease.tokens -= need;
-                lease.taken += need;
-                return true;
-            }
-            // The shared count's free retries only shrink within a bucket: what was seen last
-            // bounds them from above.
-            if (need - lease.tokens > lease.free) return false;
-        }
-        return consume_shared(need, tick_of(ns), lease);
-    }
+    bool consume(int cost);
 
     /// Retries that could be taken now. Reads the shared state without moving the head (it
     /// only completes a move another call has started).
-    [[nodiscard]] int remaining() {
-        const Tick tick = tick_of(now().time_since_epoch().count());
-        std::int64_t used = 0;
-        for (;;) {
-            const auto w = head_.load(std::memory_order_acquire);
-            if (is_frozen(w)) {
-                help(w, tick.bucket);
-                continue;
-            }
-            const auto h = bucket_[version_of(w) & 1].load(std::memory_order_acquire);
-            const auto older = older_.load(std::memory_order_acquire);
-            if (version_of(older) != version_of(w)) continue;  // the head moved on meanwhile
-            if (tick.bucket <= h) {
-                used = static_cast<std::int64_t>(count_of(older)) + count_of(w);
-            } else if (tick.bucket - h > buckets) {
-                used = 0;
-            } else {
-                // The window of `tick.bucket` holds the head's bucket and the slots before it.
-                used = count_of(w);
-                for (std::uint64_t k = tick.bucket > buckets ? tick.bucket - buckets : 0; k < h; ++k)
-                    used += count_of(slots_[k % buckets].load(std::memory_order_acquire));
-            }
-            if (head_.load(std::memory_order_acquire) != w) continue;  // the slots read may not be `w`'s
-            // This thread's unused lease counts as free while it is counted in `used` and the
-            // thread can still use it (its bucket is now) or get it back (the head is still there).
-            const Lease* lease = find_lease(this, id_);
-            const std::uint64_t at = tick.bucket > h ? tick.bucket : h;  // `used` is the window of `at`
-            if (lease != nullptr && lease->tokens > 0 && (lease->bucket == tick.bucket || lease->bucket == h) &&
-                at - lease->bucket <= buckets)
-                used -= lease->tokens;
-            break;
-        }
-        const auto left = static_cast<std::int64_t>(options_.max_retries) - used;
-        return left > 0 ? static_cast<int>(left) : 0;
-    }
+    [[nodiscard]] int remaining();
 
     [[nodiscard]] const BudgetOptions& options() const noexcept { return options_; }
 
@@ -199,43 +121,24 @@ public:
     [[nodiscard]] bool coarse() const noexcept { return coarse_; }
 
 private:
-    void validate() const {
-        if (options_.max_retries < 0)
-            invalid_option("BudgetOptions", "max_retries",
-                           Message{} << "must be >= 0 (is " << options_.max_retries << ")");
-        if (options_.window <= Duration::zero()) invalid_option("BudgetOptions", "window", "must be > 0");
-    }
+    void validate() const;
 
     /// Buckets of `ceil((window + lag) / 32)`: a retry stays counted for at least
     /// `window + lag` of this clock's time, hence at least `window` of real time when its
     /// reading lagged by up to `lag` (saturating for windows near `Duration::max()`).
-    void start(Duration lag) {
-        const auto n = static_cast<Duration::rep>(buckets);
-        auto w = options_.window.count();
-        if (w <= Duration::max().count() - lag.count()) w += lag.count();
-        width_ = bucket_width(w, n);
-        const auto first = tick_of(now().time_since_epoch().count()).bucket;
-        head_.store(pack(0, 0), std::memory_order_relaxed);
-        bucket_[0].store(first, std::memory_order_relaxed);
-        bucket_[1].store(first > 0 ? first - 1 : 0, std::memory_order_relaxed);  // "not chosen": <= bucket_[0]
-        older_.store(pack(0, 0), std::memory_order_relaxed);
-        // Version 2^32 - 1 (a move writes version 0 first) and count 0: empty buckets.
-        for (auto& s : slots_) s.store(pack(~0U, 0), std::memory_order_relaxed);
-    }
+    void start(Duration lag);
 
-    [[nodiscard]] TimePoint now() const { return coarse_ ? CoarseClock::now() : options_.clock.now(); }
+    [[nodiscard]] TimePoint now() const;
 
     static constexpr std::uint64_t frozen_bit = std::uint64_t{1} << 31;
     static constexpr std::uint64_t count_mask = frozen_bit - 1;  // counts never exceed INT_MAX
-    static std::uint64_t pack(std::uint32_t version, std::uint64_t count) noexcept {
-        return (static_cast<std::uint64_t>(version) << 32) | count;
-    }
-    static std::uint32_t version_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w >> 32); }
-    static std::uint32_t count_of(std::uint64_t w) noexcept { return static_cast<std::uint32_t>(w & count_mask); }
-    static bool is_frozen(std::uint64_t w) noexcept { return (w & frozen_bit) != 0; }
+    static std::uint64_t pack(std::uint32_t version, std::uint64_t count) noexcept;
+    static std::uint32_t version_of(std::uint64_t w) noexcept;
+    static std::uint32_t count_of(std::uint64_t w) noexcept;
+    static bool is_frozen(std::uint64_t w) noexcept;
 
     using Tick = BucketTick;
-    [[nodiscard]] Tick tick_of(Duration::rep ns) const noexcept { return bucket_of(ns, width_); }
+    [[nodiscard]] Tick tick_of(Duration::rep ns) const noexcept;
 
     /// Retries one thread took from the shared count of one bucket and has not used yet.
     static constexpr std::uint64_t no_bucket = ~0ULL;
@@ -253,31 +156,15 @@ private:
         std::array<Lease, 4> slots{};
         std::uint32_t next = 0;
     };
-    static LeaseCache& lease_cache() noexcept {
-        thread_local LeaseCache cache;  // constant-initialized: no guard, no destructor
-        return cache;
-    }
-    static Lease* find_lease(const BasicBudgetCore* core, std::uint64_t owner) noexcept {
-        for (auto& l : lease_cache().slots)
-            if (l.owner == owner && l.core == core) return &l;
-        return nullptr;
-    }
+    static LeaseCache& lease_cache() noexcept;
+    static Lease* find_lease(const BasicBudgetCore* core, std::uint64_t owner) noexcept;
     /// This thread's lease on budget `owner`. A new one replaces the oldest slot; the replaced
     /// lease's tokens stay counted until their bucket leaves the window (never more than
     /// `max_lease`, and none when its budget had less than `lease_divisor` retries left).
     /// Keyed by address and id: ids alone could repeat where a library built with hidden
     /// visibility has its own copy of the id counter, and addresses are reused.
-    static Lease& lease_of(const BasicBudgetCore* core, std::uint64_t owner) noexcept {
-        if (Lease* l = find_lease(core, owner)) return *l;
-        auto& cache = lease_cache();
-        Lease& l = cache.slots[cache.next++ % cache.slots.size()];
-        l = Lease{.core = core, .owner = owner};
-        return l;
-    }
-    static std::uint64_t next_id() noexcept {
-        static std::atomic<std::uint64_t> ids{0};
-        return ids.fetch_add(1, std::memory_order_relaxed) + 1;
-    }
+    static Lease& lease_of(const BasicBudgetCore* core, std::uint64_t owner) noexcept;
+    static std::uint64_t next_id() noexcept;
 
     /// A lease's extra tokens: no more than this thread used in the bucket so far (so an idle
     /// thread holds none), than 1/`lease_divisor` of what stays free, or than `max_lease`.
@@ -286,135 +173,29 @@ private:
 
     /// Admission through the shared count: `need` retries (less what this thread's lease for
     /// the bucket still holds) plus a lease for the next calls.
-    bool consume_shared(std::uint32_t need, Tick tick, Lease& lease) {
-        const auto max = static_cast<std::int64_t>(options_.max_retries);
-        if (lease.tokens > 0 && lease.bucket != tick.bucket) give_back(lease);
-        bool leasable = true;
-        for (;;) {
-            auto w = head_.load(std::memory_order_acquire);
-            if (is_frozen(w)) {
-                help(w, tick.bucket);
-                continue;
-            }
-            const auto v = version_of(w);
-            const auto h = bucket_[v & 1].load(std::memory_order_acquire);
-            if (tick.bucket < h) {
-                // Another thread read the clock after us and moved the head on. Read it again:
-                // `h` was chosen from a reading made before this thread read it, so a clock
-                // that is monotonic across threads now reads at least `h`, and the retry is
-                // decided (and counted) at the time of its own reading, however often the head
-                // moves meanwhile. Only a clock that still reads behind the head (not monotonic
-                // across threads) is charged to the head's bucket.
-                const Tick again = tick_of(now().time_since_epoch().count());
-                if (again.bucket >= h) {
-                    tick = again;
-                    leasable = true;
-                    continue;
-                }
-                tick.bucket = h;
-                leasable = false;  // no lease for a bucket the clock has not reached
-            }
-            if (tick.bucket > h) {
-                freeze(w, tick.bucket);
-                continue;
-            }
-            const auto older = older_.load(std::memory_order_acquire);
-            if (version_of(older) != v) continue;  // the head moved on after `w` was read
-            const bool same = leasable && lease.bucket == tick.bucket;
-            const std::uint32_t have = same ? lease.tokens : 0;
-            if (have >= need) {  // the clock was read again and reached the lease's bucket
-                lease.tokens -= need;
-                lease.taken += need;
-                return true;
-            }
-            const std::uint32_t take = need - have;
-            const std::uint32_t taken = same ? lease.taken : 0;
-            const std::int64_t used = static_cast<std::int64_t>(count_of(older)) + count_of(w) + take;
-            if (used > max) {
-                set_lease(lease, leasable, tick, have, taken, max - (used - take));
-                return false;
-            }
-            std::int64_t extra = leasable ? taken : 0;
-            if (extra > (max - used) / lease_divisor) extra = (max - used) / lease_divisor;
-            if (extra > max_lease) extra = max_lease;
-            if (head_.compare_exchange_weak(w, pack(v, count_of(w) + take + static_cast<std::uint64_t>(extra)),
-                                            std::memory_order_acq_rel, std::memory_order_acquire)) {
-                set_lease(lease, leasable, tick, static_cast<std::uint32_t>(extra), taken + need, max - used - extra);
-                return true;
-            }
-        }
-    }
+    bool consume_shared(std::uint32_t need, Tick tick, Lease& lease);
 
     static void set_lease(Lease& lease, bool leasable, Tick tick, std::uint32_t tokens, std::uint32_t taken,
-                          std::int64_t free) noexcept {
-        lease.bucket = leasable ? tick.bucket : no_bucket;
-        lease.begin = leasable ? tick.begin : 0;
-        lease.tokens = leasable ? tokens : 0;
-        lease.taken = taken;
-        lease.free = static_cast<std::uint32_t>(free < 0 ? 0 : free);
-    }
+                          std::int64_t free) noexcept;
 
     /// Returns the unused tokens of a lease whose bucket has passed, if the head is still in
     /// that bucket (then nobody has closed it yet); otherwise they stay counted until the
     /// bucket leaves the window.
-    void give_back(Lease& lease) noexcept {
-        const std::uint32_t k = lease.tokens;
-        lease.tokens = 0;
-        auto w = head_.load(std::memory_order_acquire);
-        // The compare-exchange succeeds only on the head read, so the bucket read with it is its own.
-        while (!is_frozen(w) && count_of(w) >= k &&
-               bucket_[version_of(w) & 1].load(std::memory_order_acquire) == lease.bucket) {
-            if (head_.compare_exchange_weak(w, w - k, std::memory_order_acq_rel, std::memory_order_acquire)) return;
-        }
-    }
+    void give_back(Lease& lease) noexcept;
 
     /// Starts moving the head `w` towards bucket `target`: freezes it, then completes the move.
-    void freeze(std::uint64_t w, std::uint64_t target) noexcept {
-        const auto f = w | frozen_bit;
-        if (head_.compare_exchange_strong(w, f, std::memory_order_acq_rel, std::memory_order_acquire)) help(f, target);
-    }
+    void freeze(std::uint64_t w, std::uint64_t target) noexcept;
 
     /// Completes the move of the frozen head `f` (see the class comment); `hint` is the caller's
     /// bucket, the next bucket if none was chosen yet. Returns early, having changed nothing
     /// that matters, once `f` is no longer the head (another thread finished the move).
-    void help(std::uint64_t f, std::uint64_t hint) noexcept {
-        const auto v = version_of(f);
-        const auto from = bucket_[v & 1].load(std::memory_order_acquire);
-        auto to = bucket_[(v + 1) & 1].load(std::memory_order_acquire);
-        if (head_.load(std::memory_order_acquire) != f) return;  // `from` and `to` belong to another move
-        if (to <= from) {
-            // The freezer's bucket is after `from` and was read before the freeze, so `from + 1`
-            // is never ahead of the clock.
-            const auto want = hint > from ? hint : from + 1;
-            if (bucket_[(v + 1) & 1].compare_exchange_strong(to, want, std::memory_order_acq_rel,
-                                                              std::memory_order_acquire))
-                to = want;
-        }
-        const std::uint64_t gap = to - from;
-        if (gap <= buckets && !write<true>(slots_[from % buckets], pack(v, count_of(f)), f)) return;
-        for (std::uint64_t k = gap > buckets ? to - buckets : from + 1; k < to; ++k)
-            if (!write<true>(slots_[k % buckets], pack(v, 0), f)) return;
-        std::uint64_t sum = 0;
-        for (const auto& s : slots_) sum += count_of(s.load(std::memory_order_acquire));
-        if (!write<false>(older_, pack(v + 1, sum < count_mask ? sum : count_mask), f)) return;
-        (void)head_.compare_exchange_strong(f, pack(v + 1, 0), std::memory_order_acq_rel, std::memory_order_acquire);
-    }
+    void help(std::uint64_t f, std::uint64_t hint) noexcept;
 
     /// Sets `word` to `value` while the head is still the frozen `f`, unless it already holds
     /// an equivalent value (for a slot: the same count; for `older_`: the same word). False
     /// when the head has moved on: then the move is complete and this write is not needed.
     template <bool slot>
-    bool write(std::atomic<std::uint64_t>& word, std::uint64_t value, std::uint64_t f) noexcept {
-        auto cur = word.load(std::memory_order_acquire);
-        // A slot's version only makes a stale compare-exchange fail; a slot is only ever
-        // rewritten with a newer version, so one left alone cannot come back to a stale value.
-        while (slot ? count_of(cur) != count_of(value) : cur != value) {
-            // `cur` was read while the move of `f` was under way, so it is never a later move's.
-            if (head_.load(std::memory_order_acquire) != f) return false;
-            if (word.compare_exchange_weak(cur, value, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
-        }
-        return true;
-    }
+    bool write(std::atomic<std::uint64_t>& word, std::uint64_t value, std::uint64_t f) noexcept;
 
     BudgetOptions options_;
     std::uint64_t id_ = next_id();
@@ -505,7 +286,7 @@ class Budget {
 public:
     /// Validates `options`: `max_retries >= 0`, `window > 0`; throws `InvalidOption` naming
     /// the option (component `"BudgetOptions"`).
-    explicit Budget(BudgetOptions options) : core_(std::make_shared<detail::BudgetCore>(std::move(options))) {}
+    explicit Budget(BudgetOptions options);
 
     /// A ratio budget: retries at most `ratio` of the requests of the last `ttl` plus a floor
     /// of `min_retries_per_second` (see `RatioBudgetOptions`, docs/budgets.md). Throws
@@ -514,33 +295,28 @@ public:
 
     /// A budget kept by `backend` (a ratio budget, a shared store); copies share it. Throws
     /// `InvalidOption` (component `"Budget"`, option `"backend"`) when it is null.
-    explicit Budget(std::shared_ptr<BudgetBackend> backend) : backend_(std::move(backend)) {
-        if (!backend_) detail::invalid_option("Budget", "backend", "must not be null");
-        counts_requests_ = backend_->counts_requests();
-    }
+    explicit Budget(std::shared_ptr<BudgetBackend> backend);
 
     /// `Budget{100, 60s}`: same as `Budget{{.max_retries = 100, .window = 60s}}`.
-    Budget(int max_retries, Duration window) : Budget(BudgetOptions{.max_retries = max_retries, .window = window}) {}
+    Budget(int max_retries, Duration window);
 
+    // Declared here and defaulted in <redress/impl/budget.hpp>: a unit that only holds a
+    // budget in its `Retry` then compiles none of the shared pointers' copies and releases
+    // (under separate compilation, 69 M fewer compiler instructions at -O2 for one call).
+    // (No move: moving copies, so a moved-from handle stays valid.)
     /// Copies the handle: both share one budget. Never allocates.
-    Budget(const Budget&) = default;
+    Budget(const Budget&);
     /// Makes this handle share the other's budget (this one's is released if it was the last).
-    Budget& operator=(const Budget&) = default;
-    ~Budget() = default;
+    Budget& operator=(const Budget&);
+    ~Budget();
 
     /// Takes `cost` retries if the retries inside the window plus `cost` stay within
     /// `max_retries`; returns false (taking nothing) otherwise. Throws `std::invalid_argument`
     /// when `cost < 1`. Const because the handle is: the shared count changes.
-    bool consume(int cost = 1) const { return admitted(decide(cost)); }
+    bool consume(int cost = 1) const;
 
     /// As `consume`, with the backend's whole verdict (whether it answered).
-    [[nodiscard]] BudgetVerdict decide(int cost = 1) const {
-        if (backend_) {
-            if (cost < 1) throw std::invalid_argument("redress: Budget::consume: cost must be >= 1");
-            return backend_->consume(cost);
-        }
-        return core_->consume(cost) ? BudgetVerdict::Admitted : BudgetVerdict::Refused;
-    }
+    [[nodiscard]] BudgetVerdict decide(int cost = 1) const;
 
     /// Tells a budget that counts requests that one operation started; nothing otherwise.
     void record_request() const noexcept {
@@ -555,17 +331,14 @@ public:
 
     /// Retries that could be taken now (0 when exhausted). A snapshot: other threads may take
     /// them first.
-    [[nodiscard]] int remaining() const { return backend_ ? backend_->remaining() : core_->remaining(); }
+    [[nodiscard]] int remaining() const;
 
     /// True for a window budget (`BudgetOptions`), false for one kept by a `BudgetBackend`.
     [[nodiscard]] bool is_window() const noexcept { return core_ != nullptr; }
 
     /// The validated options of a window budget. Throws `std::logic_error` for a budget kept
     /// by a backend (see `is_window()`).
-    [[nodiscard]] const BudgetOptions& options() const {
-        if (!core_) throw std::logic_error("redress: Budget::options: this budget is kept by a BudgetBackend");
-        return core_->options();
-    }
+    [[nodiscard]] const BudgetOptions& options() const;
 
     /// True when this budget reads the kernel's coarse clock (`BudgetOptions::coarse_clock`
     /// was honoured: default clock, a window long enough, and a platform that has one). False
@@ -581,3 +354,7 @@ private:
 }  // namespace redress
 
 #include <redress/ratio_budget.hpp>  // RatioBudgetOptions and Budget(RatioBudgetOptions)
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/budget.hpp>
+#endif

@@ -238,12 +238,7 @@ void register_status_type() {
 
 /// The numeric status an exception exposes: `StatusError::status()`, or the reading of a
 /// type registered with `register_status_type`. None otherwise (and for an empty pointer).
-[[nodiscard]] inline std::optional<int> exception_status(const std::exception_ptr& error) noexcept {
-    if (!error) return std::nullopt;
-    return detail::with_thrown(error, [](const detail::ThrownView& thrown) {
-        return detail::thrown_status(thrown, dynamic_cast<const std::runtime_error*>(thrown.as_std()));
-    });
-}
+[[nodiscard]] std::optional<int> exception_status(const std::exception_ptr& error) noexcept;
 
 // ---- names ---------------------------------------------------------------------------------
 
@@ -408,72 +403,29 @@ namespace detail {
 /// Rule 5 on a dynamic type: its mangled name read directly when plain, else demangled.
 /// (A template only to be compiled once under separate compilation: `classify_type<void>`.)
 template <class = void>
-[[nodiscard]] std::optional<ErrorClass> classify_type(const std::type_info& type) noexcept {
-    if (const auto own = plain_mangled_name(type.name())) return classify_class_name(*own);
-    const DemangledName name(&type);
-    return classify_type_name(name.view());
-}
+[[nodiscard]] std::optional<ErrorClass> classify_type(const std::type_info& type) noexcept;
 
-[[nodiscard]] inline bool is_timeout_code(const std::error_code& code) noexcept {
-    const auto condition = code.default_error_condition();
-    return condition.category() == std::generic_category() &&
-           condition.value() == static_cast<int>(std::errc::timed_out);
-}
+[[nodiscard]] bool is_timeout_code(const std::error_code& code) noexcept;
 
 /// The rules of `default_classifier` in order, on a thrown object; `heuristics` switches
 /// rule 5. Costs `dynamic_cast`s and, for rule 5 on a template or local class, one demangling
 /// (malloc, no operator new).
 /// (A template only to be compiled once under separate compilation: `classify_thrown<void>`.)
 template <class = void>
-[[nodiscard]] ErrorClass classify_thrown(const ThrownView& thrown, bool heuristics) noexcept {
-    // Every type rules 1 to 4 name derives from std::runtime_error: one cast spares the
-    // others (about 1,000 instructions) for the rest, at the price of one for runtime errors.
-    const auto* e = dynamic_cast<const std::runtime_error*>(thrown.as_std());
-    const auto* system = dynamic_cast<const std::system_error*>(e);
-    if (e != nullptr) {
-        // 1. timeouts
-        if (dynamic_cast<const AttemptTimeoutError*>(e) != nullptr) return ErrorClass::Transient;
-        if (system != nullptr && is_timeout_code(system->code())) return ErrorClass::Transient;
-        // 2. markers
-        if (dynamic_cast<const PermanentError*>(e) != nullptr) return ErrorClass::Permanent;
-        if (dynamic_cast<const RateLimitError*>(e) != nullptr) return ErrorClass::RateLimit;
-        if (dynamic_cast<const ConcurrencyError*>(e) != nullptr) return ErrorClass::Concurrency;
-        if (dynamic_cast<const ServerError*>(e) != nullptr) return ErrorClass::ServerError;
-    }
-    // 3. status
-    if (auto status = thrown_status(thrown, e)) {
-        if (auto klass = classify_status(*status)) return *klass;
-    }
-    // 4. network codes
-    if (system != nullptr) {
-        if (auto klass = classify_error_code(system->code())) return *klass;
-    }
-    // 5. name heuristics
-    if (heuristics && thrown.type() != nullptr) {
-        if (auto klass = classify_type(*thrown.type())) return *klass;
-    }
-    // 6.
-    return ErrorClass::Unknown;
-}
+[[nodiscard]] ErrorClass classify_thrown(const ThrownView& thrown, bool heuristics) noexcept;
 
 REDRESS_EXTERN_TEMPLATE(std::optional<ErrorClass> classify_type<void>(const std::type_info&) noexcept)
 REDRESS_EXTERN_TEMPLATE(ErrorClass classify_thrown<void>(const ThrownView&, bool) noexcept)
 
 /// `classify_thrown` on the object `error` holds; `Unknown` for an empty pointer. No rethrow
 /// under libstdc++, one elsewhere.
-[[nodiscard]] inline ErrorClass classify_exception(const std::exception_ptr& error, bool heuristics) noexcept {
-    if (!error) return ErrorClass::Unknown;
-    return with_thrown(error, [heuristics](const ThrownView& thrown) { return classify_thrown(thrown, heuristics); });
-}
+[[nodiscard]] ErrorClass classify_exception(const std::exception_ptr& error, bool heuristics) noexcept;
 
 }  // namespace detail
 
 /// The demangled dynamic type of the exception `error` holds (`"std::runtime_error"`), for
 /// the `error_type` tag; empty for an empty pointer. Allocates the returned string.
-[[nodiscard]] inline std::string error_type_name(const std::exception_ptr& error) {
-    const detail::DemangledName name(detail::exception_type(error));
-    return std::string(name.view());
-}
+[[nodiscard]] std::string error_type_name(const std::exception_ptr& error);
 
 // ---- the classifiers -----------------------------------------------------------------------
 
@@ -508,3 +460,7 @@ inline constexpr DefaultClassifier default_classifier{};
 inline constexpr StrictClassifier strict_classifier{};
 
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/classify.hpp>
+#endif

@@ -27,11 +27,7 @@ namespace redress {
 class InvalidOption : public std::invalid_argument {
 public:
     /// `rule` says what the option must be (and, ideally, what it was).
-    InvalidOption(std::string_view component, std::string_view option, std::string_view rule)
-        : std::invalid_argument((detail::Message{} << "redress: " << component << "::" << option << " " << rule).c_str()) {
-        copy(component, component_, component_size_);
-        copy(option, option_, option_size_);
-    }
+    InvalidOption(std::string_view component, std::string_view option, std::string_view rule);
 
     /// The invalid option's name, as spelled in its options struct (`"max_attempts"`).
     [[nodiscard]] std::string_view option() const noexcept { return {option_, option_size_}; }
@@ -40,10 +36,7 @@ public:
 
 private:
     static constexpr std::size_t capacity = 48;
-    static void copy(std::string_view from, char (&to)[capacity], std::size_t& size) noexcept {
-        size = from.size() < capacity ? from.size() : capacity;
-        for (std::size_t i = 0; i < size; ++i) to[i] = from[i];
-    }
+    static void copy(std::string_view from, char (&to)[capacity], std::size_t& size) noexcept;
     char component_[capacity] = {};
     char option_[capacity] = {};
     std::size_t component_size_ = 0;
@@ -54,13 +47,9 @@ namespace detail {
 /// Throws `InvalidOption` (the one way the library reports an invalid option). Templates only
 /// to be compiled once under separate compilation (`invalid_option<void>`).
 template <class = void>
-[[noreturn]] void invalid_option(std::string_view component, std::string_view option, std::string_view rule) {
-    throw InvalidOption(component, option, rule);
-}
+[[noreturn]] void invalid_option(std::string_view component, std::string_view option, std::string_view rule);
 template <class = void>
-[[noreturn]] void invalid_option(std::string_view component, std::string_view option, const Message& rule) {
-    throw InvalidOption(component, option, rule.c_str());
-}
+[[noreturn]] void invalid_option(std::string_view component, std::string_view option, const Message& rule);
 REDRESS_EXTERN_TEMPLATE(void invalid_option<void>(std::string_view, std::string_view, std::string_view))
 REDRESS_EXTERN_TEMPLATE(void invalid_option<void>(std::string_view, std::string_view, const Message&))
 }  // namespace detail
@@ -93,7 +82,7 @@ public:
 /// timed-out answer, and a timeout is the textbook transient failure.
 class AttemptTimeoutError : public std::runtime_error {
 public:
-    AttemptTimeoutError() : std::runtime_error("redress: attempt timed out") {}
+    AttemptTimeoutError();
     using std::runtime_error::runtime_error;
 };
 
@@ -102,7 +91,7 @@ public:
 /// never classified or retried.
 class AbortRetryError : public std::runtime_error {
 public:
-    AbortRetryError() : std::runtime_error("redress: retry aborted") {}
+    AbortRetryError();
     using std::runtime_error::runtime_error;
 };
 
@@ -110,8 +99,7 @@ public:
 class CircuitOpenError : public std::runtime_error {
 public:
     /// `state` is the breaker's state when it rejected the call; it is named in `what()`.
-    explicit CircuitOpenError(CircuitState state)
-        : std::runtime_error((detail::Message{} << "redress: circuit " << to_string(state)).c_str()), state_(state) {}
+    explicit CircuitOpenError(CircuitState state);
 
     /// The breaker's state at the rejection (`Open`, or `HalfOpen` with its probe taken).
     [[nodiscard]] CircuitState state() const noexcept { return state_; }
@@ -129,12 +117,7 @@ class RetryExhaustedError : public std::runtime_error {
 public:
     /// An error without a result; `what()` names the stop reason.
     RetryExhaustedError(StopReason stop_reason, int attempts, std::optional<ErrorClass> last_class,
-                        std::optional<Duration> next_sleep = {})
-        : std::runtime_error((detail::Message{} << "redress: retries stopped: " << to_string(stop_reason)).c_str()),
-          stop_reason_(stop_reason),
-          attempts_(attempts),
-          last_class_(last_class),
-          next_sleep_(next_sleep) {}
+                        std::optional<Duration> next_sleep = {});
 
     /// An error carrying the last rejected result (moved in; allocated once, shared by copies).
     template <class T>
@@ -174,3 +157,7 @@ private:
 };
 
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/errors.hpp>
+#endif

@@ -56,18 +56,10 @@ struct RetryTimeline {
     std::vector<TimelineEvent> events{};
 
     /// A copy of the event's tags.
-    static Tags tags_of(const Event& e) {
-        Tags t;
-        for (const Tag& tag : e.tags) t.set(tag.key, tag.value);
-        return t;
-    }
+    static Tags tags_of(const Event& e);
 
     /// Appends a copy of `e` (its strings copied) stamped with `elapsed`. Allocates.
-    void record(const Event& e, Duration elapsed) {
-        events.push_back(TimelineEvent{e.name, e.attempt, e.sleep, elapsed, e.error_class, std::string(e.error_type),
-                                       e.stop_reason, e.cause, e.state, e.retry_after, std::string(e.operation),
-                                       tags_of(e), e.trigger, e.in_flight});
-    }
+    void record(const Event& e, Duration elapsed);
 };
 
 class TimelineCapture;
@@ -82,12 +74,8 @@ struct TimelineOps {
     void (*record)(RetryTimeline&, const Event&, Duration);
 };
 
-template <class = void>
-struct TimelineOpsOf {
-    static std::shared_ptr<RetryTimeline> fresh() { return std::make_shared<RetryTimeline>(); }
-    static void record(RetryTimeline& timeline, const Event& e, Duration elapsed) { timeline.record(e, elapsed); }
-    static constexpr TimelineOps ops{&fresh, &record};
-};
+/// The recording operations of an enabled capture.
+[[nodiscard]] const TimelineOps* enabled_timeline_ops() noexcept;
 
 /// The recording operations of an enabled capture; null when capture is off.
 [[nodiscard]] inline const TimelineOps* capture_ops(const TimelineCapture& capture) noexcept;
@@ -101,11 +89,11 @@ public:
     TimelineCapture() = default;
     /// `true`: capture into a fresh timeline per call; `false`: capture nothing.
     TimelineCapture(bool enabled)  // NOLINT(google-explicit-constructor)
-        : enabled_(enabled), ops_(enabled ? &detail::TimelineOpsOf<>::ops : nullptr) {}
+        : enabled_(enabled), ops_(enabled ? detail::enabled_timeline_ops() : nullptr) {}
     /// Append to `timeline` (shared with the caller); a null pointer captures nothing.
     TimelineCapture(std::shared_ptr<RetryTimeline> timeline)  // NOLINT(google-explicit-constructor)
         : enabled_(timeline != nullptr),
-          ops_(timeline != nullptr ? &detail::TimelineOpsOf<>::ops : nullptr),
+          ops_(timeline != nullptr ? detail::enabled_timeline_ops() : nullptr),
           timeline_(std::move(timeline)) {}
 
     /// True when events will be recorded.
@@ -167,3 +155,7 @@ template <>
 struct Outcome<void> : detail::OutcomeBase {};
 
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/outcome.hpp>
+#endif

@@ -321,10 +321,7 @@ private:
     /// A result classifier may reject returned values (so an outcome may carry one).
     static constexpr bool rejects_results = detail::RejectsResults<RetryT>::value;
 
-    static const CallOptions& no_options() noexcept {
-        static const CallOptions empty{};
-        return empty;
-    }
+    static const CallOptions& no_options() noexcept { return detail::no_call_options(); }
 
     void init() {
         detail::validate(retry_);

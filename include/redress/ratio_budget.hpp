@@ -6,17 +6,11 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <climits>
 #include <cstdint>
-#include <memory>
-#include <stdexcept>
-#include <utility>
 
 #include <redress/budget.hpp>
 #include <redress/clock.hpp>
 #include <redress/detail/attributes.hpp>
-#include <redress/detail/math.hpp>
-#include <redress/errors.hpp>
 
 namespace redress {
 
@@ -73,117 +67,33 @@ class BasicRatioBudgetCore final : public BudgetBackend {
 public:
     static constexpr std::uint64_t buckets = 32;  ///< buckets per `ttl`
 
-    explicit BasicRatioBudgetCore(RatioBudgetOptions options) : options_(std::move(options)) {
-        validate();
-        const auto ttl = options_.ttl.count();
-        width_ = bucket_width(ttl, static_cast<Duration::rep>(buckets));
-        request_span_ = static_cast<std::uint64_t>(ttl / width_) - 1;
-        ratio_ = static_cast<std::uint64_t>(llround(options_.ratio * 1e6));
-        floor_ = static_cast<std::uint64_t>(
-            llround(options_.min_retries_per_second * static_cast<double>(ttl) / 1e3));
-        const auto first = bucket_of(now(), width_).bucket;
-        bucket_[0].store(first, std::memory_order_relaxed);
-        bucket_[1].store(first > 0 ? first - 1 : 0, std::memory_order_relaxed);  // "not chosen": <= bucket_[0]
-        // Buckets before the first opened with both totals at 0; the tag matches no move yet.
-        for (auto& s : opened_) {
-            s.requests.store(pack(version_mask, 0), std::memory_order_relaxed);
-            s.retries.store(pack(version_mask, 0), std::memory_order_relaxed);
-        }
-    }
+    explicit BasicRatioBudgetCore(RatioBudgetOptions options);
 
-    BudgetVerdict consume(int cost) override {
-        if (cost < 1) throw std::invalid_argument("redress: Budget::consume: cost must be >= 1");
-        // Requests are read before the clock: none recorded after this decision's time counts.
-        const std::uint64_t requests = requests_.load(std::memory_order_acquire);
-        std::uint64_t tick = bucket_of(now(), width_).bucket;
-        for (;;) {
-            std::uint64_t h = 0;
-            const auto w = head_at(tick, h);
-            if (tick < h) {
-                // Another thread read the clock later and moved the head on: read it again, so
-                // the decision is made at the time of this thread's own reading, however often
-                // the head moves meanwhile (as the window budget). Only a clock that still
-                // reads behind the head (not monotonic across threads) is charged to it.
-                const std::uint64_t again = bucket_of(now(), width_).bucket;
-                if (again >= h) {
-                    tick = again;
-                    continue;
-                }
-                tick = h;
-            }
-            const Window win = window(w, h, h, requests);
-            if (head_.load(std::memory_order_acquire) != w) continue;  // the slots read may be a later move's
-            if (win.used + static_cast<std::uint64_t>(cost) > win.allowed) return BudgetVerdict::Refused;
-            auto expected = w;
-            if (head_.compare_exchange_weak(expected, add_retries(w, static_cast<std::uint64_t>(cost)),
-                                            std::memory_order_acq_rel, std::memory_order_acquire))
-                return BudgetVerdict::Admitted;
-        }
-    }
+    // User-provided (not defaulted), so that separate compilation compiles it once with the
+    // other members instead of in every translation unit that destroys one.
+    ~BasicRatioBudgetCore() override;
+
+    BudgetVerdict consume(int cost) override;
 
     /// One relaxed add, and two relaxed loads that say whether the clock is due a look (see
     /// `catch_up`).
-    // User-provided (not defaulted), so that separate compilation compiles it once with the
-    // other members instead of in every translation unit that destroys one.
-    ~BasicRatioBudgetCore() override {}
-
-    void record_request() noexcept override {
-        if (requests_.load(std::memory_order_relaxed) >= next_check_.load(std::memory_order_relaxed)) [[unlikely]]
-            catch_up();
-        requests_.fetch_add(1, std::memory_order_relaxed);
-    }
+    void record_request() noexcept override;
 
     [[nodiscard]] bool counts_requests() const noexcept override { return true; }
 
     /// Retries that could be taken now. Reads without moving the head (it only completes a
     /// move another call has started).
-    [[nodiscard]] int remaining() const override {
-        const std::uint64_t requests = requests_.load(std::memory_order_acquire);
-        const std::uint64_t tick = bucket_of(now(), width_).bucket;
-        for (;;) {
-            const auto w = head_.load(std::memory_order_acquire);
-            if (is_frozen(w)) {
-                help(w, tick);
-                continue;
-            }
-            const auto h = bucket_[version_of(w) & 1].load(std::memory_order_acquire);
-            const Window win = window(w, h, tick > h ? tick : h, requests);
-            if (head_.load(std::memory_order_acquire) != w) continue;
-            return win.used >= win.allowed ? 0 : static_cast<int>(win.allowed - win.used);
-        }
-    }
+    [[nodiscard]] int remaining() const override;
 
     [[nodiscard]] const RatioBudgetOptions& options() const noexcept { return options_; }
 
 private:
-    void validate() const {
-        const double r = options_.ratio;
-        if (!(r >= 0.0 && r <= 1000.0))  // (NaN fails both)
-            invalid_option("RatioBudgetOptions", "ratio", "must be in [0, 1000]");
-        if (options_.ttl <= Duration::zero()) invalid_option("RatioBudgetOptions", "ttl", "must be > 0");
-        const double m = options_.min_retries_per_second;
-        if (!(m >= 0.0 && is_finite(m)))
-            invalid_option("RatioBudgetOptions", "min_retries_per_second", "must be finite and >= 0");
-        if (m * std::chrono::duration<double>(options_.ttl).count() > static_cast<double>(INT_MAX))
-            invalid_option("RatioBudgetOptions", "min_retries_per_second",
-                           "times ttl must be at most INT_MAX retries");
-    }
+    void validate() const;
 
-    [[nodiscard]] Duration::rep now() const { return options_.clock.now().time_since_epoch().count(); }
+    [[nodiscard]] Duration::rep now() const;
 
     /// The unfrozen head, moved on to bucket `tick` first if it is behind; `h` its bucket.
-    std::uint64_t head_at(std::uint64_t tick, std::uint64_t& h) const noexcept {
-        for (;;) {
-            const auto w = head_.load(std::memory_order_acquire);
-            if (is_frozen(w)) {
-                help(w, tick);
-                continue;
-            }
-            h = bucket_[version_of(w) & 1].load(std::memory_order_acquire);
-            if (tick <= h) return w;
-            freeze(w, tick);
-        }
-    }
+    std::uint64_t head_at(std::uint64_t tick, std::uint64_t& h) const noexcept;
 
     /// A request is credited to the head's bucket, so the head must follow the clock even when
     /// no retry moves it: each of the first 16 requests of a bucket reads the clock (and moves
@@ -191,19 +101,7 @@ private:
     /// and at least one in 64. So at a bucket change or after an idle period at most `n / 8`
     /// (and at most 64) requests can be credited to an earlier bucket and forgotten early,
     /// never late; a bucket of up to 16 requests is credited exactly.
-    void catch_up() noexcept {
-        try {
-            std::uint64_t h = 0;
-            (void)head_at(bucket_of(now(), width_).bucket, h);
-            const auto total = requests_.load(std::memory_order_acquire);
-            const auto in_bucket =
-                (total - opened_[h % ring].requests.load(std::memory_order_acquire)) & requests_mask;
-            const std::uint64_t step = in_bucket < 16 ? 1 : in_bucket / 8 < check_every ? in_bucket / 8 : check_every;
-            next_check_.store(total + step, std::memory_order_relaxed);
-        } catch (...) {
-            // A clock that throws: the request is credited to the head as it is.
-        }
-    }
+    void catch_up() noexcept;
 
     // Words: a 24-bit version above 40 bits of payload. The head: a frozen bit and the
     // retries total mod 2^39; a slot: a total mod 2^40 (requests) or 2^39 (retries).
@@ -215,15 +113,11 @@ private:
     static constexpr std::uint64_t ring = 64;
     static constexpr std::uint64_t check_every = 64;  ///< requests between clock reads, at most
 
-    static std::uint64_t pack(std::uint64_t version, std::uint64_t payload) noexcept {
-        return (version << version_shift) | (payload & requests_mask);
-    }
-    static std::uint64_t version_of(std::uint64_t w) noexcept { return w >> version_shift; }
-    static std::uint64_t retries_of(std::uint64_t w) noexcept { return w & retries_mask; }
-    static bool is_frozen(std::uint64_t w) noexcept { return (w & frozen_bit) != 0; }
-    static std::uint64_t add_retries(std::uint64_t w, std::uint64_t n) noexcept {
-        return (w & ~retries_mask) | ((retries_of(w) + n) & retries_mask);
-    }
+    static std::uint64_t pack(std::uint64_t version, std::uint64_t payload) noexcept;
+    static std::uint64_t version_of(std::uint64_t w) noexcept;
+    static std::uint64_t retries_of(std::uint64_t w) noexcept;
+    static bool is_frozen(std::uint64_t w) noexcept;
+    static std::uint64_t add_retries(std::uint64_t w, std::uint64_t n) noexcept;
 
     /// What a decision at bucket `at` (>= the head's bucket `h`) sees.
     struct Window {
@@ -233,74 +127,21 @@ private:
     /// The window of bucket `at`, with the head `w` in bucket `h` and `requests` recorded.
     /// Everything recorded so far belongs to buckets up to `h`, so a window that starts after
     /// `h` counts nothing.
-    [[nodiscard]] Window window(std::uint64_t w, std::uint64_t h, std::uint64_t at, std::uint64_t requests) const {
-        const auto back = [at](std::uint64_t n) { return at > n ? at - n : 0; };
-        const std::uint64_t r0 = back(buckets);
-        const std::uint64_t used =
-            r0 > h ? 0
-                   : (retries_of(w) - opened_[r0 % ring].retries.load(std::memory_order_acquire)) & retries_mask;
-        const std::uint64_t q0 = back(request_span_);
-        std::uint64_t counted = 0;
-        if (q0 <= h) {
-            counted = (requests - opened_[q0 % ring].requests.load(std::memory_order_acquire)) & requests_mask;
-            if (counted > requests_mask / 2) counted = 0;  // read before that bucket opened: none of it is ours
-        }
-        return {used, allowed(counted)};
-    }
+    [[nodiscard]] Window window(std::uint64_t w, std::uint64_t h, std::uint64_t at, std::uint64_t requests) const;
 
     /// floor((ratio × requests + floor) / 10^6) in millionths, exact; at most INT_MAX.
-    [[nodiscard]] std::uint64_t allowed(std::uint64_t requests) const noexcept {
-        constexpr std::uint64_t million = 1'000'000;
-        // requests < 2^40 and the parts below 10^6 < 2^20: no product exceeds 2^60.
-        const std::uint64_t n = (ratio_ / million) * requests + floor_ / million +
-                                ((ratio_ % million) * requests + floor_ % million) / million;
-        return n < static_cast<std::uint64_t>(INT_MAX) ? n : static_cast<std::uint64_t>(INT_MAX);
-    }
+    [[nodiscard]] std::uint64_t allowed(std::uint64_t requests) const noexcept;
 
-    void freeze(std::uint64_t w, std::uint64_t target) const noexcept {
-        const auto f = w | frozen_bit;
-        if (head_.compare_exchange_strong(w, f, std::memory_order_acq_rel, std::memory_order_acquire)) help(f, target);
-    }
+    void freeze(std::uint64_t w, std::uint64_t target) const noexcept;
 
     /// Completes the move of the frozen head `f` towards `hint` (see the class comment).
     /// Returns early once `f` is no longer the head: another thread finished the move.
-    void help(std::uint64_t f, std::uint64_t hint) const noexcept {
-        const auto v = version_of(f);
-        const auto next = (v + 1) & version_mask;
-        const auto from = bucket_[v & 1].load(std::memory_order_acquire);
-        auto to = bucket_[next & 1].load(std::memory_order_acquire);
-        if (head_.load(std::memory_order_acquire) != f) return;  // `from` and `to` belong to another move
-        if (to <= from) {
-            const auto want = hint > from ? hint : from + 1;
-            if (bucket_[next & 1].compare_exchange_strong(to, want, std::memory_order_acq_rel,
-                                                          std::memory_order_acquire))
-                to = want;
-        }
-        // Read after `to` is chosen: every request added later came after a clock read in `to`.
-        const auto requests = requests_.load(std::memory_order_acquire);
-        // The buckets after `from` up to `to`, the last `ring` of them (counted down from `to`,
-        // so no index passes the end of the range).
-        const std::uint64_t opened = to - from < ring ? to - from : ring;
-        for (std::uint64_t i = 0; i < opened; ++i) {
-            Slot& s = opened_[(to - i) % ring];
-            if (!claim(s.requests, pack(next, requests), f) || !claim(s.retries, pack(next, retries_of(f)), f)) return;
-        }
-        auto expected = f;
-        (void)head_.compare_exchange_strong(expected, pack(next, retries_of(f)), std::memory_order_acq_rel,
-                                            std::memory_order_acquire);
-    }
+    void help(std::uint64_t f, std::uint64_t hint) const noexcept;
 
     /// Writes `value` into `word` unless it already holds this move's version (helpers may
     /// have read different request totals: any of them is a valid opening, the first stays).
     /// False once the head is no longer `f`.
-    bool claim(std::atomic<std::uint64_t>& word, std::uint64_t value, std::uint64_t f) const noexcept {
-        auto cur = word.load(std::memory_order_acquire);
-        while (version_of(cur) != version_of(value)) {
-            if (head_.load(std::memory_order_acquire) != f) return false;
-            if (word.compare_exchange_weak(cur, value, std::memory_order_acq_rel, std::memory_order_acquire)) return true;
-        }
-        return true;
-    }
+    bool claim(std::atomic<std::uint64_t>& word, std::uint64_t value, std::uint64_t f) const noexcept;
 
     struct Slot {
         std::atomic<std::uint64_t> requests{0};
@@ -325,8 +166,8 @@ using RatioBudgetCore = BasicRatioBudgetCore<>;
 REDRESS_EXTERN_TEMPLATE(class BasicRatioBudgetCore<void>)
 
 }  // namespace detail
-
-inline Budget::Budget(RatioBudgetOptions options)
-    : Budget(std::shared_ptr<BudgetBackend>(std::make_shared<detail::RatioBudgetCore>(std::move(options)))) {}
-
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/ratio_budget.hpp>
+#endif

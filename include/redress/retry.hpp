@@ -252,6 +252,10 @@ struct CallOptions {
 
 namespace detail {
 
+/// The options of a call made without any: one object for every policy (its destructor
+/// and guard compiled once, not per policy type).
+[[nodiscard]] const CallOptions& no_call_options() noexcept;
+
 template <class T>
 struct IsRetry : std::false_type {};
 template <class C, class S, class R>
@@ -278,12 +282,8 @@ template <class S>
 }
 
 /// Throws `InvalidOption` for an option of `Retry`.
-[[noreturn]] inline void invalid_retry_option(std::string_view option, std::string_view rule) {
-    invalid_option("Retry", option, rule);
-}
-[[noreturn]] inline void invalid_retry_option(std::string_view option, const Message& rule) {
-    invalid_option("Retry", option, rule);
-}
+[[noreturn]] void invalid_retry_option(std::string_view option, std::string_view rule);
+[[noreturn]] void invalid_retry_option(std::string_view option, const Message& rule);
 
 /// What the attempt loop reads of a `Retry`, whatever its classifier and strategy types: the
 /// loop is then one class for every policy, its code shared by all of them (and compiled once
@@ -349,22 +349,7 @@ template <class RetryT>
 /// Validates the options a `RetryView` shows. (A template only to be compiled once under
 /// separate compilation: `validate_options<void>`.)
 template <class = void>
-void validate_options(const RetryView& r) {
-    if (r.strategy == nullptr && r.strategies->empty())
-        invalid_retry_option("strategy", "is required: set 'strategy' or 'strategies' (no backoff is configured)");
-    if (r.max_attempts < 1) invalid_retry_option("max_attempts", Message{} << "must be >= 1 (is " << r.max_attempts << ")");
-    if (r.deadline <= Duration::zero()) invalid_retry_option("deadline", "must be > 0");
-    if (*r.attempt_timeout && **r.attempt_timeout <= Duration::zero()) invalid_retry_option("attempt_timeout", "must be > 0");
-    if (*r.max_unknown_attempts && **r.max_unknown_attempts < 0) invalid_retry_option("max_unknown_attempts", Message{} << "must be >= 0 (is " << **r.max_unknown_attempts << ")");
-    r.per_class_max_attempts->for_each([](ErrorClass klass, int limit) {
-        if (limit < 0)
-            invalid_retry_option("per_class_max_attempts",
-                           Message{} << "must be >= 0 (class " << to_string(klass) << " has " << limit << ")");
-    });
-    r.strategies->for_each([](ErrorClass klass, const AnyStrategy& s) {
-        if (!s) invalid_retry_option("strategies", Message{} << "has an empty strategy for class " << to_string(klass));
-    });
-}
+void validate_options(const RetryView& r);
 REDRESS_EXTERN_TEMPLATE(void validate_options(const RetryView&))
 
 /// The validation of a `Retry`'s options, shared by every policy constructor.
@@ -375,3 +360,7 @@ void validate(const Retry<C, S, R>& r) {
 
 }  // namespace detail
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/retry.hpp>
+#endif

@@ -23,6 +23,7 @@
 
 #include <redress/backoff_context.hpp>
 #include <redress/clock.hpp>
+#include <redress/detail/attributes.hpp>
 #include <redress/detail/math.hpp>
 #include <redress/detail/random.hpp>
 #include <redress/error_class.hpp>
@@ -243,12 +244,7 @@ constexpr void require_option(bool ok, std::string_view component, std::string_v
 /// `base · factor^exponent`, capped at `max`, in nanoseconds, for `0 <= base <= max` and a
 /// finite `factor >= 1`: finite, in [0, max], never NaN. A zero base is zero at any exponent
 /// (0 · ∞ would be NaN); an infinite product is capped like any other.
-[[nodiscard]] inline double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept {
-    if (base <= Duration::zero()) return 0.0;
-    const int e = exponent < 0 ? 0 : (exponent > 4096 ? 4096 : exponent);
-    const double grown = ns(base) * detail::pow_int(factor, e);
-    return grown < ns(max) ? grown : ns(max);
-}
+[[nodiscard]] double capped_growth(Duration base, double factor, int exponent, Duration max) noexcept;
 
 /// An upper bound on `capped_growth(base, factor, exponent, max)` as a duration, computable at
 /// compile time (no `pow`): the growth by repeated multiplication, exact for an integral factor
@@ -284,17 +280,12 @@ class DecorrelatedJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     constexpr explicit DecorrelatedJitter(DecorrelatedJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "decorrelated_jitter", "base", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "decorrelated_jitter", "max", "must be >= base");
+        if (!(options_.base >= Duration::zero() && options_.max >= options_.base)) reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt`; reads `ctx.prev_sleep` only. Draws from
     /// the calling thread's engine.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double base = detail::ns(options_.base);
-        const double prev = ctx.prev_sleep ? detail::max_of(detail::ns(*ctx.prev_sleep), base) : base;
-        return detail::min_of(detail::uniform_ns(base, 3.0 * prev), options_.max);
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// `min(max, 3 × max(prev, base))`: the draw's upper end, from the bound on the previous
     /// sleep (the first retry's previous sleep counts as `base`).
@@ -310,6 +301,10 @@ public:
     [[nodiscard]] constexpr const DecorrelatedJitterOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const DecorrelatedJitterOptions& options);
+
     DecorrelatedJitterOptions options_;
 };
 
@@ -334,16 +329,12 @@ class EqualJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     constexpr explicit EqualJitter(EqualJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "equal_jitter", "base", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "equal_jitter", "max", "must be >= base");
+        if (!(options_.base >= Duration::zero() && options_.max >= options_.base)) reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
-        return detail::uniform_ns(cap / 2.0, cap);
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// The cap of the draw, `min(max, base · 2^retry)`.
     [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
@@ -354,6 +345,10 @@ public:
     [[nodiscard]] constexpr const EqualJitterOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const EqualJitterOptions& options);
+
     EqualJitterOptions options_;
 };
 
@@ -375,16 +370,12 @@ class TokenBackoff {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     constexpr explicit TokenBackoff(TokenBackoffOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "token_backoff", "base", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "token_backoff", "max", "must be >= base");
+        if (!(options_.base >= Duration::zero() && options_.max >= options_.base)) reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [cap/2, cap]. Draws from the calling
     /// thread's engine.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 1.5, detail::attempt_of(ctx), options_.max);
-        return detail::uniform_ns(cap / 2.0, cap);
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// The cap of the draw, `min(max, base · 1.5^retry)`.
     [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
@@ -395,6 +386,10 @@ public:
     [[nodiscard]] constexpr const TokenBackoffOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const TokenBackoffOptions& options);
+
     TokenBackoffOptions options_;
 };
 
@@ -416,16 +411,12 @@ class FullJitter {
 public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `max < base`.
     constexpr explicit FullJitter(FullJitterOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "full_jitter", "base", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "full_jitter", "max", "must be >= base");
+        if (!(options_.base >= Duration::zero() && options_.max >= options_.base)) reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt`, in [0, cap]. Draws from the calling
     /// thread's engine.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        const double cap = detail::capped_growth(options_.base, 2.0, detail::attempt_of(ctx), options_.max);
-        return detail::uniform_ns(0.0, cap);
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// The cap of the draw, `min(max, base · 2^retry)`.
     [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
@@ -436,6 +427,10 @@ public:
     [[nodiscard]] constexpr const FullJitterOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const FullJitterOptions& options);
+
     FullJitterOptions options_;
 };
 
@@ -459,17 +454,13 @@ public:
     /// Validates `options`: throws `InvalidOption` for a negative `base`, `max < base`,
     /// or a multiplier that is not finite or below 1.
     constexpr explicit Exponential(ExponentialOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "exponential", "base", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "exponential", "max", "must be >= base");
-        detail::require_option(detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0, "exponential",
-                               "multiplier", "must be finite and >= 1");
+        if (!(options_.base >= Duration::zero() && options_.max >= options_.base &&
+              detail::is_finite(options_.multiplier) && options_.multiplier >= 1.0))
+            reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        return detail::ns_to_duration(
-            detail::capped_growth(options_.base, options_.multiplier, detail::attempt_of(ctx) - 1, options_.max));
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// The sleep itself (the strategy is deterministic): `min(max, base · multiplier^(retry − 1))`.
     [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
@@ -480,6 +471,10 @@ public:
     [[nodiscard]] constexpr const ExponentialOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const ExponentialOptions& options);
+
     ExponentialOptions options_;
 };
 
@@ -527,15 +522,12 @@ public:
     /// Validates `options`: throws `InvalidOption` for a negative `base` or `step`, or
     /// `max < base`.
     constexpr explicit Linear(LinearOptions options = {}) : options_(options) {
-        detail::require_option(options_.base >= Duration::zero(), "linear", "base", "must be >= 0");
-        detail::require_option(options_.step >= Duration::zero(), "linear", "step", "must be >= 0");
-        detail::require_option(options_.max >= options_.base, "linear", "max", "must be >= base");
+        if (!(options_.base >= Duration::zero() && options_.step >= Duration::zero() && options_.max >= options_.base))
+            reject(options_);
     }
 
     /// The sleep before the retry after `ctx.attempt` (1 for the first retry); reads nothing else.
-    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept {
-        return linear_sleep(detail::attempt_of(ctx));
-    }
+    [[nodiscard]] Duration operator()(const BackoffContext& ctx) const noexcept;
 
     /// The sleep itself (the strategy is deterministic).
     [[nodiscard]] constexpr TimeBound sleep_bound(int retry, TimeBound) const noexcept {
@@ -546,6 +538,10 @@ public:
     [[nodiscard]] constexpr const LinearOptions& options() const noexcept { return options_; }
 
 private:
+    /// The constructor's failure path, for options of which one at least is invalid: throws
+    /// `InvalidOption` naming the first.
+    [[noreturn]] static void reject(const LinearOptions& options);
+
     [[nodiscard]] constexpr Duration linear_sleep(int attempt) const noexcept {
         const double steps = static_cast<double>(attempt - 1);
         return detail::ns_to_duration(
@@ -642,14 +638,7 @@ class AdaptiveState {
 public:
     static constexpr std::size_t bucket_count = 32;
 
-    AdaptiveState(const AdaptiveOptions& o)
-        : clock_(o.clock),
-          origin_(clock_.now()),
-          width_(static_cast<std::uint64_t>(
-              detail::max_of(Duration(1), o.window / static_cast<Duration::rep>(bucket_count)).count())),
-          threshold_(1.0 - o.target_success),
-          min_(o.min_multiplier),
-          max_(o.max_multiplier) {}
+    AdaptiveState(const AdaptiveOptions& o);
 
     void record(bool success) noexcept {
         const std::uint64_t e = current_bucket();
@@ -686,29 +675,11 @@ public:
     }
 
     /// Failure rate in the window, or none when nothing was recorded.
-    [[nodiscard]] std::optional<double> failure_rate() const noexcept {
-        const std::uint64_t e = current_bucket();
-        std::uint64_t successes = 0;
-        std::uint64_t failures = 0;
-        for (std::size_t i = 0; i < bucket_count; ++i) {
-            const std::uint64_t slot = buckets_[i].load(std::memory_order_acquire);
-            const std::uint64_t word = counts_[i].load(std::memory_order_acquire);
-            if (slot == 0 || slot > e + 1 || e + 1 - slot >= bucket_count) continue;  // unused, or outside the window
-            if (tag_of(word) != static_cast<std::uint32_t>(slot - 1)) continue;    // claimed for a later bucket
-            successes += (word >> 16U) & 0xFFFFU;
-            failures += word & 0xFFFFU;
-        }
-        if (successes + failures == 0) return std::nullopt;
-        return static_cast<double>(failures) / static_cast<double>(successes + failures);
-    }
+    [[nodiscard]] std::optional<double> failure_rate() const noexcept;
 
     [[nodiscard]] double max_multiplier() const noexcept { return max_; }
 
-    [[nodiscard]] double multiplier() const noexcept {
-        const auto rate = failure_rate();
-        if (!rate || *rate <= threshold_) return min_;
-        return min_ + (max_ - min_) * (*rate - threshold_) / (1.0 - threshold_);
-    }
+    [[nodiscard]] double multiplier() const noexcept;
 
 private:
     static std::uint32_t tag_of(std::uint64_t word) noexcept { return static_cast<std::uint32_t>(word >> 32U); }
@@ -813,3 +784,7 @@ template <class F>
 }
 
 }  // namespace redress
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/strategies.hpp>
+#endif

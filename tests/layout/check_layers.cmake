@@ -6,7 +6,8 @@
 #   3 engine/        the attempt-loop core and the drivers
 #   4 policy         the face users call
 #   5 conveniences   decorator, macros, lint, testing/, simulation/, the umbrella headers,
-#                    impl/ (the one translation unit of redress::compiled)
+#                    impl/src.hpp (the one translation unit of redress::compiled)
+#   impl/NAME.hpp    the definitions NAME.hpp declares (separate compilation): NAME.hpp's layer
 #   6 integrations   fmt.hpp, asio.hpp, contrib/ (the only headers with third-party includes)
 # A header missing from the map fails too, so a new header gets a layer when it is added.
 #
@@ -27,6 +28,10 @@ function(layer_of header out)
         set(${out} 2 PARENT_SCOPE)
     elseif(header MATCHES "^engine/")
         set(${out} 3 PARENT_SCOPE)
+    elseif(header MATCHES "^impl/(.+)$" AND NOT header STREQUAL "impl/src.hpp")
+        # impl/NAME.hpp defines what NAME.hpp declares: it sits in that header's layer.
+        layer_of("${CMAKE_MATCH_1}" _own)
+        set(${out} "${_own}" PARENT_SCOPE)
     elseif(header MATCHES "^testing/" OR header MATCHES "^simulation/" OR header MATCHES "^impl/")
         set(${out} 5 PARENT_SCOPE)
     elseif(header MATCHES "^contrib/")

@@ -1,7 +1,8 @@
 # Separate compilation: a translation unit compiled with REDRESS_SEPARATE_COMPILATION uses the
 # cores redress::compiled holds but defines none of them (each is an undefined symbol, resolved
-# by the library); the same unit compiled without it and without optimisation defines them all
-# (the control: the names below are the ones the check looks for).
+# by the library), nor the members of the library's classes that only <redress/impl/*.hpp>
+# defines; the same unit compiled without it and without optimisation defines them all (the
+# control: the names below are the ones the check looks for).
 #
 #   cmake -DCXX=<compiler> -DNM=<nm> -DINCLUDE_DIR=<repo>/include -DSOURCE=compiled_tu.cpp
 #         -DWORK_DIR=<dir> -DFLAGS=<|-separated> [-DREQUIRE_USED=ON] -P check_compiled_symbols.cmake
@@ -10,8 +11,16 @@ cmake_minimum_required(VERSION 3.25)
 set(cores BasicBreakerCore BasicBudgetCore BasicRatioBudgetCore classify_thrown classify_type
     invalid_option interruptible_sleep BasicAttemptLoop wait validate_options BreakerGate emit_breaker_transition
     settle_attempt run_attempts run_plain throw_unless_exhausted throw_exhausted)
-# Reached only through another core: not referenced by the unit under separate compilation.
-set(indirect classify_type interruptible_sleep emit_breaker_transition BasicAttemptLoop wait settle_attempt)
+# Reached only through another core or a handle's out-of-line member (the breaker's and the
+# budgets' are made and copied in the library): not referenced by the unit under separate
+# compilation.
+set(indirect classify_type interruptible_sleep emit_breaker_transition BasicAttemptLoop wait settle_attempt
+    BasicBudgetCore BasicRatioBudgetCore BasicBreakerCore classify_thrown invalid_option)
+# Members of the library's own classes that the headers only declare under separate compilation
+# (their bodies are in <redress/impl/NAME.hpp>): regular expressions on the demangled names.
+set(out_of_line "redress::Tags::Tags\\(redress::Tags const&\\)" "redress::Budget::Budget\\(redress::BudgetOptions\\)"
+    "redress::CircuitBreaker::CircuitBreaker\\(redress::CircuitBreakerOptions\\)" "redress::DecorrelatedJitter::operator\\(\\)"
+    "redress::Budget::~Budget\\(")
 string(REPLACE "|" ";" _flags "${FLAGS}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
 
@@ -76,6 +85,16 @@ foreach(_mode IN ITEMS separate header_only)
             message(FATAL_ERROR "header-only, the translation unit defines no ${_core}: the check's names are stale")
         endif()
     endforeach()
+    foreach(_member IN LISTS out_of_line)
+        set(_hits "${_defined}")
+        list(FILTER _hits INCLUDE REGEX "^([^ (]+ )?${_member}")
+        if(_mode STREQUAL "separate" AND _hits)
+            list(GET _hits 0 _first)
+            message(FATAL_ERROR "under separate compilation the translation unit defines ${_first}")
+        elseif(_mode STREQUAL "header_only" AND REQUIRE_USED AND NOT _hits)
+            message(FATAL_ERROR "header-only, the translation unit defines nothing matching ${_member}: the check's names are stale")
+        endif()
+    endforeach()
     # Either way, the unit's operations take no stop token: the attempt-timeout watchdog, which
     # only such an operation can see, must not be compiled into it (docs/engine.md).
     set(_watchdog "${_defined}")
@@ -86,8 +105,9 @@ foreach(_mode IN ITEMS separate header_only)
     endif()
 endforeach()
 list(LENGTH cores _n)
+list(LENGTH out_of_line _m)
 if(REQUIRE_USED)
-    message(STATUS "separate compilation: none of the ${_n} cores defined, each one the unit uses an undefined symbol; header-only: all defined")
+    message(STATUS "separate compilation: none of the ${_n} cores and ${_m} members defined, each core the unit uses an undefined symbol; header-only: all defined")
 else()
-    message(STATUS "separate compilation: none of the ${_n} cores defined")
+    message(STATUS "separate compilation: none of the ${_n} cores and ${_m} members defined")
 endif()

@@ -6,6 +6,7 @@
 // to do next: run an attempt, sleep for `planned_sleep()`, or stop. It emits the events and
 // calls the observability hooks on the way (those never change a decision: exceptions they
 // throw are swallowed). Rule numbers below are those of docs/contract.md ("The attempt loop").
+// The rules' bodies, in that order, are in <redress/impl/engine/attempt_loop.hpp>.
 #pragma once
 
 #include <array>
@@ -124,16 +125,7 @@ template <class RetryT>
 }
 
 /// Delivers events to `on_metric`, `on_log` and the timeline.
-inline void emit(const CallHooks& hooks, const Event& event, TimePoint start, const AnyClock& clock) {
-    call_hook(hooks.on_metric, event);
-    call_hook(hooks.on_log, event);
-    if (hooks.timeline != nullptr && hooks.timeline_ops != nullptr) {
-        try {
-            hooks.timeline_ops->record(*hooks.timeline, event, clock.now() - start);
-        } catch (...) {
-        }
-    }
-}
+void emit(const CallHooks& hooks, const Event& event, TimePoint start, const AnyClock& clock);
 
 /// The event that reports each stop reason.
 [[nodiscard]] constexpr EventName event_for(StopReason reason) noexcept {
@@ -196,21 +188,11 @@ public:
     BasicAttemptLoop(const BasicAttemptLoop&) = delete;
     BasicAttemptLoop& operator=(const BasicAttemptLoop&) = delete;
     // User-provided, so that separate compilation compiles it once with the other members.
-    ~BasicAttemptLoop() {}
+    ~BasicAttemptLoop();
 
     // ---- rules 1 and 2: before an attempt -------------------------------------------
     /// Checks for an abort, then starts the next attempt (`on_attempt_start`).
-    [[nodiscard]] Next begin_attempt() {
-        if (hooks_.abort_requested()) {
-            // No attempt started: the event names the last attempt that ran.
-            stop_reason_ = StopReason::Aborted;
-            emit_stop(StopReason::Aborted);
-            return Next::Stop;
-        }
-        start_attempt();
-        call_attempt_start();
-        return Next::Run;
-    }
+    [[nodiscard]] Next begin_attempt();
 
     /// The driver ran attempt 1 on its fast path (nothing observes the call, nothing can
     /// abort it: rules 1 and 2 had nothing to do); it now reports how it ended.
@@ -220,165 +202,35 @@ public:
     [[nodiscard]] const RetryView& view() const noexcept { return cfg_; }
 
     /// Tells adaptive strategies of a success (rule 3).
-    static void notify_success_all(const RetryView& cfg, bool notify_classes) {
-        if (cfg.notify != nullptr) cfg.notify(cfg.strategy, true);
-        if (notify_classes) cfg.strategies->for_each([](ErrorClass, const AnyStrategy& s) { notify_success(s); });
-    }
+    static void notify_success_all(const RetryView& cfg, bool notify_classes);
 
     // ---- rule 3: the attempt succeeded --------------------------------------------------
-    void succeeded() {
-        succeeded_ = true;
-        notify_success_all(cfg_, notify_classes_);
-        if (Mode == Attempts::Retried && hooks_.observed()) {
-            Event e;
-            e.name = EventName::Success;
-            e.attempt = attempt_;
-            e.operation = hooks_.operation;
-        e.tags = hooks_.tags;
-            if (hedging_) e.in_flight = others_in_flight_ + 1;
-            emit_event(e);
-        }
-        attempt_end(AttemptDecision::Success, std::nullopt);
-    }
+    void succeeded();
 
     /// The callable threw `AbortRetryError`: stop at once. The attempt is not a failure: it is
     /// not classified, and the operation's last failure (if an earlier attempt failed) stays
     /// what the outcome reports.
-    void aborted_by_callable() { stop(StopReason::Aborted, AttemptDecision::Aborted); }
+    void aborted_by_callable();
 
     /// The policy's own configuration threw while judging this attempt (classifier, result
     /// classifier, strategy): the exception propagates from `call()` and `execute()`. Ends
     /// the attempt with decision `Raise` (once: a no-op if it has ended already).
-    void configuration_failed() noexcept {
-        if (!ended_) attempt_end(AttemptDecision::Raise, std::nullopt);
-    }
+    void configuration_failed() noexcept;
 
     // ---- rule 4: the attempt failed -------------------------------------------------------
     /// The attempt threw (`cause == Exception`, `exception` set) or returned a value the
     /// result classifier rejected. Answers `Sleep` (for `planned_sleep()`) or `Stop`.
     /// `exception` points at the outcome's `last_exception` (null for a result failure); it
     /// must outlive the loop.
-    [[nodiscard]] Next failed(Classification&& classification, FailureCause cause, const std::exception_ptr* exception) {
-        // Record the failure first (Divergence: the original checks for abort before
-        // classifying, so an aborted outcome reported the previous failure).
-        // Replaced rather than move-assigned: std::string's move assignment would compile its
-        // whole assign/replace family into every translation unit (C++20 libstdc++ compiles
-        // std::string members per use), and its move constructor is needed anyway. Both are
-        // noexcept, so the member is never left destroyed.
-        classification.klass = known_class(classification.klass);
-        std::destroy_at(&ctx_.classification);
-        std::construct_at(&ctx_.classification, std::move(classification));
-        ctx_.cause = cause;
-        exception_ = exception;
-        failed_ = true;
-        attempt_failed_ = true;
-        if (hooks_.observed()) error_type_.reset(exception_ != nullptr && *exception_ ? exception_type(*exception_) : nullptr);
-        if constexpr (Mode == Attempts::Single) {
-            attempt_end(AttemptDecision::Raise, std::nullopt);  // one attempt: its failure ends the operation
-            return Next::Stop;
-        }
-        const ErrorClass klass = ctx_.classification.klass;
-
-        // 4.1 abort requested
-        if (hooks_.abort_requested()) return stop(StopReason::Aborted, AttemptDecision::Aborted);
-
-        // Hedging: while other attempts are in flight a failure is counted, and only a
-        // non-retryable one may end the operation (`Hedge::non_retryable_ends`); the rules
-        // below judge the failure of the last attempt in flight.
-        if (others_in_flight_ > 0) [[unlikely]]
-            return failed_in_flight(klass);
-
-        // 4.2 per-class cap: the count of this class's failures reaches its limit
-        const int count = ++class_failures_[static_cast<std::size_t>(klass)];
-        if (const int* limit = cfg_.per_class_max_attempts->find(klass); limit != nullptr && count >= *limit)
-            return stop(StopReason::MaxAttemptsPerClass, AttemptDecision::Raise);
-
-        // 4.3 non-retryable class
-        if (!is_retryable(klass)) return stop(StopReason::NonRetryableClass, AttemptDecision::Raise);
-
-        // 4.4 unknown-failure cap (2 means the third unknown failure stops)
-        if (klass == ErrorClass::Unknown) {
-            ++unknown_failures_;
-            if (*cfg_.max_unknown_attempts && unknown_failures_ > **cfg_.max_unknown_attempts)
-                return stop(StopReason::MaxUnknownAttempts, AttemptDecision::Raise);
-        }
-
-        // 4.5 deadline already passed
-        const Duration spent = elapsed();
-        if (spent > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
-
-        // 4.6 a strategy for this class
-        const AnyStrategy* class_strategy = cfg_.strategies->find(klass);
-        if (class_strategy == nullptr && cfg_.strategy == nullptr)
-            return stop(StopReason::NoStrategy, AttemptDecision::Raise);
-
-        // 4.7 Divergence: the last attempt never sleeps, never emits `retry`, spends no budget
-        if (started_ >= cfg_.max_attempts) return stop(StopReason::MaxAttemptsGlobal, AttemptDecision::Raise);
-
-        // 4.8 no time left (a clock read before the start counts as no time spent); and a
-        // server-directed wait longer than what is left: retrying before the server said it
-        // may is useless, waiting past the deadline is not allowed
-        const Duration remaining = spent > Duration::zero() ? cfg_.deadline - spent : cfg_.deadline;
-        if (remaining <= Duration::zero()) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
-        if (const auto& hint = ctx_.classification.retry_after; hint && *hint > remaining)
-            return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
-
-        // 4.9 the sleep: finite, >= 0, <= remaining; an adaptive strategy learns of the failure
-        ctx_.attempt = started_;
-        ctx_.prev_sleep = prev_sleep_;
-        ctx_.remaining = remaining;
-        Duration sleep{};
-        if (class_strategy != nullptr) {
-            sleep = (*class_strategy)(ctx_);
-            notify_failure(*class_strategy);
-        } else {
-            sleep = cfg_.sleep_of(cfg_.strategy, ctx_);
-            cfg_.notify(cfg_.strategy, false);
-        }
-        if (sleep < Duration::zero()) sleep = Duration::zero();
-        if (sleep > remaining) sleep = remaining;
-        sleep_ = sleep;
-
-        // 4.10 the shared budget (a handle to shared state: consuming is const); a backend that
-        // did not answer says so before the retry or the stop its fallback chose
-        if (*cfg_.budget) {
-            const BudgetVerdict verdict = (*cfg_.budget)->decide();
-            if (backend_unavailable(verdict) && hooks_.observed()) emit_event(failure_event(EventName::BudgetBackendUnavailable));
-            if (!admitted(verdict)) return stop(StopReason::BudgetExhausted, AttemptDecision::Raise);
-        }
-
-        // 4.11 announce the retry; a last look for an abort
-        if (hooks_.observed()) {
-            Event e = failure_event(EventName::Retry);
-            e.sleep = sleep_;
-            e.retry_after = ctx_.classification.retry_after;
-            emit_event(e);
-        }
-        if (hooks_.abort_requested()) return stop(StopReason::Aborted, AttemptDecision::Aborted);
-        return Next::Sleep;
-    }
+    [[nodiscard]] Next failed(Classification&& classification, FailureCause cause, const std::exception_ptr* exception);
 
     // ---- rule 12: the sleep handler's answer ----------------------------------------------
-    [[nodiscard]] Next sleep_decided(SleepDecision decision) {
-        switch (decision) {
-            case SleepDecision::Defer:
-                next_sleep_ = sleep_;
-                return stop(StopReason::Scheduled, AttemptDecision::Scheduled, sleep_);
-            case SleepDecision::Abort: return stop(StopReason::Aborted, AttemptDecision::Aborted);
-            case SleepDecision::Sleep: break;
-        }
-        return Next::Sleep;
-    }
+    [[nodiscard]] Next sleep_decided(SleepDecision decision);
 
     // ---- rule 13: after the wait ----------------------------------------------------------
     /// `waited` is false when no time can have passed (a zero sleep with no custom sleeper):
     /// rule 4.8 just found time left, so the clock need not be read again.
-    [[nodiscard]] Next slept(bool waited = true) {
-        if (waited && elapsed() > cfg_.deadline) return stop(StopReason::DeadlineExceeded, AttemptDecision::Raise);
-        attempt_end(AttemptDecision::Retry, sleep_);
-        prev_sleep_ = sleep_;
-        return Next::Run;
-    }
+    [[nodiscard]] Next slept(bool waited = true);
 
     // ---- hedging: attempts that overlap (a policy with a `Hedge`) ---------------------------
     /// The policy hedges; `non_retryable_ends` is `Hedge::non_retryable_ends`.
@@ -394,31 +246,7 @@ public:
     /// also when the breaker is not closed (`breaker`) or the budget refuses — the hedge's own
     /// `budget` when set, else the retry's — which `hedge_skipped` reports.
     [[nodiscard]] bool begin_hedge(Duration delay, HedgeTrigger trigger, CircuitState breaker,
-                                   const std::optional<Budget>& budget, int in_flight) {
-        if (hooks_.abort_requested() || started_ >= cfg_.max_attempts || elapsed() >= cfg_.deadline) return false;
-        if (breaker != CircuitState::Closed) {
-            Event e = hedge_event(EventName::HedgeSkipped);
-            e.state = breaker;
-            emit_if_observed(e);
-            return false;
-        }
-        if (const std::optional<Budget>& spend = budget ? budget : *cfg_.budget) {
-            const BudgetVerdict verdict = spend->decide();
-            if (backend_unavailable(verdict)) emit_if_observed(hedge_event(EventName::BudgetBackendUnavailable));
-            if (!admitted(verdict)) {
-                emit_if_observed(hedge_event(EventName::HedgeSkipped));
-                return false;
-            }
-        }
-        Event sent = hedge_event(EventName::HedgeSent);
-        sent.sleep = delay;
-        sent.trigger = trigger;
-        sent.in_flight = in_flight + 1;
-        start_attempt();
-        emit_if_observed(sent);
-        call_attempt_start();
-        return true;
-    }
+                                   const std::optional<Budget>& budget, int in_flight);
 
     /// Attempt `attempt` answered while `others` attempts are still in flight; the driver
     /// reports how with `succeeded()` or `failed()` (which answers `Wait` while others run).
@@ -431,15 +259,7 @@ public:
 
     /// Attempt `attempt` was still in flight when the operation ended: it was asked to stop
     /// and its answer is dropped (`on_attempt_end` with decision `Cancelled`).
-    void cancelled(int attempt) {
-        const int concerned = attempt_;
-        const bool failed = attempt_failed_;
-        attempt_ = attempt;
-        attempt_failed_ = false;
-        attempt_end(AttemptDecision::Cancelled, std::nullopt);
-        attempt_ = concerned;
-        attempt_failed_ = failed;
-    }
+    void cancelled(int attempt);
 
     // ---- what the driver reads ------------------------------------------------------------
     /// The context given to the strategy, the sleep handler and `before_sleep`.
@@ -467,97 +287,24 @@ private:
         ended_ = false;
     }
 
-    void call_attempt_start() {
-        if (hooks_.on_attempt_start == nullptr) return;
-        AttemptContext ctx;
-        ctx.attempt = attempt_;
-        ctx.operation = hooks_.operation;
-        ctx.elapsed = elapsed();
-        call_hook(hooks_.on_attempt_start, ctx);
-    }
+    void call_attempt_start();
 
     /// An event about a hedge: the attempt it would be (next to start).
-    [[nodiscard]] Event hedge_event(EventName name) const {
-        Event e;
-        e.name = name;
-        e.attempt = started_ + 1;
-        e.operation = hooks_.operation;
-        e.tags = hooks_.tags;
-        return e;
-    }
+    [[nodiscard]] Event hedge_event(EventName name) const;
 
-    void emit_if_observed(const Event& e) {
-        if (hooks_.observed()) emit_event(e);
-    }
+    void emit_if_observed(const Event& e);
 
-    Next stop(StopReason reason, AttemptDecision decision, std::optional<Duration> sleep = std::nullopt) {
-        stop_reason_ = reason;
-        emit_stop(reason);
-        attempt_end(decision, sleep);
-        return Next::Stop;
-    }
+    Next stop(StopReason reason, AttemptDecision decision, std::optional<Duration> sleep = std::nullopt);
 
-    void emit_stop(StopReason reason) {
-        if (!hooks_.observed()) return;
-        if (reason == StopReason::Aborted) {
-            // The tag set of `aborted` is stop_reason and operation, whatever failed before.
-            Event e;
-            e.name = EventName::Aborted;
-            e.attempt = attempt_;
-            e.operation = hooks_.operation;
-        e.tags = hooks_.tags;
-            e.stop_reason = reason;
-            emit_event(e);
-            return;
-        }
-        Event e = failure_event(event_for(reason));
-        e.stop_reason = reason;
-        if (reason == StopReason::Scheduled) e.sleep = sleep_;
-        emit_event(e);
-    }
+    void emit_stop(StopReason reason);
 
-    [[nodiscard]] Event failure_event(EventName name) const {
-        Event e;
-        e.name = name;
-        e.attempt = attempt_;
-        e.operation = hooks_.operation;
-        e.tags = hooks_.tags;
-        if (failed_) {
-            e.error_class = ctx_.classification.klass;
-            e.cause = ctx_.cause;
-            e.error_type = error_type_.view();
-        }
-        return e;
-    }
+    [[nodiscard]] Event failure_event(EventName name) const;
 
-    void emit_event(const Event& e) { emit(hooks_, e, start_, *cfg_.clock); }
+    void emit_event(const Event& e);
 
-    void attempt_end(AttemptDecision decision, std::optional<Duration> sleep) {
-        ended_ = true;
-        if (hooks_.on_attempt_end == nullptr) return;
-        AttemptContext ctx;
-        ctx.attempt = attempt_;
-        ctx.operation = hooks_.operation;
-        ctx.elapsed = elapsed();
-        ctx.decision = decision;
-        ctx.stop_reason = stop_reason_;
-        ctx.sleep = sleep;
-        if (attempt_failed_) {  // only this attempt's own failure, never an earlier one's
-            ctx.classification = &ctx_.classification;
-            if (exception_ != nullptr) ctx.exception = *exception_;
-            ctx.cause = ctx_.cause;
-        }
-        call_hook(hooks_.on_attempt_end, ctx);
-    }
+    void attempt_end(AttemptDecision decision, std::optional<Duration> sleep);
 
-    REDRESS_NOINLINE Next failed_in_flight(ErrorClass klass) {
-        ++class_failures_[static_cast<std::size_t>(klass)];
-        if (klass == ErrorClass::Unknown) ++unknown_failures_;
-        if (!is_retryable(klass) && non_retryable_ends_)
-            return stop(StopReason::NonRetryableClass, AttemptDecision::Raise);
-        attempt_end(AttemptDecision::Retry, std::nullopt);  // the operation goes on, no sleep
-        return Next::Wait;
-    }
+    REDRESS_NOINLINE Next failed_in_flight(ErrorClass klass);
 
     RetryView cfg_;
     const CallHooks& hooks_;
@@ -591,3 +338,7 @@ template <class RetryT, Attempts Mode = Attempts::Retried>
 using AttemptLoop = BasicAttemptLoop<Mode>;
 
 }  // namespace redress::detail
+
+#if !defined(REDRESS_SEPARATE_COMPILATION)
+#include <redress/impl/engine/attempt_loop.hpp>
+#endif

@@ -12,6 +12,18 @@
 
 #include <redress/redress.hpp>
 
+#include <redress/impl/budget.hpp>
+#include <redress/impl/circuit_breaker.hpp>
+#include <redress/impl/classify.hpp>
+#include <redress/impl/engine/attempt_loop.hpp>
+#include <redress/impl/errors.hpp>
+#include <redress/impl/lint.hpp>
+#include <redress/impl/outcome.hpp>
+#include <redress/impl/ratio_budget.hpp>
+#include <redress/impl/retry.hpp>
+#include <redress/impl/strategies.hpp>
+#include <redress/impl/tags.hpp>
+
 namespace redress::detail {
 
 template class BasicBreakerCore<void>;
@@ -51,5 +63,15 @@ template void run_plain<Attempts::Single, CircuitBreaker>(const RetrySettingsRef
 template class BreakerGate<CircuitBreaker>;
 template void emit_breaker_transition(const CallHooks&, const std::optional<BreakerTransition>&, TimePoint,
                                       const AnyClock&, std::optional<ErrorClass>);
+template std::string lint_format<void>(Duration);
+template std::string class_name<void>(ErrorClass);
+template LintReport lint_settings<void>(const LintInput&);
+template void lint_breaker<void>(const CircuitBreakerOptions&, LintReport&);
 
 }  // namespace redress::detail
+
+namespace redress {
+template std::string LintReport::to_string<void>() const;
+template LintReport lint<void>(const RetryConfig&);
+template LintReport lint<void>(const CircuitBreaker&);
+}  // namespace redress
