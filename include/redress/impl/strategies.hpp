@@ -22,6 +22,12 @@ REDRESS_DECL double capped_growth(Duration base, double factor, int exponent, Du
     return grown < ns(max) ? grown : ns(max);
 }
 
+/// The failure of a jitter's `{base, max}` options: a negative `base`, else `max < base`.
+[[noreturn]] REDRESS_DECL void reject_base_max(std::string_view component, Duration base) {
+    require_option(base >= Duration::zero(), component, "base", "must be >= 0");
+    invalid_option(component, "max", "must be >= base");  // the one left: it fails
+}
+
 }  // namespace detail
 
 // ---- the catalogue -----------------------------------------------------------------------
@@ -30,8 +36,7 @@ REDRESS_DECL double capped_growth(Duration base, double factor, int exponent, Du
 // last one when the others pass).
 
 REDRESS_DECL void DecorrelatedJitter::reject(const DecorrelatedJitterOptions& options) {
-    detail::require_option(options.base >= Duration::zero(), "decorrelated_jitter", "base", "must be >= 0");
-    detail::invalid_option("decorrelated_jitter", "max", "must be >= base");  // the one left: it fails
+    detail::reject_base_max("decorrelated_jitter", options.base);
 }
 
 REDRESS_DECL Duration DecorrelatedJitter::operator()(const BackoffContext& ctx) const noexcept {
@@ -41,8 +46,7 @@ REDRESS_DECL Duration DecorrelatedJitter::operator()(const BackoffContext& ctx) 
 }
 
 REDRESS_DECL void EqualJitter::reject(const EqualJitterOptions& options) {
-    detail::require_option(options.base >= Duration::zero(), "equal_jitter", "base", "must be >= 0");
-    detail::invalid_option("equal_jitter", "max", "must be >= base");  // the one left: it fails
+    detail::reject_base_max("equal_jitter", options.base);
 }
 
 REDRESS_DECL Duration EqualJitter::operator()(const BackoffContext& ctx) const noexcept {
@@ -51,8 +55,7 @@ REDRESS_DECL Duration EqualJitter::operator()(const BackoffContext& ctx) const n
 }
 
 REDRESS_DECL void TokenBackoff::reject(const TokenBackoffOptions& options) {
-    detail::require_option(options.base >= Duration::zero(), "token_backoff", "base", "must be >= 0");
-    detail::invalid_option("token_backoff", "max", "must be >= base");  // the one left: it fails
+    detail::reject_base_max("token_backoff", options.base);
 }
 
 REDRESS_DECL Duration TokenBackoff::operator()(const BackoffContext& ctx) const noexcept {
@@ -61,8 +64,7 @@ REDRESS_DECL Duration TokenBackoff::operator()(const BackoffContext& ctx) const 
 }
 
 REDRESS_DECL void FullJitter::reject(const FullJitterOptions& options) {
-    detail::require_option(options.base >= Duration::zero(), "full_jitter", "base", "must be >= 0");
-    detail::invalid_option("full_jitter", "max", "must be >= base");  // the one left: it fails
+    detail::reject_base_max("full_jitter", options.base);
 }
 
 REDRESS_DECL Duration FullJitter::operator()(const BackoffContext& ctx) const noexcept {
